@@ -1,0 +1,93 @@
+package message
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Limits on individual fields, applied by Validate.
+const (
+	// MaxPrincipals bounds the number of target principals.
+	MaxPrincipals = 1024
+	// MaxIDLength bounds the length of a message id.
+	MaxIDLength = 64
+)
+
+// Validate checks what PyAMS's schema checks, and a little more: required
+// fields, a one-line title, an absolute image URI, a host that is an origin
+// (scheme://host[:port]), a parsable timestamp, a well-formed id when present.
+// It returns a *FieldError (matching ErrInvalid) for the first problem found.
+func (m *Message) Validate() error {
+	required := []struct{ key, val string }{
+		{"host", m.Host}, {"channel", m.Channel}, {"action", m.Action},
+		{"category", m.Category}, {"status", m.Status}, {"title", m.Title},
+		{"message", m.Body}, {"timestamp", m.Timestamp},
+	}
+	for _, r := range required {
+		if strings.TrimSpace(r.val) == "" {
+			return fieldErr(r.key, "is required")
+		}
+	}
+	if err := ValidateHost(m.Host); err != nil {
+		return err
+	}
+	if strings.ContainsAny(m.Title, "\r\n") {
+		return fieldErr("title", "must be a single line")
+	}
+	if m.Image != "" {
+		u, err := url.Parse(m.Image)
+		if err != nil || !u.IsAbs() {
+			return fieldErr("image", "must be an absolute URI")
+		}
+	}
+	if m.Source == nil || m.Source.ID == "" {
+		return fieldErr("source.id", "is required")
+	}
+	if _, err := ParseTimestamp(m.Timestamp); err != nil {
+		return fieldErr("timestamp", "must be ISO-8601 with a UTC offset")
+	}
+	if m.ID != "" && !validID(m.ID) {
+		return fieldErr("id", "must be 1-%d characters of [0-9A-Za-z._:-]", MaxIDLength)
+	}
+	if m.Target != nil {
+		if len(m.Target.Principals) > MaxPrincipals {
+			return fieldErr("target.principals", "has more than %d entries", MaxPrincipals)
+		}
+		for _, p := range m.Target.Principals {
+			if p == "" {
+				return fieldErr("target.principals", "must not contain empty strings")
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateHost checks that host is an origin: http or https, a host, an
+// optional port and nothing else (no path, query, fragment or user info).
+func ValidateHost(host string) error {
+	u, err := url.Parse(host)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fieldErr("host", "must be an origin such as https://example.com")
+	}
+	if strings.HasSuffix(host, "/") {
+		return fieldErr("host", "must not end with a slash")
+	}
+	return nil
+}
+
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z',
+			c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
