@@ -6,8 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// MarshalJSON encodes the stored form: every key, target included.
-func (m *Message) MarshalJSON() ([]byte, error) {
+// MarshalJSON encodes the stored form: every key, target included. It has a
+// value receiver so that json.Marshal of a Message value uses it too.
+func (m Message) MarshalJSON() ([]byte, error) {
 	return m.AppendJSON(nil, true), nil
 }
 

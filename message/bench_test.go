@@ -1,0 +1,36 @@
+package message
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func BenchmarkDecode(b *testing.B) {
+	data := []byte(pyamsLogin)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(data, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	m := validMessage()
+	m.Extra = map[string]json.RawMessage{"comments": []byte(`"see the review"`)}
+	buf := m.AppendJSON(nil, true)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		buf = m.AppendJSON(buf[:0], true)
+	}
+}
+
+func BenchmarkPushJSON(b *testing.B) {
+	m := validMessage()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.PushJSON()
+	}
+}
