@@ -1,0 +1,100 @@
+package wsgateway
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// conn is one websocket client as the hub and its goroutines see it.
+type conn struct {
+	// immutable after ServeHTTP sets them, before the conn is indexed
+	id         uint64
+	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
+	site       string          // normalized (lower-case) origin
+	principal  string          // the identity's own principal: messages it sent are not echoed
+	principals []string        // every principal it is indexed under
+	expires    time.Time       // token expiry; zero means none
+
+	// send is the bounded queue: Deliver and the reader enqueue without
+	// blocking, the writer is the only receiver.
+	send chan []byte
+
+	// readDone is closed by the reader when it returns; the writer then
+	// ends the connection unless a reason was already recorded. Routing this
+	// through the writer keeps the writer's own failures (write timeout)
+	// from being reported as the client's.
+	readDone chan struct{}
+
+	// guarded by hub.mu
+	indexed bool
+
+	// set once by the first stop call (stopOnce), before closing is closed;
+	// read by others only after <-closing
+	stopOnce sync.Once
+	stopping atomic.Bool // true once stop was called: Deliver skips the conn
+	closing  chan struct{}
+	req      closeRequest
+}
+
+// closeRequest is why and how a connection ends.
+type closeRequest struct {
+	reason DisconnectReason
+	code   websocket.StatusCode // 0: close without a handshake (the peer is gone)
+	text   string
+	logout bool // send logoutFrame before closing
+}
+
+// Close requests, by cause.
+var (
+	stopSlow     = closeRequest{reason: DisconnectSlow, code: CloseSlowConsumer, text: reasonSlow}
+	stopExpired  = closeRequest{reason: DisconnectExpired, code: CloseUnauthorized, text: reasonExpired, logout: true}
+	stopShutdown = closeRequest{reason: DisconnectShutdown, code: CloseGoingAway, text: reasonShutdown}
+	stopBinary   = closeRequest{reason: DisconnectBinary, code: CloseUnsupportedData, text: reasonBinary}
+	stopTooBig   = closeRequest{reason: DisconnectTooBig, code: CloseTooBig, text: reasonTooBig}
+	stopClient   = closeRequest{reason: DisconnectClient}
+	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
+	stopPing     = closeRequest{reason: DisconnectPing}
+)
+
+func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
+	return &conn{
+		id:       id,
+		ws:       ws,
+		site:     site,
+		send:     make(chan []byte, queueSize),
+		readDone: make(chan struct{}),
+		closing:  make(chan struct{}),
+	}
+}
+
+// stop records why the connection ends and signals its writer. Only the
+// first call counts. It never blocks and never touches the socket, so it is
+// safe inside Deliver and under the hub lock.
+func (c *conn) stop(req closeRequest) {
+	c.stopOnce.Do(func() {
+		c.req = req
+		c.stopping.Store(true)
+		close(c.closing)
+	})
+}
+
+// enqueue offers b to the writer without blocking; a full queue stops the
+// connection as a slow consumer and reports false.
+func (c *conn) enqueue(b []byte) bool {
+	select {
+	case c.send <- b:
+		return true
+	default:
+		c.stop(stopSlow)
+		return false
+	}
+}
+
+// has reports whether the connection carries principal p.
+func (c *conn) has(p string) bool {
+	return slices.Contains(c.principals, p)
+}

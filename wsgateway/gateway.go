@@ -1,0 +1,67 @@
+package wsgateway
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// Gateway is the websocket endpoint and fan-out hub. Create it with New,
+// mount it at GET /ws/chat, feed it with Deliver, and stop it with Shutdown.
+type Gateway struct {
+	// immutable after New
+	cfg   Config
+	hub   *hub      // guards itself (hub.mu)
+	stats *counters // atomic counters
+
+	// atomic
+	nextID   atomic.Uint64 // conn_id source
+	lastWarn atomic.Int64  // unix nanoseconds of the last slow-consumer Warn (rate limit)
+
+	// Shutdown state: shutOnce runs the first Shutdown's close spread and
+	// starts the goroutine that closes drained once every ServeHTTP call
+	// has returned.
+	shutOnce sync.Once
+	drained  chan struct{}
+}
+
+// New validates cfg, applies its defaults and returns a Gateway. It starts no
+// goroutine.
+func New(cfg Config) (*Gateway, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Gateway{
+		cfg:     cfg,
+		hub:     newHub(),
+		stats:   newCounters(),
+		drained: make(chan struct{}),
+	}, nil
+}
+
+// Deliver enqueues push, the message's push form encoded once by the caller,
+// on every connection that should receive m: its site equals m.Host, it is
+// not m's sender, and one of its principals is a target principal. The same
+// push slice is shared by every recipient and must not be modified
+// afterwards. Deliver never blocks; a connection whose queue is full is
+// closed with CloseSlowConsumer. It satisfies pubsub.Sink.
+func (g *Gateway) Deliver(m *message.Message, push []byte) {
+	if m == nil || len(push) == 0 {
+		return
+	}
+	delivered, dropped := g.hub.deliver(m, push)
+	if delivered > 0 {
+		g.stats.delivered.Add(delivered)
+	}
+	if dropped > 0 {
+		g.stats.dropped.Add(dropped)
+	}
+}
+
+// Count returns the number of registered (authenticated) connections.
+func (g *Gateway) Count() int { return g.hub.len() }
+
+// Stats returns a snapshot of the gateway's counters.
+func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.hub.len()) }

@@ -1,0 +1,267 @@
+package wsgateway
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/auth"
+)
+
+func TestTokenSources(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		dial        func(token string) dialOptions
+		wantSubprot string
+	}{
+		{
+			name: "subprotocol",
+			dial: func(tok string) dialOptions {
+				return dialOptions{query: "host=" + siteA, subprotocols: []string{auth.SubProtocol, tok}}
+			},
+			wantSubprot: auth.SubProtocol,
+		},
+		{
+			name: "bearer header",
+			dial: func(tok string) dialOptions {
+				return dialOptions{query: "host=" + siteA, header: http.Header{"Authorization": {"Bearer " + tok}}}
+			},
+		},
+		{
+			name: "query parameter",
+			dial: func(tok string) dialOptions {
+				return dialOptions{query: "host=" + siteA + "&token=" + tok}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{})
+			c, _, err := e.dial(t, tt.dial(mint(t, "users:alice", time.Hour)))
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			if got := c.Subprotocol(); got != tt.wantSubprot {
+				t.Errorf("subprotocol = %q, want %q", got, tt.wantSubprot)
+			}
+			eventually(t, func() bool { return e.g.Count() == 1 })
+			m := newMessage(siteA, "users:bob", "hello", "users:alice")
+			e.g.Deliver(m, m.PushJSON())
+			if got, want := readText(t, c), string(m.PushJSON()); got != want {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestBadTokenLogsOut(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		token      string
+		wantReason string
+	}{
+		{"missing", "", reasonUnauthorized},
+		{"garbage", "not-a-jwt", reasonUnauthorized},
+		{"wrong secret", func() string {
+			tok, err := auth.Mint([]byte("another-secret-another-secret-0123456789"), "users:alice", "", nil, time.Now(), time.Hour)
+			if err != nil {
+				t.Fatalf("Mint: %v", err)
+			}
+			return tok
+		}(), reasonUnauthorized},
+		{"expired", func() string {
+			tok, err := auth.Mint(testSecret, "users:alice", "", nil, time.Now().Add(-2*time.Hour), time.Hour)
+			if err != nil {
+				t.Fatalf("Mint: %v", err)
+			}
+			return tok
+		}(), reasonExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{})
+			o := dialOptions{query: "host=" + siteA}
+			if tt.token != "" {
+				o.subprotocols = []string{auth.SubProtocol, tt.token}
+			}
+			c, _, err := e.dial(t, o)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			if got := readText(t, c); got != `{"action":"logout","status":"FORBIDDEN"}` {
+				t.Errorf("first frame = %s, want the logout frame", got)
+			}
+			expectClose(t, c, CloseUnauthorized, tt.wantReason)
+			eventually(t, func() bool { return e.g.Stats().Rejected[RejectToken] == 1 })
+			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 {
+				t.Errorf("accepted %d, connections %d; want 0, 0", s.Accepted, s.Connections)
+			}
+		})
+	}
+}
+
+func TestTokenExpiresWhileConnected(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	c, _, err := e.dial(t, dialOptions{
+		query:        "host=" + siteA,
+		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", 2*time.Second)},
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	eventually(t, func() bool { return e.g.Count() == 1 })
+	// Nothing is sent until the token expires; then the logout frame and 4001.
+	if got := readText(t, c); got != `{"action":"logout","status":"FORBIDDEN"}` {
+		t.Errorf("frame = %s, want the logout frame", got)
+	}
+	expectClose(t, c, CloseUnauthorized, reasonExpired)
+	eventually(t, func() bool { return e.g.Count() == 0 })
+	if got := e.g.Stats().Disconnects[DisconnectExpired]; got != 1 {
+		t.Errorf("expired disconnects = %d, want 1", got)
+	}
+}
+
+func TestOriginAndSite(t *testing.T) {
+	t.Parallel()
+	const sameOrigin = "<server>" // replaced by the test server's URL
+	tests := []struct {
+		name        string
+		allowed     []string
+		defaultHost string
+		origin      string
+		query       string
+		wantStatus  int    // 0: upgrade succeeds
+		wantBody    string // substring of the refusal body
+		wantSite    string // site the connection is indexed under
+	}{
+		{name: "allowed origin", allowed: []string{"https://app.example.com"}, origin: "https://app.example.com", wantSite: "https://app.example.com"},
+		{name: "allowed origin, other case", allowed: []string{"https://app.example.com"}, origin: "https://APP.example.com", wantSite: "https://app.example.com"},
+		{name: "origin not in list", allowed: []string{"https://app.example.com"}, origin: "https://evil.example.com", wantStatus: http.StatusForbidden},
+		{name: "no list, foreign origin", origin: "https://evil.example.com", wantStatus: http.StatusForbidden},
+		{name: "any origin", allowed: []string{"*"}, origin: "https://any.example.org", wantSite: "https://any.example.org"},
+		{name: "same origin", origin: sameOrigin, wantSite: sameOrigin},
+		{name: "origin beats host query", allowed: []string{"*"}, origin: "https://app.example.com", query: "host=" + siteB, wantSite: "https://app.example.com"},
+		{name: "no origin, host query", query: "host=" + siteB, wantSite: siteB},
+		{name: "no origin, default site", defaultHost: siteA, wantSite: siteA},
+		{name: "no origin, no site", wantStatus: http.StatusBadRequest, wantBody: "no site: send Origin or ?host="},
+		{name: "no origin, invalid host", query: "host=ftp://x", wantStatus: http.StatusBadRequest, wantBody: "no site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{allowed: tt.allowed, defaultHost: tt.defaultHost})
+			origin, wantSite := tt.origin, tt.wantSite
+			if origin == sameOrigin {
+				origin = e.srv.URL
+			}
+			if wantSite == sameOrigin {
+				wantSite = e.srv.URL
+			}
+			c, resp, err := e.dial(t, dialOptions{
+				origin:       origin,
+				query:        tt.query,
+				subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+			})
+			if tt.wantStatus != 0 {
+				if err == nil {
+					t.Fatal("upgrade succeeded, want refusal")
+				}
+				if resp == nil || resp.StatusCode != tt.wantStatus {
+					t.Fatalf("response %v, want status %d", resp, tt.wantStatus)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if !strings.Contains(string(body), tt.wantBody) {
+					t.Errorf("body %q does not contain %q", body, tt.wantBody)
+				}
+				if s := e.g.Stats(); s.Accepted != 0 {
+					t.Errorf("accepted = %d, want 0", s.Accepted)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			eventually(t, func() bool { return e.g.Count() == 1 })
+			// The connection receives a message for its site only.
+			other := newMessage(wantSite+".other", "users:bob", "other site", "users:alice")
+			e.g.Deliver(other, other.PushJSON())
+			m := newMessage(strings.ToUpper(wantSite), "users:bob", "its site", "users:alice")
+			e.g.Deliver(m, m.PushJSON())
+			if got, want := readText(t, c), string(m.PushJSON()); got != want {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestRejectCounters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{allowed: []string{"https://app.example.com"}})
+	if _, _, err := e.dial(t, dialOptions{origin: "https://evil.example.com"}); err == nil {
+		t.Fatal("foreign origin accepted")
+	}
+	if _, _, err := e.dial(t, dialOptions{}); err == nil {
+		t.Fatal("request without site accepted")
+	}
+	// A plain GET is not a websocket upgrade.
+	resp, err := e.srv.Client().Get(e.srv.URL + "/ws/chat?host=" + siteA)
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols || resp.StatusCode < 400 {
+		t.Errorf("plain GET status = %d, want an error", resp.StatusCode)
+	}
+	s := e.g.Stats()
+	want := map[RejectReason]uint64{RejectOrigin: 1, RejectNoSite: 1, RejectHandshake: 1}
+	for r, n := range want {
+		if s.Rejected[r] != n {
+			t.Errorf("rejected[%s] = %d, want %d", r, s.Rejected[r], n)
+		}
+	}
+	if len(s.Rejected) != len(rejectReasons) || len(s.Disconnects) != len(disconnectReasons) {
+		t.Errorf("stats maps miss reasons: %v %v", s.Rejected, s.Disconnects)
+	}
+}
+
+func TestShutdownRefusesUpgrades(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	if err := e.g.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	_, resp, err := e.dial(t, dialOptions{
+		query:        "host=" + siteA,
+		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+	})
+	if err == nil {
+		t.Fatal("upgrade succeeded after Shutdown")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("response %v, want 503", resp)
+	}
+	if got := e.g.Stats().Rejected[RejectShutdown]; got != 1 {
+		t.Errorf("rejected[shutdown] = %d, want 1", got)
+	}
+}
+
+// TestCloseCodes pins the wire values clients depend on.
+func TestCloseCodes(t *testing.T) {
+	t.Parallel()
+	for code, want := range map[websocket.StatusCode]int{
+		CloseGoingAway: 1001, CloseUnsupportedData: 1003, CloseTooBig: 1009,
+		CloseSlowConsumer: 4000, CloseUnauthorized: 4001,
+	} {
+		if int(code) != want {
+			t.Errorf("code %d, want %d", code, want)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package wsgateway
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// fakeConn is a hub entry without a socket.
+func fakeConn(id uint64, site, principal string, queue int, extra ...string) *conn {
+	c := newConn(id, nil, site, queue)
+	c.principal = principal
+	c.principals = append([]string{principal}, extra...)
+	return c
+}
+
+func TestHubIndex(t *testing.T) {
+	t.Parallel()
+	h := newHub()
+	a := fakeConn(1, siteA, "users:a", 1, "group:x")
+	b := fakeConn(2, siteA, "users:b", 1, "group:x")
+	c := fakeConn(3, siteB, "users:c", 1, "group:x")
+	for _, x := range []*conn{a, b, c, a} { // adding twice is harmless
+		h.add(x)
+	}
+	if h.len() != 3 {
+		t.Fatalf("len = %d, want 3", h.len())
+	}
+	if got := len(h.sites[siteA]["group:x"]); got != 2 {
+		t.Errorf("site A group:x has %d conns, want 2", got)
+	}
+	h.remove(a)
+	h.remove(a) // removing twice is harmless
+	if h.len() != 2 {
+		t.Errorf("len = %d, want 2", h.len())
+	}
+	if _, ok := h.sites[siteA]["users:a"]; ok {
+		t.Error("empty principal set left in the index")
+	}
+	h.remove(c)
+	if _, ok := h.sites[siteB]; ok {
+		t.Error("empty site left in the index")
+	}
+	h.remove(b)
+	if len(h.sites) != 0 || h.len() != 0 {
+		t.Errorf("index not empty: %v, len %d", h.sites, h.len())
+	}
+}
+
+func TestHubOverflowStopsConn(t *testing.T) {
+	t.Parallel()
+	h := newHub()
+	slow := fakeConn(1, siteA, "users:slow", 2)
+	h.add(slow)
+	m := newMessage(siteA, "", "m", "users:slow")
+	push := m.PushJSON()
+	tests := []struct {
+		delivered, dropped uint64
+		stopped            bool
+	}{
+		{1, 0, false},
+		{1, 0, false},
+		{0, 1, true}, // queue full: dropped, stopped as slow
+		{0, 1, true}, // closing: dropped without trying
+	}
+	for i, tt := range tests {
+		d, dr := h.deliver(m, push)
+		if d != tt.delivered || dr != tt.dropped || slow.stopping.Load() != tt.stopped {
+			t.Fatalf("deliver %d: delivered %d dropped %d stopped %v; want %d %d %v",
+				i, d, dr, slow.stopping.Load(), tt.delivered, tt.dropped, tt.stopped)
+		}
+	}
+	select {
+	case <-slow.closing:
+	default:
+		t.Fatal("writer not signalled")
+	}
+	if slow.req.reason != DisconnectSlow || slow.req.code != CloseSlowConsumer {
+		t.Errorf("close request %+v, want slow consumer", slow.req)
+	}
+}
+
+func TestStopFirstReasonWins(t *testing.T) {
+	t.Parallel()
+	c := fakeConn(1, siteA, "users:a", 1)
+	c.stop(stopShutdown)
+	c.stop(stopSlow)
+	c.stop(stopClient)
+	if c.req != stopShutdown {
+		t.Errorf("req = %+v, want the first (shutdown)", c.req)
+	}
+}
+
+// BenchmarkDeliver measures Deliver with 10k connections indexed on one
+// site: a targeted message (one recipient) and a broadcast to all.
+func BenchmarkDeliver(b *testing.B) {
+	const conns = 10_000
+	const drainEvery = 128 // less than the queue size: queues never overflow
+	policy := mustPolicy(b)
+	g, err := New(Config{Auth: nopAuth{}, Sites: policy, QueueSize: 256})
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := make([]*conn, conns)
+	for i := range all {
+		all[i] = fakeConn(uint64(i), siteA, fmt.Sprintf("users:%d", i), g.cfg.QueueSize, message.Everyone, message.Authenticated, "group:staff")
+		g.hub.add(all[i])
+	}
+	drain := func() {
+		for _, c := range all {
+			for len(c.send) > 0 {
+				<-c.send
+			}
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		msg  *message.Message
+		want uint64
+	}{
+		{"targeted", newMessage(siteA, "users:0", "one", "users:4242"), 1},
+		{"broadcast", newMessage(siteA, "users:0", "all", message.Authenticated), conns - 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			push := bc.msg.PushJSON()
+			before := g.Stats().Delivered
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i%drainEvery == 0 {
+					b.StopTimer()
+					drain()
+					b.StartTimer()
+				}
+				g.Deliver(bc.msg, push)
+			}
+			b.StopTimer()
+			if got := g.Stats().Delivered - before; got != uint64(b.N)*bc.want {
+				b.Fatalf("delivered %d, want %d", got, uint64(b.N)*bc.want)
+			}
+			drain()
+		})
+	}
+}

@@ -1,0 +1,28 @@
+package wsgateway
+
+import (
+	"context"
+	"time"
+)
+
+// pingLoop pings c every PingInterval; a pong must arrive before the next
+// ping is due, otherwise the peer is presumed dead and c is dropped. It runs
+// apart from the writer so that a round trip never delays queued messages.
+func (g *Gateway) pingLoop(ctx context.Context, c *conn) {
+	t := time.NewTicker(g.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, g.cfg.PingInterval)
+		err := c.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			c.stop(stopPing) // no effect when the connection was already closing
+			return
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package wsgateway
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/auth"
+)
+
+// TestServerPingsKeepLiveClient: a client that reads answers the pings and
+// stays connected.
+func TestServerPingsKeepLiveClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{cfg: Config{PingInterval: 10 * time.Millisecond}})
+	var pings atomic.Int64
+	c, _, err := e.dial(t, dialOptions{
+		query:        "host=" + siteA,
+		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+		onPing:       func() { pings.Add(1) },
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	// Read in the background: the client answers pings only while reading.
+	got := make(chan string, 1)
+	go func() {
+		defer close(got)
+		_, data, err := c.Read(context.Background())
+		if err == nil {
+			got <- string(data)
+		}
+	}()
+	eventually(t, func() bool { return pings.Load() >= 5 })
+	if n := e.g.Count(); n != 1 {
+		t.Fatalf("Count = %d, want 1", n)
+	}
+	m := newMessage(siteA, "users:bob", "after pings", "users:alice")
+	e.g.Deliver(m, m.PushJSON())
+	if s := <-got; s != string(m.PushJSON()) {
+		t.Errorf("got %q, want the message", s)
+	}
+}
+
+// TestServerPingDropsDeadPeer: a client that never reads never answers a
+// ping, so the gateway drops it.
+func TestServerPingDropsDeadPeer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{cfg: Config{PingInterval: 10 * time.Millisecond}})
+	e.connect(t, siteA, "users:dead")
+	eventually(t, func() bool { return e.g.Count() == 0 })
+	if got := e.g.Stats().Disconnects[DisconnectPing]; got != 1 {
+		t.Errorf("ping disconnects = %d, want 1", got)
+	}
+}

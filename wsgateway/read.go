@@ -1,0 +1,41 @@
+package wsgateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/coder/websocket"
+)
+
+// readLoop reads inbound messages until the connection fails or must close.
+// It answers PING through the writer and ignores (and counts) other text.
+// The library answers control frames (ping, pong, close) while it reads,
+// which is what lets pingLoop and the close handshake work.
+func (g *Gateway) readLoop(ctx context.Context, c *conn) {
+	defer close(c.readDone)
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		switch {
+		case errors.Is(err, websocket.ErrMessageTooBig):
+			// The library has already sent CloseTooBig; closeConn completes
+			// the handshake.
+			c.stop(stopTooBig)
+			return
+		case websocket.CloseStatus(err) != -1:
+			c.stop(stopClient) // the peer sent a close frame
+			return
+		case err != nil:
+			// The socket failed or we closed it; the writer, which sees
+			// readDone, decides (see conn.readDone).
+			return
+		case typ != websocket.MessageText:
+			c.stop(stopBinary)
+			return
+		case string(data) == pingText:
+			c.enqueue(pongFrame)
+		default:
+			// Clients cannot inject messages: PyAMS dispatched them.
+			g.stats.ignored.Add(1)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package wsgateway
+
+import "sync/atomic"
+
+// RejectReason says why a request did not become a registered connection.
+type RejectReason string
+
+// Reject reasons, counted in Stats.Rejected.
+const (
+	// RejectShutdown: Shutdown had begun (503, or 1001 right after the upgrade).
+	RejectShutdown RejectReason = "shutdown"
+	// RejectOrigin: the Origin is not allowed by the site policy (403).
+	RejectOrigin RejectReason = "origin"
+	// RejectNoSite: no Origin, no ?host= and no default site (400).
+	RejectNoSite RejectReason = "no_site"
+	// RejectHandshake: not a valid websocket upgrade; the library answered.
+	RejectHandshake RejectReason = "handshake"
+	// RejectToken: upgraded, then the logout frame and CloseUnauthorized.
+	RejectToken RejectReason = "token"
+)
+
+// DisconnectReason says why a registered connection ended.
+type DisconnectReason string
+
+// Disconnect reasons, counted in Stats.Disconnects.
+const (
+	// DisconnectClient: the peer closed the connection or the network failed.
+	DisconnectClient DisconnectReason = "client"
+	// DisconnectSlow: its queue overflowed (CloseSlowConsumer).
+	DisconnectSlow DisconnectReason = "slow"
+	// DisconnectExpired: its token expired (logout frame, CloseUnauthorized).
+	DisconnectExpired DisconnectReason = "token_expired"
+	// DisconnectShutdown: Shutdown closed it (CloseGoingAway).
+	DisconnectShutdown DisconnectReason = "shutdown"
+	// DisconnectBinary: it sent a binary frame (CloseUnsupportedData).
+	DisconnectBinary DisconnectReason = "binary"
+	// DisconnectTooBig: it sent a message over ReadLimit (CloseTooBig).
+	DisconnectTooBig DisconnectReason = "too_big"
+	// DisconnectWriteTimeout: a write exceeded WriteTimeout.
+	DisconnectWriteTimeout DisconnectReason = "write_timeout"
+	// DisconnectPing: no pong arrived within PingInterval.
+	DisconnectPing DisconnectReason = "ping_timeout"
+)
+
+var (
+	rejectReasons = []RejectReason{
+		RejectShutdown, RejectOrigin, RejectNoSite, RejectHandshake, RejectToken,
+	}
+	disconnectReasons = []DisconnectReason{
+		DisconnectClient, DisconnectSlow, DisconnectExpired, DisconnectShutdown,
+		DisconnectBinary, DisconnectTooBig, DisconnectWriteTimeout, DisconnectPing,
+	}
+)
+
+// Stats is a snapshot of a Gateway's counters. Counters only grow.
+type Stats struct {
+	// Connections is the number of registered (authenticated) connections.
+	Connections int
+	// Accepted counts connections that were authenticated and registered.
+	Accepted uint64
+	// Rejected counts refused requests by reason; every reason is present.
+	Rejected map[RejectReason]uint64
+	// Delivered counts messages enqueued for a connection.
+	Delivered uint64
+	// Dropped counts messages a matching connection did not get because its
+	// queue was full or it was already closing.
+	Dropped uint64
+	// Ignored counts inbound text messages other than PING.
+	Ignored uint64
+	// Disconnects counts ended connections by reason; every reason is present.
+	Disconnects map[DisconnectReason]uint64
+}
+
+// counters are the Gateway's statistics. The maps are built by newCounters
+// and never modified afterwards, so concurrent lookups are safe.
+type counters struct {
+	accepted    atomic.Uint64
+	delivered   atomic.Uint64
+	dropped     atomic.Uint64
+	ignored     atomic.Uint64
+	rejected    map[RejectReason]*atomic.Uint64
+	disconnects map[DisconnectReason]*atomic.Uint64
+}
+
+func newCounters() *counters {
+	c := &counters{
+		rejected:    make(map[RejectReason]*atomic.Uint64, len(rejectReasons)),
+		disconnects: make(map[DisconnectReason]*atomic.Uint64, len(disconnectReasons)),
+	}
+	for _, r := range rejectReasons {
+		c.rejected[r] = new(atomic.Uint64)
+	}
+	for _, r := range disconnectReasons {
+		c.disconnects[r] = new(atomic.Uint64)
+	}
+	return c
+}
+
+func (c *counters) snapshot(connections int) Stats {
+	s := Stats{
+		Connections: connections,
+		Accepted:    c.accepted.Load(),
+		Rejected:    make(map[RejectReason]uint64, len(c.rejected)),
+		Delivered:   c.delivered.Load(),
+		Dropped:     c.dropped.Load(),
+		Ignored:     c.ignored.Load(),
+		Disconnects: make(map[DisconnectReason]uint64, len(c.disconnects)),
+	}
+	for r, n := range c.rejected {
+		s.Rejected[r] = n.Load()
+	}
+	for r, n := range c.disconnects {
+		s.Disconnects[r] = n.Load()
+	}
+	return s
+}
