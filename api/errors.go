@@ -1,0 +1,151 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/message"
+)
+
+// apiError is an entry of the catalogue below: what a client is told. code
+// numbers the entry (HTTP status × 100 + n) and is logged as "code"; cause is
+// the internal error behind it, logged and never sent.
+type apiError struct {
+	code    int
+	status  int
+	message string
+	field   string // sent as "field" when set
+	quiet   bool   // an expected condition: logged at Debug whatever the status
+	cause   error
+}
+
+func (e *apiError) Error() string {
+	if e.cause == nil {
+		return fmt.Sprintf("api: %d %s", e.code, e.message)
+	}
+	return fmt.Sprintf("api: %d %s: %v", e.code, e.message, e.cause)
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+// with returns a copy of e caused by err.
+func (e *apiError) with(err error) *apiError {
+	c := *e
+	c.cause = err
+	return &c
+}
+
+// The catalogue of errors the API sends.
+var (
+	errNoSite           = &apiError{code: 40001, status: http.StatusBadRequest, message: "no site: send an Origin header or a host parameter"}
+	errBadLimit         = &apiError{code: 40002, status: http.StatusBadRequest, message: "invalid limit"}
+	errBadSince         = &apiError{code: 40003, status: http.StatusBadRequest, message: "invalid since"}
+	errMalformedBody    = &apiError{code: 40004, status: http.StatusBadRequest, message: "request body is not a JSON object"}
+	errInvalidMessage   = &apiError{code: 40005, status: http.StatusBadRequest, message: "invalid message"}
+	errUnreadableBody   = &apiError{code: 40006, status: http.StatusBadRequest, message: "could not read request body"}
+	errAuthRequired     = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
+	errNotPublisher     = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
+	errOriginForbidden  = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
+	errNotFound         = &apiError{code: 40401, status: http.StatusNotFound, message: "not found"}
+	errMethodNotAllowed = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
+	errBodyTooLarge     = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
+	errMessageTooLarge  = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
+	errInternal         = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
+	errUnavailable      = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
+	errNotReady         = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
+)
+
+// toAPIError maps any error to its catalogue entry. Errors that are not
+// known are internal (500).
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var fe *message.FieldError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &fe):
+		// The FieldError text names the field and the reason; nothing internal.
+		e := errInvalidMessage.with(err)
+		e.message, e.field = fe.Error(), fe.Field
+		return e
+	case errors.Is(err, message.ErrInvalid):
+		return errInvalidMessage.with(err)
+	case errors.Is(err, message.ErrMalformed):
+		return errMalformedBody.with(err)
+	case errors.Is(err, message.ErrTooLarge):
+		return errMessageTooLarge.with(err)
+	case errors.As(err, &mbe):
+		return errBodyTooLarge.with(err)
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpired):
+		return errAuthRequired.with(err)
+	case errors.Is(err, site.ErrOriginNotAllowed):
+		return errOriginForbidden.with(err)
+	}
+	return errInternal.with(err)
+}
+
+// authFailure maps an Authenticator error: a refused token is 401, anything
+// else means the authenticator could not decide (503).
+func authFailure(err error) *apiError {
+	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpired) {
+		return errAuthRequired.with(err)
+	}
+	return errUnavailable.with(err)
+}
+
+// publishFailure maps a Publisher error: the message's own faults keep their
+// meaning (400, 413), everything else is the service being unavailable.
+func publishFailure(err error) error {
+	if errors.Is(err, message.ErrInvalid) || errors.Is(err, message.ErrTooLarge) {
+		return err
+	}
+	return errUnavailable.with(err)
+}
+
+// errorBody is the JSON of every error response.
+type errorBody struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// fail is the one place errors become responses: it logs the internal detail
+// with the request id and sends the catalogue entry's status and message.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	e := toAPIError(err)
+	level := slog.LevelDebug
+	if e.status >= http.StatusInternalServerError && !e.quiet {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", middleware.GetReqID(r.Context())),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", e.status),
+		slog.Int("code", e.code),
+	}
+	if e.cause != nil {
+		attrs = append(attrs, slog.String("err", e.cause.Error()))
+	}
+	s.log.LogAttrs(r.Context(), level, "api: request failed", attrs...)
+	if e.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", challenge(e.cause))
+	}
+	writeJSON(w, e.status, errorBody{Status: "error", Message: e.message, Field: e.field})
+}
+
+// challenge is the WWW-Authenticate value of a 401 (RFC 6750 §3): a bare
+// "Bearer" when no token was sent, with error="invalid_token" otherwise.
+func challenge(cause error) string {
+	if cause == nil || errors.Is(cause, auth.ErrNoToken) {
+		return "Bearer"
+	}
+	return `Bearer error="invalid_token"`
+}

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// notifications answers GET /api/chat/notifications with the caller's
+// visible messages of the request's site, newest first, without target:
+//
+//	{"timestamp":"…","notifications":[…],"gap":false,"more":false}
+//
+// since=<id> keeps only messages newer than that id (gap=true when the id is
+// no longer in the history). limit=N keeps the newest N, or with since the N
+// oldest newer ones so that a client pages forward; more=true when limit cut
+// the result.
+func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
+	q, err := parseNotificationsQuery(r.URL.Query(), s.cfg.MaxLimit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	host := s.cfg.Sites.Of(r)
+	if host == "" {
+		s.fail(w, r, errNoSite)
+		return
+	}
+	var list []*message.Message
+	if s.cfg.History != nil {
+		if list, err = s.cfg.History.List(r.Context(), host); err != nil {
+			s.fail(w, r, errUnavailable.with(err))
+			return
+		}
+	}
+	id, _ := IdentityFrom(r.Context())
+	page := selectNotifications(list, q, message.Recipient{Host: host, Principal: id.Principal, Principals: id.Principals})
+	writeRawJSON(w, http.StatusOK, page.appendJSON(nil, message.FormatTimestamp(s.cfg.Now())))
+}
+
+// notificationsPage is the selected part of a history list.
+type notificationsPage struct {
+	items []*message.Message // newest first
+	gap   bool               // since was given and not found
+	more  bool               // limit cut the result
+}
+
+// selectNotifications applies the since cursor to the whole (newest-first)
+// list, then the visibility rule, then the limit.
+func selectNotifications(list []*message.Message, q notificationsQuery, rcpt message.Recipient) notificationsPage {
+	newer, found := message.After(list, q.since)
+	var p notificationsPage
+	p.gap = q.since != "" && !found
+	for _, m := range newer {
+		if m.VisibleTo(rcpt) {
+			p.items = append(p.items, m)
+		}
+	}
+	if q.limit > 0 && len(p.items) > q.limit {
+		p.more = true
+		if q.since != "" {
+			p.items = p.items[len(p.items)-q.limit:] // the oldest newer ones: page forward
+		} else {
+			p.items = p.items[:q.limit]
+		}
+	}
+	return p
+}
+
+// appendJSON writes the response from each message's push form (no target)
+// without re-marshalling through encoding/json.
+func (p notificationsPage) appendJSON(dst []byte, timestamp string) []byte {
+	dst = append(dst, `{"timestamp":`...)
+	dst = strconv.AppendQuote(dst, timestamp) // a FormatTimestamp value: plain ASCII
+	dst = append(dst, `,"notifications":[`...)
+	for i, m := range p.items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = m.AppendJSON(dst, false)
+	}
+	dst = append(dst, `],"gap":`...)
+	dst = strconv.AppendBool(dst, p.gap)
+	dst = append(dst, `,"more":`...)
+	dst = strconv.AppendBool(dst, p.more)
+	return append(dst, "}\n"...)
+}
