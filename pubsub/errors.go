@@ -1,0 +1,22 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrUnavailable matches (errors.Is) every error caused by Redis failing or
+// being unreachable: the api package maps it to 503. Validation errors match
+// message.ErrInvalid or message.ErrTooLarge instead.
+var ErrUnavailable = errors.New("pubsub: redis unavailable")
+
+// unavailable wraps a Redis error so that it matches both ErrUnavailable and
+// err. When ctx is done the caller gave up, so the context's error is
+// returned instead of blaming Redis.
+func unavailable(ctx context.Context, op string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("pubsub: %s: %w", op, ctxErr)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
+}

@@ -1,0 +1,57 @@
+package pubsub_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/pubsub"
+)
+
+// A backend sends a notification: the publisher fills in the id, timestamp,
+// channel and status, stores the message in the site's history and publishes
+// it to every gateway.
+func ExamplePublisher() {
+	mr, _ := miniredis.Run() // a real deployment uses its Redis address
+	defer mr.Close()
+	ctx := context.Background()
+
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	hist, _ := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	pub, _ := pubsub.NewPublisher(rdb, hist, pubsub.PublisherConfig{})
+	err := pub.Publish(ctx, &message.Message{
+		Host: "https://app.example.com", Action: "notify", Category: "content.review",
+		Title: "Review requested", Body: "Please review",
+		Source: &message.Source{ID: "users:alice", Title: "Alice"},
+		Target: &message.Target{Principals: []string{"users:bob"}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	list, _ := hist.List(ctx, "https://app.example.com")
+	fmt.Println(len(list), list[0].Title, list[0].Channel, list[0].Status, len(list[0].ID))
+	// Output: 1 Review requested chat:main info 26
+}
+
+// New bundles the history and the publisher around one client and config;
+// a gateway makes its subscriber from the same Broker.
+func ExampleNew() {
+	mr, _ := miniredis.Run()
+	defer mr.Close()
+
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	b, err := pubsub.New(rdb, pubsub.Config{NotificationsLength: 100})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.Publisher.Channel(), b.History.ListKey("https://app.example.com"))
+	// Output: chat:main chat:notifications::https://app.example.com
+}

@@ -1,0 +1,80 @@
+package pubsub
+
+import "sync/atomic"
+
+// DropReason names why the subscriber dropped a message. Every drop is counted
+// under exactly one reason.
+type DropReason string
+
+// Drop reasons.
+const (
+	// DropQueueFull: the queue between the read loop and the dispatcher was
+	// full (the dispatcher or the sink is too slow).
+	DropQueueFull DropReason = "queue_full"
+	// DropMalformed: the payload is not a JSON object (or not UTF-8).
+	DropMalformed DropReason = "malformed"
+	// DropTooLarge: the payload exceeds MaxMessageSize.
+	DropTooLarge DropReason = "too_large"
+	// DropInvalid: a field has a wrong type or value.
+	DropInvalid DropReason = "invalid"
+	// DropResolve: the Resolver failed, so the message has no target.
+	DropResolve DropReason = "resolve_failed"
+	// DropHistoryQueueFull: the message was delivered, but the history queue
+	// was full (Redis has been failing for a while), so it is not stored by
+	// this gateway.
+	DropHistoryQueueFull DropReason = "history_queue_full"
+	// DropHistoryRejected: Redis refused to store the message for good (for
+	// example WRONGTYPE because the list key holds something else).
+	DropHistoryRejected DropReason = "history_rejected"
+	// DropHistoryShutdown: the message was still waiting to be stored when
+	// the subscriber stopped and FlushTimeout ran out.
+	DropHistoryShutdown DropReason = "history_shutdown"
+)
+
+// DropReasons lists every DropReason, for metrics registration.
+func DropReasons() []DropReason {
+	return []DropReason{DropQueueFull, DropMalformed, DropTooLarge, DropInvalid, DropResolve,
+		DropHistoryQueueFull, DropHistoryRejected, DropHistoryShutdown}
+}
+
+// SubscriberStats are a Subscriber's counters since NewSubscriber.
+type SubscriberStats struct {
+	Received          uint64 // payloads read from the channel
+	Delivered         uint64 // messages handed to the Sink
+	HistoryWritten    uint64 // messages this subscriber stored in the history
+	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
+	Reconnects        uint64 // subscription confirmations after the first
+	// Dropped counts drops by reason; every reason of DropReasons is present.
+	Dropped map[DropReason]uint64
+}
+
+// counters are the subscriber's atomic counters.
+type counters struct {
+	received, delivered, written, duplicates, reconnects atomic.Uint64
+	// dropped is built by newCounters and never modified afterwards; its
+	// values are atomic.
+	dropped map[DropReason]*atomic.Uint64
+}
+
+func newCounters() *counters {
+	c := &counters{dropped: make(map[DropReason]*atomic.Uint64)}
+	for _, r := range DropReasons() {
+		c.dropped[r] = new(atomic.Uint64)
+	}
+	return c
+}
+
+func (c *counters) snapshot() SubscriberStats {
+	s := SubscriberStats{
+		Received:          c.received.Load(),
+		Delivered:         c.delivered.Load(),
+		HistoryWritten:    c.written.Load(),
+		HistoryDuplicates: c.duplicates.Load(),
+		Reconnects:        c.reconnects.Load(),
+		Dropped:           make(map[DropReason]uint64, len(c.dropped)),
+	}
+	for r, n := range c.dropped {
+		s.Dropped[r] = n.Load()
+	}
+	return s
+}

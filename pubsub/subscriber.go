@@ -1,0 +1,204 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// Subscriber defaults.
+const (
+	// DefaultQueueSize is the default bound of the raw payload queue.
+	DefaultQueueSize = 16384
+	// DefaultHistoryQueueSize is the default bound of the history queue.
+	DefaultHistoryQueueSize = 16384
+	// DefaultHistoryBatch is the default number of entries per history write.
+	DefaultHistoryBatch = 128
+	// DefaultHealthCheckInterval is the default idle time before a PING.
+	DefaultHealthCheckInterval = 3 * time.Second
+	// DefaultFlushTimeout is the default time Run spends draining on shutdown.
+	DefaultFlushTimeout = 2 * time.Second
+)
+
+// Sink receives every valid message the subscriber reads, with its push form
+// (the message without target, encoded once for every recipient). Deliver is
+// called from one goroutine, must not block, and must not modify m or push.
+// It is satisfied by *wsgateway.Gateway.
+type Sink interface {
+	Deliver(m *message.Message, push []byte)
+}
+
+// SubscriberConfig configures a Subscriber.
+type SubscriberConfig struct {
+	// Channel is the Redis channel to subscribe to. Default DefaultChannel.
+	Channel string
+	// MaxMessageSize bounds payloads in bytes; larger ones are dropped
+	// (DropTooLarge). Default message.DefaultMaxSize; negative means no limit.
+	MaxMessageSize int
+	// QueueSize bounds the raw payloads waiting between the read loop and the
+	// dispatcher; when it is full, payloads are dropped (DropQueueFull).
+	// Default DefaultQueueSize.
+	QueueSize int
+	// HistoryQueueSize bounds the messages waiting to be stored; when it is
+	// full they are not stored by this gateway (DropHistoryQueueFull).
+	// Default DefaultHistoryQueueSize.
+	HistoryQueueSize int
+	// HistoryBatch is the most entries stored per round trip. Default
+	// DefaultHistoryBatch.
+	HistoryBatch int
+	// Resolver computes the target of messages that arrive without one.
+	// Default: none.
+	Resolver Resolver
+	// BackoffMin and BackoffMax bound the jittered exponential delay between
+	// attempts after a Redis error. Defaults DefaultBackoffMin and
+	// DefaultBackoffMax.
+	BackoffMin, BackoffMax time.Duration
+	// HealthCheckInterval is how long the read loop waits for a message
+	// before it sends a PING; when the PING gets no reply within another
+	// interval, the connection is declared dead and replaced. Default
+	// DefaultHealthCheckInterval.
+	HealthCheckInterval time.Duration
+	// FlushTimeout bounds how long Run, once its context is done, keeps
+	// dispatching what was queued and storing it in the history. Default
+	// DefaultFlushTimeout.
+	FlushTimeout time.Duration
+	// OnSubscribed, if set, is called from the read loop each time the
+	// subscription is confirmed, with reconnect false the first time and true
+	// afterwards (a gap in the stream may precede it). It must return quickly:
+	// the read loop does not read while it runs. ctx is Run's context.
+	OnSubscribed func(ctx context.Context, reconnect bool)
+	// Logger receives lifecycle Info logs and rate-limited Warn logs about
+	// drops and connection losses. Default: discard.
+	Logger *slog.Logger
+}
+
+// Subscriber reads the Redis channel and hands every valid message to a Sink,
+// then stores it in the History. See the package documentation for its
+// goroutines.
+type Subscriber struct {
+	// immutable after NewSubscriber
+	rdb     redis.UniversalClient
+	history *History
+	sink    Sink
+	cfg     SubscriberConfig // defaults applied
+	log     *slog.Logger
+	limiter *logLimiter
+
+	stats   *counters   // atomic
+	ready   atomic.Bool // true while the subscription is confirmed
+	started atomic.Bool // Run was called
+
+	mu     sync.Mutex    // guards the fields below
+	ps     *redis.PubSub // current subscription: made by the read loop, closed by Run
+	closed bool          // Run is stopping: no new PubSub may be made
+}
+
+// NewSubscriber returns a Subscriber reading with rdb, delivering to sink and
+// storing into h (nil h: no history writes). It starts no goroutine and does
+// not contact Redis.
+func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg SubscriberConfig) (*Subscriber, error) {
+	if rdb == nil {
+		return nil, errors.New("pubsub: subscriber: nil redis client")
+	}
+	if sink == nil {
+		return nil, errors.New("pubsub: subscriber: nil sink")
+	}
+	if cfg.Channel == "" {
+		cfg.Channel = DefaultChannel
+	}
+	if cfg.MaxMessageSize == 0 {
+		cfg.MaxMessageSize = message.DefaultMaxSize
+	}
+	setDefault(&cfg.QueueSize, DefaultQueueSize)
+	setDefault(&cfg.HistoryQueueSize, DefaultHistoryQueueSize)
+	setDefault(&cfg.HistoryBatch, DefaultHistoryBatch)
+	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
+	setDefault(&cfg.BackoffMax, DefaultBackoffMax)
+	setDefault(&cfg.HealthCheckInterval, DefaultHealthCheckInterval)
+	setDefault(&cfg.FlushTimeout, DefaultFlushTimeout)
+	if cfg.QueueSize < 0 || cfg.HistoryQueueSize < 0 || cfg.HistoryBatch < 0 {
+		return nil, fmt.Errorf("pubsub: subscriber: negative queue size or batch")
+	}
+	if cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin || cfg.HealthCheckInterval < 0 || cfg.FlushTimeout < 0 {
+		return nil, fmt.Errorf("pubsub: subscriber: invalid durations (backoff %v..%v, health check %v, flush %v)",
+			cfg.BackoffMin, cfg.BackoffMax, cfg.HealthCheckInterval, cfg.FlushTimeout)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Subscriber{
+		rdb:     rdb,
+		history: h,
+		sink:    sink,
+		cfg:     cfg,
+		log:     cfg.Logger.With("channel", cfg.Channel),
+		limiter: newLogLimiter(10 * time.Second),
+		stats:   newCounters(),
+	}, nil
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// Ready reports whether the subscription is confirmed: false before the first
+// confirmation, after a connection error until Redis confirms again, and
+// after Run returns.
+func (s *Subscriber) Ready() bool { return s.ready.Load() }
+
+// Stats returns the subscriber's counters.
+func (s *Subscriber) Stats() SubscriberStats { return s.stats.snapshot() }
+
+// Run subscribes and processes messages until ctx is done, then stops reading,
+// dispatches and stores what was already queued (for at most FlushTimeout),
+// joins its goroutines, closes the subscription and returns nil. Redis errors
+// are not fatal: Run reconnects with backoff. Run may be called once.
+func (s *Subscriber) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("pubsub: subscriber: Run called twice")
+	}
+	raw := make(chan string, s.cfg.QueueSize)
+	entries := make(chan Entry, s.cfg.HistoryQueueSize)
+	// The dispatcher and the writer outlive ctx by up to FlushTimeout so that
+	// what was read is still delivered and stored on a graceful shutdown.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+
+	readDone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer close(readDone)
+		defer close(raw)
+		s.readLoop(ctx, raw)
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(entries)
+		s.dispatchLoop(work, raw, entries)
+	}()
+	go func() {
+		defer wg.Done()
+		s.writeLoop(work, entries)
+	}()
+	s.log.Info("pubsub: subscriber started")
+
+	<-ctx.Done()
+	s.closePubSub() // interrupts a blocked receive
+	<-readDone
+	timer := time.AfterFunc(s.cfg.FlushTimeout, stopWork)
+	wg.Wait()
+	timer.Stop()
+	s.log.Info("pubsub: subscriber stopped")
+	return nil
+}
