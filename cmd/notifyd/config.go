@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything notifyd reads from flags and the environment. Each
+// flag falls back to the environment variable named in its usage, then to
+// the default shown.
+type config struct {
+	Addr                string
+	RedisURL            string
+	EmbeddedRedisAddr   string
+	Channel             string
+	NotificationsKey    string
+	NotificationsLength int
+	JWTSecret           string
+	JWTPublicKey        string
+	PrincipalsClaim     string
+	AllowedOrigins      []string
+	DefaultHost         string
+	PublishTokens       []string
+	Admins              []string
+	RulesFile           string
+	LogLevel            slog.Level
+	ShutdownTimeout     time.Duration
+	ShutdownSpread      time.Duration
+	QueueSize           int
+	WriteTimeout        time.Duration
+	ReadLimit           int64
+	MaxMessageSize      int
+}
+
+// setting binds one flag to its environment variable.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(string) error
+}
+
+func settings(c *config) []setting {
+	str := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
+	list := func(dst *[]string) func(string) error {
+		return func(v string) error { *dst = splitList(v); return nil }
+	}
+	num := func(dst *int, min int) func(string) error {
+		return func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min {
+				return fmt.Errorf("want an integer >= %d", min)
+			}
+			*dst = n
+			return nil
+		}
+	}
+	dur := func(dst *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errors.New("want a non-negative duration such as 10s")
+			}
+			*dst = d
+			return nil
+		}
+	}
+	return []setting{
+		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address", str(&c.Addr)},
+		{"redis-url", "NOTIFYD_REDIS_URL", "", "Redis URL (redis:// or rediss://); empty runs an embedded in-process Redis that keeps nothing", str(&c.RedisURL)},
+		{"embedded-redis-addr", "NOTIFYD_EMBEDDED_REDIS_ADDR", "127.0.0.1:6399", "listen address of the embedded Redis used when no Redis URL is set (port 0 picks a free one)", str(&c.EmbeddedRedisAddr)},
+		{"channel", "NOTIFYD_CHANNEL", "chat:main", "Redis pubsub channel (PyAMS channel_name)", str(&c.Channel)},
+		{"notifications-key", "NOTIFYD_NOTIFICATIONS_KEY", "chat:notifications", "prefix of the per-site history lists <key>::<host>", str(&c.NotificationsKey)},
+		{"notifications-length", "NOTIFYD_NOTIFICATIONS_LENGTH", "50", "messages kept per site history list", num(&c.NotificationsLength, 1)},
+		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret (>= 32 bytes) verifying HS256/384/512 tokens", str(&c.JWTSecret)},
+		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys verifying RS/PS/ES/EdDSA tokens", str(&c.JWTPublicKey)},
+		{"principals-claim", "NOTIFYD_PRINCIPALS_CLAIM", "principals", "token claim listing the bearer's extra principals", str(&c.PrincipalsClaim)},
+		{"allowed-origins", "NOTIFYD_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to connect; * allows any; empty allows same-origin and non-browser clients", list(&c.AllowedOrigins)},
+		{"default-host", "NOTIFYD_DEFAULT_HOST", "", "site of clients that send neither Origin nor ?host=", str(&c.DefaultHost)},
+		{"publish-tokens", "NOTIFYD_PUBLISH_TOKENS", "", "comma-separated tokens allowed to POST /api/chat/messages (each >= 16 characters)", list(&c.PublishTokens)},
+		{"admins", "NOTIFYD_ADMINS", "", "comma-separated principals that receive user.login besides system:admin", list(&c.Admins)},
+		{"rules", "NOTIFYD_RULES", "", "JSON rules file mapping categories to target principals", str(&c.RulesFile)},
+		{"log-level", "NOTIFYD_LOG_LEVEL", "info", "debug, info, warn or error", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"shutdown-timeout", "NOTIFYD_SHUTDOWN_TIMEOUT", "10s", "longest graceful shutdown before connections are cut", dur(&c.ShutdownTimeout)},
+		{"shutdown-spread", "NOTIFYD_SHUTDOWN_SPREAD", "1s", "window over which websocket closes are spread at shutdown", dur(&c.ShutdownSpread)},
+		{"queue-size", "NOTIFYD_QUEUE_SIZE", "256", "messages queued per websocket before it is closed as a slow consumer (4000)", num(&c.QueueSize, 1)},
+		{"write-timeout", "NOTIFYD_WRITE_TIMEOUT", "10s", "deadline of one websocket write", dur(&c.WriteTimeout)},
+		{"read-limit", "NOTIFYD_READ_LIMIT", "4096", "largest inbound websocket frame in bytes (larger: close 1009)", func(v string) error {
+			var n int
+			if err := num(&n, 16)(v); err != nil {
+				return err
+			}
+			c.ReadLimit = int64(n)
+			return nil
+		}},
+		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message in bytes, on publish and on the channel", num(&c.MaxMessageSize, 256)},
+	}
+}
+
+// parseConfig reads args, falling back to getenv, then to defaults. Errors
+// name the flag and the environment variable.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("notifyd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	all := settings(c)
+	values := make(map[string]*string, len(all))
+	for _, s := range all {
+		values[s.flag] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	for _, s := range all {
+		v, from := s.def, "default"
+		if e := getenv(s.env); e != "" {
+			v, from = e, s.env
+		}
+		if explicit[s.flag] {
+			v, from = *values[s.flag], "-"+s.flag
+		}
+		if err := s.set(v); err != nil {
+			return nil, fmt.Errorf("invalid %s (-%s / %s) from %s: %q: %w", s.flag, s.flag, s.env, from, v, err)
+		}
+	}
+	return c, c.check()
+}
+
+func (c *config) check() error {
+	switch {
+	case c.JWTSecret == "" && c.JWTPublicKey == "":
+		return errors.New("no token verification configured: set NOTIFYD_JWT_SECRET (-jwt-secret) or NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key)")
+	case c.JWTSecret != "" && c.JWTPublicKey != "":
+		return errors.New("set only one of NOTIFYD_JWT_SECRET and NOTIFYD_JWT_PUBLIC_KEY")
+	case c.Channel == "":
+		return errors.New("NOTIFYD_CHANNEL (-channel) must not be empty")
+	case c.NotificationsKey == "":
+		return errors.New("NOTIFYD_NOTIFICATIONS_KEY (-notifications-key) must not be empty")
+	case strings.ContainsAny(c.NotificationsKey, "{}"):
+		return errors.New("NOTIFYD_NOTIFICATIONS_KEY (-notifications-key) must not contain { or }: notifyd adds its own Redis Cluster hash tag")
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisConn is the Redis client notifyd uses and, in embedded mode, the
+// in-process server behind it.
+type redisConn struct {
+	client   redis.UniversalClient
+	embedded *miniredis.Miniredis // nil unless no Redis URL was configured
+}
+
+// connectRedis opens the configured Redis, or starts an embedded in-process
+// one on a loopback port when none is configured, and checks it answers.
+func connectRedis(ctx context.Context, c *config, log *slog.Logger) (*redisConn, error) {
+	rc := &redisConn{}
+	var opts *redis.Options
+	if c.RedisURL == "" {
+		rc.embedded = miniredis.NewMiniRedis()
+		if err := rc.embedded.StartAddr(c.EmbeddedRedisAddr); err != nil {
+			return nil, fmt.Errorf("start embedded redis on NOTIFYD_EMBEDDED_REDIS_ADDR %q: %w", c.EmbeddedRedisAddr, err)
+		}
+		log.Warn("no NOTIFYD_REDIS_URL: running on an embedded in-process Redis; history is not durable and not shared with other gateways",
+			"addr", rc.embedded.Addr())
+		opts = &redis.Options{Addr: rc.embedded.Addr()}
+	} else {
+		var err error
+		if opts, err = redis.ParseURL(c.RedisURL); err != nil {
+			return nil, fmt.Errorf("invalid NOTIFYD_REDIS_URL (-redis-url): %w", err)
+		}
+	}
+	rc.client = redis.NewClient(opts)
+	if err := rc.client.Ping(ctx).Err(); err != nil {
+		// Not fatal: the subscriber reconnects and /readyz reports it.
+		log.Warn("redis not reachable at start; will keep retrying", "err", err)
+	}
+	return rc, nil
+}
+
+// Close closes the client, then the embedded server if any.
+func (rc *redisConn) Close() error {
+	err := rc.client.Close()
+	if rc.embedded != nil {
+		rc.embedded.Close()
+	}
+	return err
+}
