@@ -1,0 +1,104 @@
+package limit
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestBurstThenRate(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	k := New(Config{Rate: 2, Burst: 3, Now: c.now})
+	for i := range 3 {
+		if !k.Allow("a") {
+			t.Fatalf("burst event %d refused", i)
+		}
+	}
+	if k.Allow("a") {
+		t.Fatal("4th event within burst allowed")
+	}
+	if !k.Allow("b") {
+		t.Fatal("keys are not independent")
+	}
+	c.add(500 * time.Millisecond) // one token at 2/s
+	if !k.Allow("a") || k.Allow("a") {
+		t.Fatal("refill after 500ms at 2/s must allow exactly one")
+	}
+	c.add(time.Hour)
+	for range 3 {
+		if !k.Allow("a") {
+			t.Fatal("bucket did not refill to burst")
+		}
+	}
+	if k.Allow("a") {
+		t.Fatal("refill exceeded burst")
+	}
+}
+
+func TestDisabled(t *testing.T) {
+	t.Parallel()
+	k := New(Config{})
+	for range 1000 {
+		if !k.Allow("x") {
+			t.Fatal("disabled limiter refused")
+		}
+	}
+	var nilK *Keyed
+	if !nilK.Allow("x") {
+		t.Fatal("nil limiter refused")
+	}
+}
+
+func TestMaxKeysSweepsIdleAndFailsClosed(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	k := New(Config{Rate: 1, Burst: 1, MaxKeys: 2, Now: c.now})
+	k.Allow("a")
+	k.Allow("b")
+	if k.Allow("c") {
+		t.Fatal("third key admitted while both buckets are busy")
+	}
+	c.add(2 * time.Second)
+	if !k.Allow("c") {
+		t.Fatal("idle buckets were not swept")
+	}
+	if k.Len() != 1 {
+		t.Fatalf("Len = %d after sweep, want 1", k.Len())
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	t.Parallel()
+	k := New(Config{Rate: 1, Burst: 100, Now: func() time.Time { return time.Unix(0, 0) }})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if k.Allow("shared") {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if allowed != 100 {
+		t.Fatalf("allowed %d of 400 with a frozen clock and burst 100", allowed)
+	}
+}
