@@ -17,6 +17,9 @@ import (
 type config struct {
 	Addr                string
 	RedisURL            string
+	RedisAddrs          []string
+	RedisMasterName     string
+	RedisPassword       string
 	EmbeddedRedisAddr   string
 	Channel             string
 	NotificationsKey    string
@@ -36,6 +39,15 @@ type config struct {
 	WriteTimeout        time.Duration
 	ReadLimit           int64
 	MaxMessageSize      int
+	ControlChannel      string
+	RevocationTTL       time.Duration
+	MaxConnections      int
+	MaxPerPrincipal     int
+	ConnectRate         float64
+	ConnectBurst        int
+	PublishRate         float64
+	PublishBurst        int
+	ClientIPHeader      string
 }
 
 // setting binds one flag to its environment variable.
@@ -59,6 +71,16 @@ func settings(c *config) []setting {
 			return nil
 		}
 	}
+	rate := func(dst *float64) func(string) error {
+		return func(v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return errors.New("want a number (negative disables)")
+			}
+			*dst = f
+			return nil
+		}
+	}
 	dur := func(dst *time.Duration) func(string) error {
 		return func(v string) error {
 			d, err := time.ParseDuration(v)
@@ -72,6 +94,9 @@ func settings(c *config) []setting {
 	return []setting{
 		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address", str(&c.Addr)},
 		{"redis-url", "NOTIFYD_REDIS_URL", "", "Redis URL (redis:// or rediss://); empty runs an embedded in-process Redis that keeps nothing", str(&c.RedisURL)},
+		{"redis-addrs", "NOTIFYD_REDIS_ADDRS", "", "comma-separated host:port list: Sentinel addresses with -redis-master-name, else Redis Cluster seed nodes", list(&c.RedisAddrs)},
+		{"redis-master-name", "NOTIFYD_REDIS_MASTER_NAME", "", "Sentinel master name (with NOTIFYD_REDIS_ADDRS)", str(&c.RedisMasterName)},
+		{"redis-password", "NOTIFYD_REDIS_PASSWORD", "", "password for NOTIFYD_REDIS_ADDRS servers (a URL carries its own)", str(&c.RedisPassword)},
 		{"embedded-redis-addr", "NOTIFYD_EMBEDDED_REDIS_ADDR", "127.0.0.1:6399", "listen address of the embedded Redis used when no Redis URL is set (port 0 picks a free one)", str(&c.EmbeddedRedisAddr)},
 		{"channel", "NOTIFYD_CHANNEL", "chat:main", "Redis pubsub channel (PyAMS channel_name)", str(&c.Channel)},
 		{"notifications-key", "NOTIFYD_NOTIFICATIONS_KEY", "chat:notifications", "prefix of the per-site history lists <key>::<host>", str(&c.NotificationsKey)},
@@ -98,6 +123,15 @@ func settings(c *config) []setting {
 			return nil
 		}},
 		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message in bytes, on publish and on the channel", num(&c.MaxMessageSize, 256)},
+		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "pubsub channel gateways use to tell each other to disconnect a principal", str(&c.ControlChannel)},
+		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; set it at least to your longest token lifetime", dur(&c.RevocationTTL)},
+		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway (more: 503 at the handshake; -1 disables)", num(&c.MaxConnections, -1)},
+		{"max-connections-per-principal", "NOTIFYD_MAX_CONNECTIONS_PER_PRINCIPAL", "32", "websockets per principal per gateway (more: 429; -1 disables)", num(&c.MaxPerPrincipal, -1)},
+		{"connect-rate", "NOTIFYD_CONNECT_RATE", "5", "new websockets per second per client address (more: 429; negative disables)", rate(&c.ConnectRate)},
+		{"connect-burst", "NOTIFYD_CONNECT_BURST", "20", "burst of new websockets per client address", num(&c.ConnectBurst, 1)},
+		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "publish requests per second per publisher token (more: 429; negative disables)", rate(&c.PublishRate)},
+		{"publish-burst", "NOTIFYD_PUBLISH_BURST", "200", "burst of publish requests per publisher token", num(&c.PublishBurst, 1)},
+		{"client-ip-header", "NOTIFYD_CLIENT_IP_HEADER", "", "header naming the client address behind a trusted proxy (e.g. X-Forwarded-For; its rightmost entry is used); empty uses the TCP peer", str(&c.ClientIPHeader)},
 	}
 }
 
@@ -141,6 +175,12 @@ func (c *config) check() error {
 		return errors.New("no token verification configured: set NOTIFYD_JWT_SECRET (-jwt-secret) or NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key)")
 	case c.JWTSecret != "" && c.JWTPublicKey != "":
 		return errors.New("set only one of NOTIFYD_JWT_SECRET and NOTIFYD_JWT_PUBLIC_KEY")
+	case c.RedisURL != "" && len(c.RedisAddrs) > 0:
+		return errors.New("set only one of NOTIFYD_REDIS_URL and NOTIFYD_REDIS_ADDRS")
+	case c.RedisMasterName != "" && len(c.RedisAddrs) == 0:
+		return errors.New("NOTIFYD_REDIS_MASTER_NAME needs NOTIFYD_REDIS_ADDRS (the Sentinel addresses)")
+	case c.ControlChannel == "" || c.ControlChannel == c.Channel:
+		return errors.New("NOTIFYD_CONTROL_CHANNEL (-control-channel) must be set and differ from NOTIFYD_CHANNEL")
 	case c.Channel == "":
 		return errors.New("NOTIFYD_CHANNEL (-channel) must not be empty")
 	case c.NotificationsKey == "":

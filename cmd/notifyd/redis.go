@@ -20,6 +20,20 @@ type redisConn struct {
 // one on a loopback port when none is configured, and checks it answers.
 func connectRedis(ctx context.Context, c *config, log *slog.Logger) (*redisConn, error) {
 	rc := &redisConn{}
+	if len(c.RedisAddrs) > 0 {
+		// Sentinel with a master name, Cluster without: go-redis picks the
+		// client from the options, all behind redis.UniversalClient.
+		rc.client = redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs: c.RedisAddrs, MasterName: c.RedisMasterName, Password: c.RedisPassword,
+		})
+		mode := "cluster"
+		if c.RedisMasterName != "" {
+			mode = "sentinel"
+		}
+		log.Info("redis", "mode", mode, "addrs", c.RedisAddrs, "master_name", c.RedisMasterName)
+		rc.ping(ctx, log)
+		return rc, nil
+	}
 	var opts *redis.Options
 	if c.RedisURL == "" {
 		rc.embedded = miniredis.NewMiniRedis()
@@ -36,11 +50,16 @@ func connectRedis(ctx context.Context, c *config, log *slog.Logger) (*redisConn,
 		}
 	}
 	rc.client = redis.NewClient(opts)
+	rc.ping(ctx, log)
+	return rc, nil
+}
+
+// ping checks Redis once. Failure is not fatal: the subscriber reconnects
+// and /readyz reports not ready until it has.
+func (rc *redisConn) ping(ctx context.Context, log *slog.Logger) {
 	if err := rc.client.Ping(ctx).Err(); err != nil {
-		// Not fatal: the subscriber reconnects and /readyz reports it.
 		log.Warn("redis not reachable at start; will keep retrying", "err", err)
 	}
-	return rc, nil
 }
 
 // Close closes the client, then the embedded server if any.
