@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/notifyd/notifyd/internal/limit"
 )
 
 // Route paths served by the router.
@@ -16,11 +19,14 @@ const (
 	PathContext       = "/api/chat/context"
 	PathNotifications = "/api/chat/notifications"
 	PathMessages      = "/api/chat/messages"
-	PathHealthz       = "/healthz"
-	PathReadyz        = "/readyz"
-	PathMonitor       = "/monitor"
-	PathPing          = "/chat-ping"
-	PathWebSocket     = "/ws/chat"
+	// PathAdminDisconnect revokes a principal's tokens and closes its
+	// websockets (POST, publisher token).
+	PathAdminDisconnect = "/api/admin/disconnect"
+	PathHealthz         = "/healthz"
+	PathReadyz          = "/readyz"
+	PathMonitor         = "/monitor"
+	PathPing            = "/chat-ping"
+	PathWebSocket       = "/ws/chat"
 )
 
 // server holds the handlers' shared state.
@@ -28,6 +34,10 @@ type server struct {
 	// immutable after New
 	cfg Config
 	log *slog.Logger
+
+	// publishLimit holds one token bucket per publisher token; it is safe
+	// for concurrent use and disabled when Config.PublishRate is negative.
+	publishLimit *limit.Keyed
 }
 
 // New applies defaults to cfg, validates it and returns the router. It starts
@@ -42,6 +52,10 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative: %d", cfg.MaxBodyBytes)
 	case cfg.MaxLimit < 0:
 		return nil, fmt.Errorf("api: Config.MaxLimit is negative: %d", cfg.MaxLimit)
+	case math.IsNaN(cfg.PublishRate) || math.IsInf(cfg.PublishRate, 0):
+		return nil, fmt.Errorf("api: Config.PublishRate is not finite: %v", cfg.PublishRate)
+	case cfg.PublishBurst < 0:
+		return nil, fmt.Errorf("api: Config.PublishBurst is negative: %d", cfg.PublishBurst)
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -58,7 +72,15 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PublishRate == 0 {
+		cfg.PublishRate = DefaultPublishRate
+	}
+	if cfg.PublishBurst == 0 {
+		cfg.PublishBurst = DefaultPublishBurst
+	}
 	s := &server{cfg: cfg, log: cfg.Logger}
+	// A negative rate disables the limiter (limit.Keyed allows everything).
+	s.publishLimit = limit.New(limit.Config{Rate: cfg.PublishRate, Burst: cfg.PublishBurst, Now: cfg.Now})
 	return s.routes(), nil
 }
 
@@ -83,9 +105,15 @@ func (s *server) routes() http.Handler {
 		r.Options(PathContext, preflight)
 		r.With(s.authenticate).Get(PathNotifications, s.notifications)
 		r.Options(PathNotifications, preflight)
+		// Authorization first: only publisher tokens reach the rate limiter.
+		publisher := r.With(s.authorizePublisher, s.limitPublisher)
 		if s.cfg.Publisher != nil {
-			r.With(s.authorizePublisher).Post(PathMessages, s.postMessage)
+			publisher.Post(PathMessages, s.postMessage)
 			r.Options(PathMessages, preflight)
+		}
+		if s.cfg.Revoker != nil {
+			publisher.Post(PathAdminDisconnect, s.disconnect)
+			r.Options(PathAdminDisconnect, preflight)
 		}
 	})
 	return r

@@ -19,12 +19,23 @@ const (
 	DefaultMaxLimit = 1000
 	// DefaultVersion is reported by /monitor when Config.Version is empty.
 	DefaultVersion = "dev"
+	// DefaultPublishRate is the sustained number of requests per second each
+	// publisher token may make to POST /api/chat/messages and POST
+	// /api/admin/disconnect together.
+	DefaultPublishRate = 100
+	// DefaultPublishBurst is how many requests a publisher token may make at
+	// once before DefaultPublishRate applies.
+	DefaultPublishBurst = 200
+	// MaxPrincipalBytes is the longest principal POST /api/admin/disconnect
+	// accepts.
+	MaxPrincipalBytes = 256
 )
 
 // Authenticator verifies a user's bearer token. It returns an error matching
-// auth.ErrNoToken, auth.ErrInvalidToken or auth.ErrExpired for a token it
-// refuses (401); any other error means it could not decide (503).
-// *auth.Verifier satisfies it.
+// auth.ErrNoToken, auth.ErrInvalidToken, auth.ErrExpired or auth.ErrRevoked
+// for a token it refuses (401); any other error, auth.ErrUnavailable
+// included, means it could not decide (503). *auth.Verifier and
+// auth.Revocable satisfy it.
 type Authenticator interface {
 	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
@@ -47,13 +58,22 @@ type Categories interface {
 	Categories() []string
 }
 
+// Revoker disconnects a principal everywhere: every token issued to it until
+// now is refused and its open websockets are closed. It returns the moment of
+// the revocation; any error means the service is unavailable (503).
+// pubsub.Revocations satisfies it.
+type Revoker interface {
+	Revoke(ctx context.Context, principal string) (time.Time, error)
+}
+
 // Config configures the router built by New. Auth and Sites are required;
 // every other field has a usable zero value.
 type Config struct {
 	// Auth verifies the bearer JWT of /api/chat/context and
 	// /api/chat/notifications. Required.
 	Auth Authenticator
-	// PublisherTokens are the only tokens POST /api/chat/messages accepts.
+	// PublisherTokens are the only tokens POST /api/chat/messages and POST
+	// /api/admin/disconnect accept.
 	// Nil or empty: every token is refused with 403.
 	PublisherTokens *auth.PublisherTokens
 	// Sites decides which browser origins may call /api/* and which site a
@@ -71,6 +91,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Sessions counts websocket sessions for /monitor. Nil: 0.
 	Sessions func() int
+	// Revoker serves POST /api/admin/disconnect. Nil: the route is not
+	// mounted (404).
+	Revoker Revoker
 	// WebSocket is mounted at GET /ws/chat without timeout or compression
 	// middleware. Nil: not mounted.
 	WebSocket http.Handler
@@ -78,10 +101,19 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxLimit is the largest accepted limit parameter. Zero: DefaultMaxLimit.
 	MaxLimit int
+	// PublishRate is the sustained number of requests per second each
+	// publisher token may make to POST /api/chat/messages and POST
+	// /api/admin/disconnect together (429 beyond). Zero: DefaultPublishRate.
+	// Negative: unlimited.
+	PublishRate float64
+	// PublishBurst is the number of requests a publisher token may make at
+	// once. Zero: DefaultPublishBurst. Must not be negative.
+	PublishBurst int
 	// Version is reported by /monitor as "notifyd/<Version>". Empty: DefaultVersion.
 	Version string
 	// Logger receives error details that are never sent to clients. Nil: discard.
 	Logger *slog.Logger
-	// Now returns the current time. Nil: time.Now.
+	// Now returns the current time, for response timestamps and the publish
+	// rate limit. Nil: time.Now.
 	Now func() time.Time
 }

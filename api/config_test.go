@@ -2,6 +2,7 @@ package api
 
 import (
 	"io"
+	"math"
 	"testing"
 )
 
@@ -17,6 +18,11 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"no sites", func(c *Config) { c.Sites = nil }, false},
 		{"negative body limit", func(c *Config) { c.MaxBodyBytes = -1 }, false},
 		{"negative max limit", func(c *Config) { c.MaxLimit = -1 }, false},
+		{"negative publish rate disables", func(c *Config) { c.PublishRate = -1 }, true},
+		{"NaN publish rate", func(c *Config) { c.PublishRate = math.NaN() }, false},
+		{"infinite publish rate", func(c *Config) { c.PublishRate = math.Inf(1) }, false},
+		{"negative publish burst", func(c *Config) { c.PublishBurst = -1 }, false},
+		{"with revoker", func(c *Config) { c.Revoker = &fakeRevoker{} }, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

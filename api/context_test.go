@@ -103,3 +103,78 @@ func TestAuthenticatorFailureIsUnavailable(t *testing.T) {
 		t.Fatalf("internal detail not logged: %s", f.logs.String())
 	}
 }
+
+// fakeRevocations is an auth.RevocationStore: revoked principals and when,
+// or err.
+type fakeRevocations struct {
+	at  map[string]time.Time // immutable after construction
+	err error
+}
+
+func (s fakeRevocations) RevokedAt(_ context.Context, principal string) (time.Time, bool, error) {
+	if s.err != nil {
+		return time.Time{}, false, s.err
+	}
+	at, ok := s.at[principal]
+	return at, ok, nil
+}
+
+// withRevocations makes Config.Auth an auth.Revocable over the test
+// verifier and store.
+func withRevocations(tb testing.TB, store auth.RevocationStore) func(*Config) {
+	tb.Helper()
+	v, err := auth.NewVerifier(auth.Config{Secret: []byte(testSecret)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func(c *Config) { c.Auth = auth.Revocable{Verifier: v, Store: store} }
+}
+
+func TestRevokedTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	store := fakeRevocations{at: map[string]time.Time{"users:jdoe": now.Add(-5 * time.Minute)}}
+	f := newFixture(t, withRevocations(t, store))
+	mintAt := func(iat time.Time) string {
+		tok, err := auth.Mint([]byte(testSecret), "users:jdoe", "", nil, iat, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	before, after := mintAt(now.Add(-10*time.Minute)), mintAt(now)
+	for _, path := range []string{PathContext, PathNotifications} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			r := f.do(t, http.MethodGet, path, "", bearer(before)...)
+			r.wantError(t, http.StatusUnauthorized, "authentication required")
+			if got, want := r.header.Get("WWW-Authenticate"), `Bearer error="invalid_token"`; got != want {
+				t.Errorf("WWW-Authenticate %q, want %q", got, want)
+			}
+			f.do(t, http.MethodGet, path, "", bearer(after)...).wantStatus(t, http.StatusOK)
+		})
+	}
+}
+
+func TestRevocationStoreDownIsUnavailable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, withRevocations(t, fakeRevocations{err: fmt.Errorf("pubsub: revoked at: %w", errBackend)}))
+	for _, path := range []string{PathContext, PathNotifications} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			r := f.do(t, http.MethodGet, path, "", bearer(mint(t, "users:jdoe", ""))...)
+			r.wantError(t, http.StatusServiceUnavailable, "service unavailable")
+			if r.header.Get("WWW-Authenticate") != "" {
+				t.Errorf("a 503 must not challenge: WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+			}
+			if strings.Contains(string(r.body), "secret-detail") || strings.Contains(string(r.body), "revocation") {
+				t.Fatalf("internal detail leaked: %s", r.body)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if !strings.Contains(f.logs.String(), "revocation list unavailable") {
+			t.Errorf("auth.ErrUnavailable not logged: %s", f.logs.String())
+		}
+	})
+}

@@ -7,6 +7,7 @@
 //	GET  /api/chat/context        user JWT (Bearer) required
 //	GET  /api/chat/notifications  user JWT (Bearer) required
 //	POST /api/chat/messages       publisher token (Bearer) required
+//	POST /api/admin/disconnect    publisher token (Bearer) required
 //	GET  /healthz  GET /readyz  GET /monitor  ANY /chat-ping  GET /ws/chat
 //
 // Every /api/* route checks the request's Origin against the site policy
@@ -34,11 +35,15 @@
 //	 "gap":false,"more":false}
 //
 // The site is the Origin header, else the host parameter, else the default
-// site. since is the id of the newest message the client has; gap=true says
-// that id is no longer stored and the client should reload without since.
-// Without since, limit=N returns the newest N; with since, the N oldest
-// messages newer than since, so that calling again with since=<first id of
-// the answer> pages forward until more=false.
+// site. since is the id of the newest message the client has. gap is the REST
+// side of the catch-up guarantee (the websocket's ?since= sends the control
+// frame {"action":"gap",...} in the same case): true when since is not in the
+// kept history (trimmed, or never stored), so messages may have been missed
+// and the client should reload without since; the answer then holds
+// everything still kept that the caller may see (within limit). Without
+// since, limit=N returns the newest N; with since, the N oldest messages
+// newer than since, so that calling again with since=<first id of the
+// answer> pages forward until more=false.
 //
 // POST /api/chat/messages takes one message in PyAMS JSON; the publisher fills
 // id, timestamp, channel, status and target when they are missing:
@@ -49,6 +54,15 @@
 // and answers 202:
 //
 //	{"status":"success","id":"01JHWX2X3B0000000000000000","timestamp":"2025-01-18T17:20:54.123456+00:00"}
+//
+// POST /api/admin/disconnect {"principal":"users:jdoe"} revokes every token
+// issued to the principal until now and closes its websockets on every
+// gateway (Config.Revoker). The body is a JSON object with that one member
+// (unknown members are refused, naming the field); the principal is a
+// non-empty string of at most MaxPrincipalBytes bytes without control
+// characters. It answers 200 with the revocation time, RFC 3339 in UTC:
+//
+//	{"status":"success","principal":"users:jdoe","revoked_at":"2025-01-18T17:21:00.123456789Z"}
 //
 // Health: /healthz {"status":"OK"}; /readyz {"status":"ready"} or 503
 // {"status":"error","message":"not ready"}; /monitor
@@ -62,10 +76,26 @@
 // Errors are mapped to status codes in one place (errors.go); internal detail
 // is logged with the request id and never sent.
 //
+// # Authentication and limits
+//
+// User tokens refused by the Authenticator (missing, invalid, expired, or
+// revoked by /api/admin/disconnect) get 401 with a WWW-Authenticate challenge;
+// when it cannot decide (the revocation list is unreadable:
+// auth.ErrUnavailable) the answer is 503, never a guess.
+//
+// Each publisher token may make Config.PublishRate requests per second
+// (burst Config.PublishBurst; defaults 100/s and 200) to POST
+// /api/chat/messages and POST /api/admin/disconnect together; beyond that it
+// gets 429 {"status":"error","message":"rate limit exceeded"} with
+// Retry-After: 1. The limit is checked after the token is authorized, so
+// refused callers get 401/403 and cannot spend a publisher's allowance.
+// Buckets are keyed by a hash of the token, never the token itself.
+//
 // # Concurrency
 //
 // New starts no goroutine. The returned handler is safe for concurrent use;
-// it holds no mutable state of its own and calls the Config's collaborators
-// (Authenticator, Publisher, History, Categories, Ready, Sessions)
-// concurrently, so they must be safe for concurrent use.
+// its only mutable state is the publish rate limiter, which guards itself,
+// and it calls the Config's collaborators (Authenticator, Publisher, Revoker,
+// History, Categories, Ready, Sessions, Now) concurrently, so they must be
+// safe for concurrent use.
 package api

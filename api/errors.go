@@ -17,12 +17,13 @@ import (
 // numbers the entry (HTTP status × 100 + n) and is logged as "code"; cause is
 // the internal error behind it, logged and never sent.
 type apiError struct {
-	code    int
-	status  int
-	message string
-	field   string // sent as "field" when set
-	quiet   bool   // an expected condition: logged at Debug whatever the status
-	cause   error
+	code       int
+	status     int
+	message    string
+	field      string // sent as "field" when set
+	retryAfter string // sent as the Retry-After header when set
+	quiet      bool   // an expected condition: logged at Debug whatever the status
+	cause      error
 }
 
 func (e *apiError) Error() string {
@@ -49,6 +50,9 @@ var (
 	errMalformedBody    = &apiError{code: 40004, status: http.StatusBadRequest, message: "request body is not a JSON object"}
 	errInvalidMessage   = &apiError{code: 40005, status: http.StatusBadRequest, message: "invalid message"}
 	errUnreadableBody   = &apiError{code: 40006, status: http.StatusBadRequest, message: "could not read request body"}
+	errUnknownField     = &apiError{code: 40007, status: http.StatusBadRequest, message: "unknown field"}
+	errNoPrincipal      = &apiError{code: 40008, status: http.StatusBadRequest, message: `field "principal" is required`, field: "principal"}
+	errBadPrincipal     = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
 	errAuthRequired     = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
 	errNotPublisher     = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
 	errOriginForbidden  = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
@@ -56,6 +60,7 @@ var (
 	errMethodNotAllowed = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
 	errBodyTooLarge     = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
 	errMessageTooLarge  = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
+	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"}
 	errInternal         = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
 	errUnavailable      = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
 	errNotReady         = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
@@ -83,8 +88,10 @@ func toAPIError(err error) *apiError {
 		return errMessageTooLarge.with(err)
 	case errors.As(err, &mbe):
 		return errBodyTooLarge.with(err)
-	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpired):
+	case tokenRefused(err):
 		return errAuthRequired.with(err)
+	case errors.Is(err, auth.ErrUnavailable):
+		return errUnavailable.with(err)
 	case errors.Is(err, site.ErrOriginNotAllowed):
 		return errOriginForbidden.with(err)
 	}
@@ -92,12 +99,20 @@ func toAPIError(err error) *apiError {
 }
 
 // authFailure maps an Authenticator error: a refused token is 401, anything
-// else means the authenticator could not decide (503).
+// else (auth.ErrUnavailable included) means the authenticator could not
+// decide (503).
 func authFailure(err error) *apiError {
-	if errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpired) {
+	if tokenRefused(err) {
 		return errAuthRequired.with(err)
 	}
 	return errUnavailable.with(err)
+}
+
+// tokenRefused reports whether err is auth's verdict on the token itself:
+// missing, invalid, expired or revoked.
+func tokenRefused(err error) bool {
+	return errors.Is(err, auth.ErrNoToken) || errors.Is(err, auth.ErrInvalidToken) ||
+		errors.Is(err, auth.ErrExpired) || errors.Is(err, auth.ErrRevoked)
 }
 
 // publishFailure maps a Publisher error: the message's own faults keep their
@@ -137,6 +152,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.LogAttrs(r.Context(), level, "api: request failed", attrs...)
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge(e.cause))
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	writeJSON(w, e.status, errorBody{Status: "error", Message: e.message, Field: e.field})
 }

@@ -15,8 +15,9 @@ import (
 func catalogue() []*apiError {
 	return []*apiError{
 		errNoSite, errBadLimit, errBadSince, errMalformedBody, errInvalidMessage, errUnreadableBody,
+		errUnknownField, errNoPrincipal, errBadPrincipal,
 		errAuthRequired, errNotPublisher, errOriginForbidden, errNotFound, errMethodNotAllowed,
-		errBodyTooLarge, errMessageTooLarge, errInternal, errUnavailable, errNotReady,
+		errBodyTooLarge, errMessageTooLarge, errRateLimited, errInternal, errUnavailable, errNotReady,
 	}
 }
 
@@ -49,6 +50,8 @@ func TestToAPIError(t *testing.T) {
 		{"too large", message.ErrTooLarge, errMessageTooLarge, ""},
 		{"max bytes", &http.MaxBytesError{Limit: 1}, errBodyTooLarge, ""},
 		{"expired", fmt.Errorf("%w: exp", auth.ErrExpired), errAuthRequired, ""},
+		{"revoked", fmt.Errorf("%w: users:jdoe", auth.ErrRevoked), errAuthRequired, ""},
+		{"revocations unavailable", fmt.Errorf("%w: %v", auth.ErrUnavailable, errBackend), errUnavailable, ""},
 		{"origin", site.ErrOriginNotAllowed, errOriginForbidden, ""},
 		{"unknown", errBackend, errInternal, ""},
 	}
@@ -74,7 +77,8 @@ func TestPublishAndAuthFailureMapping(t *testing.T) {
 	if toAPIError(publishFailure(&message.FieldError{Field: "title"})).code != errInvalidMessage.code {
 		t.Error("a field error must stay invalid")
 	}
-	if authFailure(auth.ErrInvalidToken).code != errAuthRequired.code || authFailure(errBackend).code != errUnavailable.code {
+	if authFailure(auth.ErrInvalidToken).code != errAuthRequired.code || authFailure(errBackend).code != errUnavailable.code ||
+		authFailure(auth.ErrRevoked).code != errAuthRequired.code || authFailure(auth.ErrUnavailable).code != errUnavailable.code {
 		t.Error("auth failures misclassified")
 	}
 	if !errors.Is(errUnavailable.with(errBackend), errBackend) {
