@@ -107,8 +107,16 @@ func isNull(v json.RawMessage) bool {
 }
 
 func decodeString(key string, v json.RawMessage, dst *string) error {
+	v = bytes.TrimSpace(v)
 	if isNull(v) {
 		*dst = ""
+		return nil
+	}
+	// Fast path: v is a JSON value already validated by the enclosing
+	// Unmarshal; a string without escapes is its bytes between the quotes.
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 &&
+		bytes.IndexByte(v[1:len(v)-1], '"') < 0 {
+		*dst = string(v[1 : len(v)-1])
 		return nil
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
