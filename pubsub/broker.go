@@ -12,6 +12,9 @@ import (
 type Config struct {
 	// Channel is the Redis pubsub channel. Default DefaultChannel.
 	Channel string
+	// ControlChannel is the channel of control messages, shared by the
+	// Subscribers and the Revocations. Default DefaultControlChannel.
+	ControlChannel string
 	// NotificationsKey is the prefix of the per-site history lists. Default
 	// DefaultHistoryKey.
 	NotificationsKey string
@@ -29,20 +32,27 @@ type Config struct {
 	// Logger is used by everything the Broker makes. Default: discard.
 	Logger *slog.Logger
 	// Subscriber holds the subscriber-only settings (queue sizes, backoff,
-	// OnSubscribed, ...). Its Channel, MaxMessageSize, Resolver and Logger,
-	// when zero, are taken from the fields above.
+	// OnSubscribed, ...). Its Channel, ControlChannel, MaxMessageSize,
+	// Resolver and Logger, when zero, are taken from the fields above.
 	Subscriber SubscriberConfig
+	// Revocations holds the revocation settings (key prefix, TTL). Its
+	// ControlChannel and Logger, when zero, are taken from the fields above.
+	Revocations RevocationsConfig
 }
 
 // Broker bundles what a process needs around one Redis client: the History
-// (read by the REST API), the Publisher (the Go API for backends) and a way to
-// make the gateway's Subscriber with the same settings. It is a convenience:
-// NewHistory, NewPublisher and NewSubscriber can be used directly.
+// (read by the REST API), the Publisher (the Go API for backends), the
+// Revocations (the admin disconnect) and a way to make the gateway's
+// Subscriber with the same settings. It is a convenience: NewHistory,
+// NewPublisher, NewRevocations and NewSubscriber can be used directly.
 type Broker struct {
 	// History is the per-site history; immutable after New.
 	History *History
 	// Publisher publishes through History; immutable after New.
 	Publisher *Publisher
+	// Revocations revokes principals and orders their disconnection;
+	// immutable after New.
+	Revocations *Revocations
 
 	rdb redis.UniversalClient // immutable after New
 	sub SubscriberConfig      // immutable after New, shared fields filled in
@@ -70,9 +80,23 @@ func New(rdb redis.UniversalClient, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	rcfg := cfg.Revocations
+	if rcfg.ControlChannel == "" {
+		rcfg.ControlChannel = cfg.ControlChannel
+	}
+	if rcfg.Logger == nil {
+		rcfg.Logger = cfg.Logger
+	}
+	rev, err := NewRevocations(rdb, rcfg)
+	if err != nil {
+		return nil, err
+	}
 	sub := cfg.Subscriber
 	if sub.Channel == "" {
 		sub.Channel = cfg.Channel
+	}
+	if sub.ControlChannel == "" {
+		sub.ControlChannel = cfg.ControlChannel
 	}
 	if sub.MaxMessageSize == 0 {
 		sub.MaxMessageSize = cfg.MaxMessageSize
@@ -83,7 +107,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Broker, error) {
 	if sub.Logger == nil {
 		sub.Logger = cfg.Logger
 	}
-	return &Broker{History: h, Publisher: p, rdb: rdb, sub: sub}, nil
+	return &Broker{History: h, Publisher: p, Revocations: rev, rdb: rdb, sub: sub}, nil
 }
 
 // NewSubscriber returns a Subscriber that delivers to sink and stores into

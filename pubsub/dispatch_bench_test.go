@@ -2,7 +2,9 @@ package pubsub
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -14,7 +16,8 @@ type discardSink struct{}
 func (discardSink) Deliver(*message.Message, []byte) {}
 
 // BenchmarkDispatch measures the dispatcher's work per message: decode,
-// derive or keep the id, validate, encode the stored and push forms, deliver.
+// derive or keep the id, skip duplicates, validate, encode the stored and
+// push forms, deliver, remember the id.
 func BenchmarkDispatch(b *testing.B) {
 	m := &message.Message{
 		Host: "https://app.example.com", Channel: "chat:main", Action: "notify",
@@ -25,13 +28,26 @@ func BenchmarkDispatch(b *testing.B) {
 		URL:       "https://app.example.com/page",
 		Timestamp: "2025-01-18T17:20:54.123456+00:00",
 	}
-	withID := m.Clone()
-	withID.ID = "01JHX7Z5Q2ZB7Y8W9V0T1S2R3Q"
+	// Distinct payloads, more than the recent-ids set holds, so that none is
+	// skipped as a duplicate while the set's upkeep is measured.
+	const distinct = 2 * DefaultRecentIDs
+	var ids message.IDGen
+	now := time.Now()
+	bare := make([]string, distinct)
+	withID := make([]string, distinct)
+	for i := range distinct {
+		c := m.Clone()
+		c.Title = fmt.Sprintf("Review requested #%d", i)
+		bare[i] = string(c.AppendJSON(nil, true))
+		c.ID = ids.New(now)
+		withID[i] = string(c.AppendJSON(nil, true))
+	}
 	payloads := []struct {
-		name, payload string
+		name     string
+		payloads []string
 	}{
-		{"bare", string(m.AppendJSON(nil, true))},
-		{"with_id", string(withID.AppendJSON(nil, true))},
+		{"bare", bare},
+		{"with_id", withID},
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never contacted
 	b.Cleanup(func() { _ = rdb.Close() })
@@ -43,11 +59,13 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
-			b.SetBytes(int64(len(p.payload)))
+			b.SetBytes(int64(len(p.payloads[0])))
+			i := 0
 			for b.Loop() {
-				if _, ok := s.process(ctx, p.payload); !ok {
+				if _, ok := s.process(ctx, p.payloads[i%distinct]); !ok {
 					b.Fatal("dropped")
 				}
+				i++
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 // Package pubsub connects notifyd to Redis: it publishes messages, subscribes
-// to the channel every gateway listens on, and keeps the per-site history the
-// REST API serves. It uses one redis.UniversalClient given by the caller, so
-// a single server, Sentinel or Cluster all work.
+// to the channel every gateway listens on, keeps the per-site history the
+// REST API serves, fills the gaps a lost subscription leaves, and carries
+// control orders (disconnecting a revoked principal) to every gateway. It
+// uses one redis.UniversalClient given by the caller, so a single server,
+// Sentinel or Cluster all work.
 //
 // # Roles
 //
@@ -14,37 +16,109 @@
 //   - Publisher is the Go API for backends: it completes a message (id,
 //     timestamp, channel, status, target), validates it, encodes it once,
 //     appends it to the History and then PUBLISHes it.
-//   - Subscriber is run by every gateway. It reads the channel and hands each
-//     valid message, with its push form (no target) encoded once, to a Sink,
-//     then stores it in the History. Messages published without an id (bare
-//     PUBLISHes from PyAMS) get message.DeriveID of their bytes, the same on
-//     every gateway, so the History still stores them once.
-//   - Broker bundles the three around one client and one Config.
+//   - Subscriber is run by every gateway. It reads the data channel and hands
+//     each valid message, with its push form (no target) encoded once, to a
+//     Sink, then stores it in the History. Messages published without an id
+//     (bare PUBLISHes from PyAMS) get message.DeriveID of their bytes, the
+//     same on every gateway, so the History still stores them once. On the
+//     same connection it reads the control channel (ControlMessage) and
+//     passes disconnect orders to the Sink when it is a ControlSink.
+//   - Revocations records, one key per principal, when a principal was
+//     revoked (auth.RevocationStore), and publishes the disconnect order.
+//   - Broker bundles them around one client and one Config.
+//
+// # Duplicates and gap fill
+//
+// The subscriber remembers the ids it handed to the Sink most recently
+// (RecentIDs, oldest forgotten first) and skips a payload whose id is among
+// them (Stats().Duplicates): the same payload published twice, or a live copy
+// of a message a gap fill delivered, reaches the Sink once.
+//
+// It also remembers, for up to GapFillSites sites, the id of the last message
+// it dispatched, and the read loop notes when the subscription was lost (the
+// last time the connection delivered anything: a message, a confirmation or
+// a PONG). After every resubscription (not the first subscription), whether
+// the connection broke, Redis restarted, failed over, or killed the
+// subscriber (CLIENT KILL, client-output-buffer-limit pubsub), the read loop
+// queues a gap-fill marker behind the payloads already queued. When the
+// dispatcher reaches it, it reads the history of every site it remembers,
+// every site the Sink reports live connections on (SiteLister) and every
+// site a failed fill left over, and delivers, oldest first, the messages it
+// has not dispatched recently that either come after the site's last
+// dispatched id in the list, or carry a ULID whose time is after the loss
+// minus GapFillMargin (the fallback when the last id was trimmed away, never
+// stored, or the site is new to this gateway). Filled messages are validated
+// but not resolved (stored copies carry their target) and not stored again.
+// A history that cannot be read is retried with backoff (GapFillErrors).
+//
+// What a gap fill cannot do:
+//
+//   - It only finds what reached a history. A message published with a bare
+//     PUBLISH while no gateway at all was subscribed was stored by nobody and
+//     is lost; one published through a Publisher (or the REST API) was
+//     stored before it was published and is filled.
+//   - It only finds what the history still holds when the dispatcher reaches
+//     the marker: a site that received more than the history length
+//     (NotificationsLength, 50 by default) since the loss, counting what was
+//     published while the queue before the marker drained, loses the oldest.
+//     A non-persistent Redis that restarted lost its history, so only what
+//     was published after the restart can be filled.
+//   - The time fallback trusts producers' clocks: ids made by a clock behind
+//     the gateway's by more than GapFillMargin, or derived from old
+//     timestamps, are missed when the last id is gone; ids that are not
+//     ULIDs are never selected by time.
+//   - Sites neither remembered (GapFillSites) nor reported by the Sink are
+//     not filled.
+//   - Order: filled messages come after those queued before the loss and
+//     before those read after the resubscription, except a site retried
+//     after a failed read, whose filled messages come after newer live ones.
+//   - Duplicates are suppressed only within the last RecentIDs dispatched ids.
+//   - A gap fill runs one LRANGE per site (pipelined, 64 sites per round
+//     trip) on the dispatcher goroutine: live delivery waits meanwhile (the
+//     queue buffers), and every gateway does it after a shared outage.
+//
+// Clients that reconnect their websocket catch up on their own (?since=);
+// gap fill is for the websockets that stayed open while the gateway lost Redis.
 //
 // # Concurrency
 //
-// History and Publisher are safe for concurrent use and start no goroutine.
-// NewSubscriber starts none either; Subscriber.Run owns three goroutines and
-// joins them before it returns:
+// History, Publisher and Revocations are safe for concurrent use and start
+// no goroutine. NewSubscriber starts none either; Subscriber.Run owns three
+// goroutines and joins them before it returns:
 //
-//   - the read loop owns the redis.PubSub. It only receives: each payload is
-//     put on a bounded queue without blocking (full queue: drop, counted as
-//     DropQueueFull). It sends a PING after HealthCheckInterval without
-//     traffic and replaces a connection that does not answer within another
-//     interval; on errors it marks the subscriber not ready and backs off
-//     (jittered, exponential) while go-redis reconnects and resubscribes.
-//   - the dispatcher decodes, derives ids, resolves targets, validates,
-//     encodes and calls Sink.Deliver, one message at a time, then queues the
-//     stored form for the writer without blocking (DropHistoryQueueFull).
+//   - the read loop owns the redis.PubSub, subscribed to the data and the
+//     control channel. It only receives: each data payload is put on a
+//     bounded queue without blocking (full queue: drop, counted as
+//     DropQueueFull; the queue keeps one slot for the gap-fill marker, so
+//     the marker is never dropped), each control payload on a small queue of
+//     its own (ControlDropped). It sends a PING after HealthCheckInterval
+//     without traffic and replaces a connection that does not answer within
+//     another interval; on errors it marks the subscriber not ready, notes
+//     when the subscription was lost, and backs off (jittered, exponential)
+//     while go-redis reconnects and resubscribes. When both channels are
+//     confirmed again it requests a gap fill.
+//   - the dispatcher decodes, derives ids, skips duplicates, resolves
+//     targets, validates, encodes and calls Sink.Deliver, one message at a
+//     time, then queues the stored form for the writer without blocking
+//     (DropHistoryQueueFull). It also runs gap fills (reading histories)
+//     and obeys control orders (ControlSink.Disconnect): the Sink's methods
+//     are only ever called from this goroutine. It alone owns the recent ids
+//     and the per-site last ids.
 //   - the history writer stores queued entries in batches, one round trip per
 //     batch, retrying a failed batch with backoff (storage is idempotent).
 //
 // When Run's context ends the PubSub is closed, and the dispatcher and the
 // writer finish what is queued for at most FlushTimeout (the dispatcher still
-// calls Sink.Deliver meanwhile). One wait is outside FlushTimeout: go-redis
-// holds the PubSub's lock while it dials, so a reconnect in progress when Run
-// stops delays the close by up to the client's dial and read timeouts.
-// Ready and Stats may be called from any goroutine. Every drop is counted under a DropReason and
-// logged at Warn level, rate-limited; a dropped payload is never logged in
-// full.
+// calls Sink.Deliver meanwhile, but runs no gap fill). One wait is outside
+// FlushTimeout: go-redis holds the PubSub's lock while it dials, so a
+// reconnect in progress when Run stops delays the close by up to the client's
+// dial and read timeouts. Ready and Stats may be called from any goroutine.
+// Every drop is counted under a DropReason and logged at Warn level,
+// rate-limited; a dropped payload is never logged in full.
+//
+// # Redis Cluster
+//
+// Every script keeps its keys in one slot; revocations use one key per
+// command. The subscriber's one connection hears both channels because a
+// classic PUBLISH reaches every node of a cluster.
 package pubsub

@@ -138,6 +138,35 @@ func (h *History) List(ctx context.Context, host string) ([]*message.Message, er
 	if err != nil {
 		return nil, unavailable(ctx, "history list", err)
 	}
+	return h.decode(host, raw), nil
+}
+
+// listMany is List for many sites in one round trip (per Cluster node):
+// lists[i] and errs[i] are List(ctx, hosts[i])'s results.
+func (h *History) listMany(ctx context.Context, hosts []string) (lists [][]*message.Message, errs []error) {
+	cmds := make([]*redis.StringSliceCmd, len(hosts))
+	// The pipeline's error is also each failed command's.
+	_, _ = h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, host := range hosts {
+			cmds[i] = p.LRange(ctx, h.ListKey(host), 0, -1)
+		}
+		return nil
+	})
+	lists, errs = make([][]*message.Message, len(hosts)), make([]error, len(hosts))
+	for i, cmd := range cmds {
+		raw, err := cmd.Result()
+		if err != nil {
+			errs[i] = unavailable(ctx, "history list", err)
+			continue
+		}
+		lists[i] = h.decode(hosts[i], raw)
+	}
+	return lists, errs
+}
+
+// decode turns the raw entries of host's list into messages, skipping (and
+// counting) those that do not decode and deriving the missing ids.
+func (h *History) decode(host string, raw []string) []*message.Message {
 	out := make([]*message.Message, 0, len(raw))
 	for _, s := range raw {
 		b := []byte(s)
@@ -153,7 +182,7 @@ func (h *History) List(ctx context.Context, host string) ([]*message.Message, er
 		}
 		out = append(out, m)
 	}
-	return out, nil
+	return out
 }
 
 // Stats returns the History's counters.

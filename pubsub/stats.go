@@ -39,18 +39,51 @@ func DropReasons() []DropReason {
 
 // SubscriberStats are a Subscriber's counters since NewSubscriber.
 type SubscriberStats struct {
-	Received          uint64 // payloads read from the channel
-	Delivered         uint64 // messages handed to the Sink
+	Received          uint64 // payloads read from the data channel
+	Delivered         uint64 // messages handed to the Sink, live or by gap fills
 	HistoryWritten    uint64 // messages this subscriber stored in the history
 	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
 	Reconnects        uint64 // subscription confirmations after the first
+	// Duplicates counts payloads read from the channel and skipped because
+	// a message with the same id was dispatched recently (live or by a gap
+	// fill): the same payload published twice, or a live copy of a message a
+	// gap fill already delivered. They are neither delivered nor stored.
+	Duplicates uint64
+	// GapFills counts gap fills run (one per resubscription, plus retries
+	// of sites whose history could not be read).
+	GapFills uint64
+	// GapFilled counts messages delivered by gap fills (also in Delivered).
+	GapFilled uint64
+	// GapFillErrors counts site histories a gap fill could not read; those
+	// sites are retried with backoff.
+	GapFillErrors uint64
+	// Control counts payloads read from the control channel.
+	Control uint64
+	// ControlMalformed counts control payloads that are not a valid control
+	// message (not JSON, wrong types, too large, a disconnect without
+	// principal); they are ignored.
+	ControlMalformed uint64
+	// ControlUnknown counts control messages with an action this version
+	// does not know; they are ignored.
+	ControlUnknown uint64
+	// ControlDropped counts control payloads dropped because the control
+	// queue was full.
+	ControlDropped uint64
+	// Disconnects counts disconnect orders passed to ControlSink.Disconnect.
+	Disconnects uint64
+	// Disconnected sums the connections ControlSink.Disconnect reported
+	// closed.
+	Disconnected uint64
 	// Dropped counts drops by reason; every reason of DropReasons is present.
 	Dropped map[DropReason]uint64
 }
 
 // counters are the subscriber's atomic counters.
 type counters struct {
-	received, delivered, written, duplicates, reconnects atomic.Uint64
+	received, delivered, written, duplicates, reconnects      atomic.Uint64
+	skipped, gapFills, gapFilled, gapFillErrors               atomic.Uint64
+	control, controlMalformed, controlUnknown, controlDropped atomic.Uint64
+	disconnects, disconnected                                 atomic.Uint64
 	// dropped is built by newCounters and never modified afterwards; its
 	// values are atomic.
 	dropped map[DropReason]*atomic.Uint64
@@ -71,6 +104,16 @@ func (c *counters) snapshot() SubscriberStats {
 		HistoryWritten:    c.written.Load(),
 		HistoryDuplicates: c.duplicates.Load(),
 		Reconnects:        c.reconnects.Load(),
+		Duplicates:        c.skipped.Load(),
+		GapFills:          c.gapFills.Load(),
+		GapFilled:         c.gapFilled.Load(),
+		GapFillErrors:     c.gapFillErrors.Load(),
+		Control:           c.control.Load(),
+		ControlMalformed:  c.controlMalformed.Load(),
+		ControlUnknown:    c.controlUnknown.Load(),
+		ControlDropped:    c.controlDropped.Load(),
+		Disconnects:       c.disconnects.Load(),
+		Disconnected:      c.disconnected.Load(),
 		Dropped:           make(map[DropReason]uint64, len(c.dropped)),
 	}
 	for r, n := range c.dropped {

@@ -26,20 +26,50 @@ const (
 	DefaultHealthCheckInterval = 3 * time.Second
 	// DefaultFlushTimeout is the default time Run spends draining on shutdown.
 	DefaultFlushTimeout = 2 * time.Second
+	// DefaultRecentIDs is the default number of recently dispatched ids
+	// remembered to skip duplicates.
+	DefaultRecentIDs = 16384
+	// DefaultGapFillSites is the default number of sites whose last
+	// dispatched id is remembered for gap fills.
+	DefaultGapFillSites = 10000
+	// DefaultGapFillMargin is the default margin subtracted from the moment
+	// the subscription was lost when a gap fill selects messages by time.
+	DefaultGapFillMargin = 2 * time.Second
 )
+
+// controlQueueSize bounds the control payloads waiting for the dispatcher.
+// Control messages are rare; a full queue drops them (ControlDropped).
+const controlQueueSize = 256
 
 // Sink receives every valid message the subscriber reads, with its push form
 // (the message without target, encoded once for every recipient). Deliver is
 // called from one goroutine, must not block, and must not modify m or push.
 // It is satisfied by *wsgateway.Gateway.
+//
+// A Sink may also implement ControlSink (to obey disconnect orders) and
+// SiteLister (so that gap fills cover the sites of its live connections).
 type Sink interface {
 	Deliver(m *message.Message, push []byte)
+}
+
+// SiteLister is implemented by a Sink that can list the sites (message
+// hosts, as the history keys them) of its live connections. After a
+// resubscription the subscriber fills the gap for these sites as well as for
+// the sites it dispatched messages for. Sites is called from the goroutine
+// that calls Deliver, must be safe for concurrent use with the sink's other
+// callers and must not block. It is satisfied by *wsgateway.Gateway.
+type SiteLister interface {
+	Sites() []string
 }
 
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
 	// Channel is the Redis channel to subscribe to. Default DefaultChannel.
 	Channel string
+	// ControlChannel is the Redis channel of control messages (see
+	// ControlMessage), subscribed on the same connection as Channel; it
+	// must differ from Channel. Default DefaultControlChannel.
+	ControlChannel string
 	// MaxMessageSize bounds payloads in bytes; larger ones are dropped
 	// (DropTooLarge). Default message.DefaultMaxSize; negative means no limit.
 	MaxMessageSize int
@@ -70,10 +100,27 @@ type SubscriberConfig struct {
 	// dispatching what was queued and storing it in the history. Default
 	// DefaultFlushTimeout.
 	FlushTimeout time.Duration
+	// RecentIDs is how many recently dispatched message ids (live or gap
+	// filled) are remembered; a payload whose id is among them is skipped
+	// (Stats().Duplicates). The oldest id is forgotten first. Default
+	// DefaultRecentIDs.
+	RecentIDs int
+	// GapFillSites is how many sites' last dispatched ids are remembered for
+	// gap fills; the least recently dispatched site is forgotten first.
+	// Default DefaultGapFillSites.
+	GapFillSites int
+	// GapFillMargin widens the time window of gap fills: messages whose ULID
+	// time is after the loss of the subscription minus GapFillMargin are
+	// candidates. It absorbs clock skew between producers and the gateway
+	// and the latency of the last messages before the loss. Default
+	// DefaultGapFillMargin.
+	GapFillMargin time.Duration
 	// OnSubscribed, if set, is called from the read loop each time the
-	// subscription is confirmed, with reconnect false the first time and true
-	// afterwards (a gap in the stream may precede it). It must return quickly:
-	// the read loop does not read while it runs. ctx is Run's context.
+	// subscription (to Channel and ControlChannel) is confirmed, with
+	// reconnect false the first time and true afterwards (a gap in the
+	// stream may precede it; a gap fill is requested right after the call).
+	// It must return quickly: the read loop does not read while it runs. ctx
+	// is Run's context.
 	OnSubscribed func(ctx context.Context, reconnect bool)
 	// Logger receives lifecycle Info logs and rate-limited Warn logs about
 	// drops and connection losses. Default: discard.
@@ -95,6 +142,11 @@ type Subscriber struct {
 	stats   *counters   // atomic
 	ready   atomic.Bool // true while the subscription is confirmed
 	started atomic.Bool // Run was called
+	fills   fillQueue   // gap fills requested by the read loop; safe for concurrent use
+
+	// owned by the dispatcher goroutine
+	recent *recentIDs // recently dispatched ids
+	sites  *siteIDs   // last dispatched id per site
 
 	mu     sync.Mutex    // guards the fields below
 	ps     *redis.PubSub // current subscription: made by the read loop, closed by Run
@@ -114,6 +166,12 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	if cfg.Channel == "" {
 		cfg.Channel = DefaultChannel
 	}
+	if cfg.ControlChannel == "" {
+		cfg.ControlChannel = DefaultControlChannel
+	}
+	if cfg.ControlChannel == cfg.Channel {
+		return nil, fmt.Errorf("pubsub: subscriber: control channel %q is the data channel", cfg.ControlChannel)
+	}
 	if cfg.MaxMessageSize == 0 {
 		cfg.MaxMessageSize = message.DefaultMaxSize
 	}
@@ -124,12 +182,17 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	setDefault(&cfg.BackoffMax, DefaultBackoffMax)
 	setDefault(&cfg.HealthCheckInterval, DefaultHealthCheckInterval)
 	setDefault(&cfg.FlushTimeout, DefaultFlushTimeout)
-	if cfg.QueueSize < 0 || cfg.HistoryQueueSize < 0 || cfg.HistoryBatch < 0 {
-		return nil, fmt.Errorf("pubsub: subscriber: negative queue size or batch")
+	setDefault(&cfg.RecentIDs, DefaultRecentIDs)
+	setDefault(&cfg.GapFillSites, DefaultGapFillSites)
+	setDefault(&cfg.GapFillMargin, DefaultGapFillMargin)
+	if cfg.QueueSize < 0 || cfg.HistoryQueueSize < 0 || cfg.HistoryBatch < 0 || cfg.RecentIDs < 0 || cfg.GapFillSites < 0 {
+		return nil, fmt.Errorf("pubsub: subscriber: negative queue size, batch, recent ids or gap fill sites")
 	}
-	if cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin || cfg.HealthCheckInterval < 0 || cfg.FlushTimeout < 0 {
-		return nil, fmt.Errorf("pubsub: subscriber: invalid durations (backoff %v..%v, health check %v, flush %v)",
-			cfg.BackoffMin, cfg.BackoffMax, cfg.HealthCheckInterval, cfg.FlushTimeout)
+	if cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin || cfg.HealthCheckInterval < 0 || cfg.FlushTimeout < 0 ||
+		cfg.GapFillMargin < 0 {
+		return nil, fmt.Errorf("pubsub: subscriber: invalid durations "+
+			"(backoff %v..%v, health check %v, flush %v, gap fill margin %v)",
+			cfg.BackoffMin, cfg.BackoffMax, cfg.HealthCheckInterval, cfg.FlushTimeout, cfg.GapFillMargin)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -142,6 +205,8 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		log:     cfg.Logger.With("channel", cfg.Channel),
 		limiter: newLogLimiter(10 * time.Second),
 		stats:   newCounters(),
+		recent:  newRecentIDs(cfg.RecentIDs),
+		sites:   newSiteIDs(cfg.GapFillSites),
 	}, nil
 }
 
@@ -151,9 +216,11 @@ func setDefault[T int | time.Duration](v *T, def T) {
 	}
 }
 
-// Ready reports whether the subscription is confirmed: false before the first
-// confirmation, after a connection error until Redis confirms again, and
-// after Run returns.
+// Ready reports whether the subscription to both the data and the control
+// channel is confirmed: false before the first confirmation, after a
+// connection error until Redis confirms both again, and after Run returns.
+// A gap fill requested by a resubscription may still be running when Ready
+// turns true again.
 func (s *Subscriber) Ready() bool { return s.ready.Load() }
 
 // Stats returns the subscriber's counters.
@@ -167,7 +234,10 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("pubsub: subscriber: Run called twice")
 	}
-	raw := make(chan string, s.cfg.QueueSize)
+	// One slot more than QueueSize: payloads never take the last one, which
+	// is kept for the gap-fill marker (see requestFill).
+	raw := make(chan item, s.cfg.QueueSize+1)
+	ctl := make(chan string, controlQueueSize)
 	entries := make(chan Entry, s.cfg.HistoryQueueSize)
 	// The dispatcher and the writer outlive ctx by up to FlushTimeout so that
 	// what was read is still delivered and stored on a graceful shutdown.
@@ -179,13 +249,14 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer close(readDone)
+		defer close(ctl)
 		defer close(raw)
-		s.readLoop(ctx, raw)
+		s.readLoop(ctx, raw, ctl)
 	}()
 	go func() {
 		defer wg.Done()
 		defer close(entries)
-		s.dispatchLoop(work, raw, entries)
+		s.dispatchLoop(work, ctx.Done(), raw, ctl, entries)
 	}()
 	go func() {
 		defer wg.Done()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -14,26 +15,39 @@ import (
 // be dead without either side having noticed.
 var errNoPong = errors.New("pubsub: no reply to PING within the health-check interval")
 
-// readLoop owns the PubSub. It only reads: every payload goes into out
-// without blocking (a full queue drops it); decoding and Redis writes happen
-// elsewhere.
+// readLoop owns the PubSub. It only reads: every data payload goes into out
+// and every control payload into ctl, without blocking (a full queue drops
+// it); decoding and Redis writes happen elsewhere.
 //
 // go-redis (pubsub.go, v9.23) behaviour this relies on: ReceiveTimeout with a
 // timeout keeps the connection on a read timeout; on any other error it
 // closes the connection and immediately redials and re-sends SUBSCRIBE for
 // the channels it holds, and when that redial fails the next Receive dials
 // again. Confirmations arrive as *redis.Subscription messages through
-// Receive, one per (re)subscription. A dead peer that never answers is not
-// detected by go-redis itself, hence the PING below.
-func (s *Subscriber) readLoop(ctx context.Context, out chan<- string) {
+// Receive, one per channel and (re)subscription. A dead peer that never
+// answers is not detected by go-redis itself, hence the PING below.
+func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- string) {
 	defer s.ready.Store(false)
 	ps := s.subscribe(ctx)
 	if ps == nil {
 		return
 	}
 	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
-	confirmed := false   // a confirmation was seen before
-	pingPending := false // a PING was sent and nothing was read since
+	var (
+		confirmed   bool      // both channels were confirmed before
+		dataOK      bool      // the data channel is confirmed on this connection
+		controlOK   bool      // the control channel is confirmed on this connection
+		pingPending bool      // a PING was sent and nothing was read since
+		lastRead    time.Time // when the connection last delivered anything
+		lostAt      time.Time // lastRead when the subscription was lost; zero while subscribed
+	)
+	lost := func(err error) {
+		dataOK, controlOK, pingPending = false, false, false
+		if confirmed && lostAt.IsZero() {
+			lostAt = lastRead
+		}
+		s.connectionLost(err)
+	}
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, s.cfg.HealthCheckInterval)
 		if ctx.Err() != nil {
@@ -48,15 +62,14 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- string) {
 				// The PING could not be written: go-redis has dropped the
 				// connection and redials on the next receive.
 			}
-			pingPending = false
 			if isTimeout(err) {
 				// Neither a message nor the PONG came back.
-				s.connectionLost(errNoPong)
+				lost(errNoPong)
 				if ps = s.resubscribe(ctx); ps == nil {
 					return
 				}
 			} else {
-				s.connectionLost(err)
+				lost(err)
 			}
 			if !sleep(ctx, bo.next()) {
 				return
@@ -64,24 +77,54 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- string) {
 			continue
 		}
 		pingPending = false
+		lastRead = time.Now()
 		switch v := msg.(type) {
 		case *redis.Message:
-			if v.Channel != s.cfg.Channel {
-				continue
-			}
-			s.stats.received.Add(1)
-			select {
-			case out <- v.Payload: // a string: go-redis allocated it for us, nothing aliases it
-			default:
-				s.drop(DropQueueFull, nil, v.Payload)
+			switch v.Channel {
+			case s.cfg.Channel:
+				s.stats.received.Add(1)
+				s.enqueue(out, v.Payload)
+			case s.cfg.ControlChannel:
+				s.stats.control.Add(1)
+				select {
+				case ctl <- v.Payload:
+				default:
+					s.stats.controlDropped.Add(1)
+					s.limiter.warn(s.log, "control_dropped", "pubsub: control message dropped",
+						"reason", "queue full", "payload", truncate(v.Payload, logPayloadBytes))
+				}
 			}
 		case *redis.Subscription:
-			if v.Kind == "subscribe" && v.Channel == s.cfg.Channel {
-				bo.reset()
-				s.subscribed(ctx, confirmed)
-				confirmed = true
+			if v.Kind != "subscribe" || (dataOK && controlOK) {
+				continue
 			}
+			dataOK = dataOK || v.Channel == s.cfg.Channel
+			controlOK = controlOK || v.Channel == s.cfg.ControlChannel
+			if !dataOK || !controlOK {
+				continue
+			}
+			bo.reset()
+			s.subscribed(ctx, confirmed)
+			if confirmed {
+				s.requestFill(out, lostAt)
+			}
+			confirmed, lostAt = true, time.Time{}
 		}
+	}
+}
+
+// enqueue puts a data payload on out without blocking. Payloads never take
+// the queue's last slot, kept for the gap-fill marker: the read loop is the
+// only sender, so len(out) below QueueSize leaves room for this payload.
+func (s *Subscriber) enqueue(out chan<- item, payload string) {
+	if len(out) >= s.cfg.QueueSize {
+		s.drop(DropQueueFull, nil, payload)
+		return
+	}
+	select {
+	case out <- item{payload: payload}: // a string: go-redis allocated it for us, nothing aliases it
+	default:
+		s.drop(DropQueueFull, nil, payload)
 	}
 }
 
@@ -97,7 +140,7 @@ func (s *Subscriber) subscribe(ctx context.Context) *redis.PubSub {
 	ps := s.rdb.Subscribe(ctx) // no channel: does not dial
 	s.ps = ps
 	s.mu.Unlock()
-	if err := ps.Subscribe(ctx, s.cfg.Channel); err != nil {
+	if err := ps.Subscribe(ctx, s.cfg.Channel, s.cfg.ControlChannel); err != nil {
 		s.log.Debug("pubsub: subscribe failed, will retry", "err", err)
 	}
 	return ps

@@ -22,6 +22,11 @@ func TestNewSubscriberConfig(t *testing.T) {
 		{"negative queue", pubsub.SubscriberConfig{QueueSize: -1}},
 		{"negative batch", pubsub.SubscriberConfig{HistoryBatch: -1}},
 		{"max backoff below min", pubsub.SubscriberConfig{BackoffMin: time.Second, BackoffMax: time.Millisecond}},
+		{"control channel is the data channel", pubsub.SubscriberConfig{Channel: "c", ControlChannel: "c"}},
+		{"control channel is the default data channel", pubsub.SubscriberConfig{ControlChannel: pubsub.DefaultChannel}},
+		{"negative recent ids", pubsub.SubscriberConfig{RecentIDs: -1}},
+		{"negative gap fill sites", pubsub.SubscriberConfig{GapFillSites: -1}},
+		{"negative gap fill margin", pubsub.SubscriberConfig{GapFillMargin: -time.Second}},
 	}
 	for _, tt := range tests {
 		if _, err := pubsub.NewSubscriber(rdb, nil, &recordingSink{}, tt.cfg); err == nil {

@@ -1,0 +1,82 @@
+package pubsub
+
+import "container/list"
+
+// recentIDs is a bounded set of the ids the dispatcher handed to the sink
+// most recently; when full, the oldest id is forgotten (FIFO). It is owned
+// by the dispatcher goroutine.
+type recentIDs struct {
+	ring []string // ids in insertion order, a circular buffer
+	next int      // the slot the next id goes to (the oldest id when full)
+	set  map[string]struct{}
+}
+
+func newRecentIDs(n int) *recentIDs {
+	return &recentIDs{ring: make([]string, n), set: make(map[string]struct{}, n)}
+}
+
+// has reports whether id was added and not forgotten since.
+func (r *recentIDs) has(id string) bool {
+	_, ok := r.set[id]
+	return ok
+}
+
+// add remembers id, forgetting the oldest id when the set is full.
+func (r *recentIDs) add(id string) {
+	if _, ok := r.set[id]; ok {
+		return
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.set, old)
+	}
+	r.ring[r.next] = id
+	r.set[id] = struct{}{}
+	r.next = (r.next + 1) % len(r.ring)
+}
+
+// siteIDs remembers, for at most max sites, the id of the last message the
+// dispatcher handed to the sink; the least recently dispatched site is
+// forgotten first. It is owned by the dispatcher goroutine.
+type siteIDs struct {
+	max   int
+	order *list.List // of *siteID, most recently dispatched first
+	index map[string]*list.Element
+}
+
+type siteID struct{ host, id string }
+
+func newSiteIDs(max int) *siteIDs {
+	return &siteIDs{max: max, order: list.New(), index: make(map[string]*list.Element)}
+}
+
+// set records id as the last message dispatched for host.
+func (s *siteIDs) set(host, id string) {
+	if e, ok := s.index[host]; ok {
+		e.Value.(*siteID).id = id
+		s.order.MoveToFront(e)
+		return
+	}
+	if s.order.Len() >= s.max {
+		oldest := s.order.Back()
+		delete(s.index, oldest.Value.(*siteID).host)
+		s.order.Remove(oldest)
+	}
+	s.index[host] = s.order.PushFront(&siteID{host: host, id: id})
+}
+
+// last returns the id last dispatched for host, or "".
+func (s *siteIDs) last(host string) string {
+	if e, ok := s.index[host]; ok {
+		return e.Value.(*siteID).id
+	}
+	return ""
+}
+
+// hosts returns every remembered site, most recently dispatched first.
+func (s *siteIDs) hosts() []string {
+	out := make([]string, 0, s.order.Len())
+	for e := s.order.Front(); e != nil; e = e.Next() {
+		out = append(out, e.Value.(*siteID).host)
+	}
+	return out
+}
