@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/notifyd/notifyd/internal/auth"
 	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/message"
 )
 
 // ErrInvalidConfig is returned (wrapped) by New for a Config it cannot use.
@@ -19,7 +21,18 @@ type Authenticator interface {
 	Verify(ctx context.Context, token string) (auth.Identity, error)
 }
 
-var _ Authenticator = (*auth.Verifier)(nil)
+var (
+	_ Authenticator = (*auth.Verifier)(nil)
+	_ Authenticator = auth.Revocable{}
+)
+
+// History reads a site's recent messages for catch-up on connect
+// (GET /ws/chat?since=<id>). *pubsub.History satisfies it.
+type History interface {
+	// List returns the messages kept for host, newest first, with their
+	// targets and ids.
+	List(ctx context.Context, host string) ([]*message.Message, error)
+}
 
 // Defaults applied by New to zero Config fields.
 const (
@@ -28,6 +41,12 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultReadLimit      = 4096
 	DefaultShutdownSpread = time.Second
+	DefaultReplayTimeout  = 5 * time.Second
+
+	DefaultMaxConnections             = 10000
+	DefaultMaxConnectionsPerPrincipal = 32
+	DefaultConnectRate                = 5.0 // new connections per second per client address
+	DefaultConnectBurst               = 20
 )
 
 // Config configures a Gateway.
@@ -57,10 +76,43 @@ type Config struct {
 	// uniformly, so browsers do not reconnect in lock-step. Zero value:
 	// DefaultShutdownSpread (1s). Negative closes everything at once.
 	ShutdownSpread time.Duration
+	// History serves catch-up on connect (?since=<id>). Zero value: no
+	// replay; a connection that asks for one gets the gap frame, so that the
+	// client reloads through the REST history.
+	History History
+	// ReplayTimeout bounds the history read of a catch-up. Zero value:
+	// DefaultReplayTimeout (5s). Negative is an error.
+	ReplayTimeout time.Duration
+
+	// MaxConnections bounds the connections of this gateway, counting those
+	// being set up; one more is refused with 503 before the upgrade. Zero
+	// value: DefaultMaxConnections (10000). Negative disables the limit.
+	MaxConnections int
+	// MaxConnectionsPerPrincipal bounds the connections of one principal
+	// (the token's sub) on this gateway; one more is refused with 429 before
+	// the upgrade. Zero value: DefaultMaxConnectionsPerPrincipal (32).
+	// Negative disables the limit.
+	MaxConnectionsPerPrincipal int
+	// ConnectRate is how many new connections per second one client address
+	// may open (a token bucket per address); more are refused with 429
+	// before the upgrade. Zero value: DefaultConnectRate (5/s). Negative
+	// disables the limit.
+	ConnectRate float64
+	// ConnectBurst is the bucket size of ConnectRate. Zero value:
+	// DefaultConnectBurst (20). Negative is an error.
+	ConnectBurst int
+	// ClientIPHeader names the header that carries the client address when
+	// notifyd runs behind a trusted proxy, for example "X-Forwarded-For":
+	// its rightmost non-empty comma-separated entry is the address (the one
+	// the proxy appended). Zero value: the TCP peer address. A request
+	// without the header falls back to the TCP peer. Never set it without a
+	// proxy that appends to the header: clients could pick their address.
+	ClientIPHeader string
+
 	// Logger receives lifecycle and per-connection logs. Zero value: discard.
 	Logger *slog.Logger
-	// Now returns the current time; it decides when a token has expired.
-	// Zero value: time.Now.
+	// Now returns the current time; it decides when a token has expired and
+	// drives the ConnectRate buckets. Zero value: time.Now.
 	Now func() time.Time
 }
 
@@ -77,6 +129,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: WriteTimeout %v is negative", ErrInvalidConfig, cfg.WriteTimeout)
 	case cfg.ReadLimit < 0:
 		return cfg, fmt.Errorf("%w: ReadLimit %d is negative", ErrInvalidConfig, cfg.ReadLimit)
+	case cfg.ReplayTimeout < 0:
+		return cfg, fmt.Errorf("%w: ReplayTimeout %v is negative", ErrInvalidConfig, cfg.ReplayTimeout)
+	case cfg.ConnectBurst < 0:
+		return cfg, fmt.Errorf("%w: ConnectBurst %d is negative", ErrInvalidConfig, cfg.ConnectBurst)
+	case cfg.ConnectRate != cfg.ConnectRate: // NaN
+		return cfg, fmt.Errorf("%w: ConnectRate is NaN", ErrInvalidConfig)
 	}
 	if cfg.QueueSize == 0 {
 		cfg.QueueSize = DefaultQueueSize
@@ -93,6 +151,22 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.ShutdownSpread == 0 {
 		cfg.ShutdownSpread = DefaultShutdownSpread
 	}
+	if cfg.ReplayTimeout == 0 {
+		cfg.ReplayTimeout = DefaultReplayTimeout
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxConnectionsPerPrincipal == 0 {
+		cfg.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
+	}
+	if cfg.ConnectRate == 0 {
+		cfg.ConnectRate = DefaultConnectRate
+	}
+	if cfg.ConnectBurst == 0 {
+		cfg.ConnectBurst = DefaultConnectBurst
+	}
+	cfg.ClientIPHeader = strings.TrimSpace(cfg.ClientIPHeader)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -2,6 +2,7 @@ package wsgateway
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 )
@@ -19,7 +20,11 @@ func TestNewConfig(t *testing.T) {
 		{"negative queue", Config{Auth: nopAuth{}, Sites: policy, QueueSize: -1}, true},
 		{"negative write timeout", Config{Auth: nopAuth{}, Sites: policy, WriteTimeout: -1}, true},
 		{"negative read limit", Config{Auth: nopAuth{}, Sites: policy, ReadLimit: -1}, true},
+		{"negative replay timeout", Config{Auth: nopAuth{}, Sites: policy, ReplayTimeout: -1}, true},
+		{"negative connect burst", Config{Auth: nopAuth{}, Sites: policy, ConnectBurst: -1}, true},
+		{"NaN connect rate", Config{Auth: nopAuth{}, Sites: policy, ConnectRate: math.NaN()}, true},
 		{"minimal", Config{Auth: nopAuth{}, Sites: policy}, false},
+		{"limits disabled", Config{Auth: nopAuth{}, Sites: policy, MaxConnections: -1, MaxConnectionsPerPrincipal: -1, ConnectRate: -1}, false},
 		{"pings disabled", Config{Auth: nopAuth{}, Sites: policy, PingInterval: -1, ShutdownSpread: -1}, false},
 	}
 	for _, tt := range tests {
@@ -50,14 +55,21 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	c := g.cfg
 	if c.QueueSize != 256 || c.WriteTimeout != 10*time.Second || c.PingInterval != 30*time.Second ||
-		c.ReadLimit != 4096 || c.ShutdownSpread != time.Second {
+		c.ReadLimit != 4096 || c.ShutdownSpread != time.Second || c.ReplayTimeout != 5*time.Second ||
+		c.MaxConnections != 10000 || c.MaxConnectionsPerPrincipal != 32 || c.ConnectRate != 5 ||
+		c.ConnectBurst != 20 || c.ClientIPHeader != "" || c.History != nil {
 		t.Errorf("defaults = %+v", c)
 	}
-	g, err = New(Config{Auth: nopAuth{}, Sites: mustPolicy(t), PingInterval: -1, ShutdownSpread: -1})
+	if !g.connects.Enabled() {
+		t.Error("connection rate limiter disabled by default")
+	}
+	g, err = New(Config{Auth: nopAuth{}, Sites: mustPolicy(t), PingInterval: -1, ShutdownSpread: -1,
+		MaxConnections: -1, MaxConnectionsPerPrincipal: -1, ConnectRate: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.cfg.PingInterval >= 0 || g.cfg.ShutdownSpread >= 0 {
-		t.Errorf("negative PingInterval/ShutdownSpread were replaced: %+v", g.cfg)
+	if g.cfg.PingInterval >= 0 || g.cfg.ShutdownSpread >= 0 || g.cfg.MaxConnections >= 0 ||
+		g.cfg.MaxConnectionsPerPrincipal >= 0 || g.connects.Enabled() {
+		t.Errorf("negative values were replaced: %+v", g.cfg)
 	}
 }

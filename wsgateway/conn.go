@@ -18,10 +18,12 @@ type conn struct {
 	principal  string          // the identity's own principal: messages it sent are not echoed
 	principals []string        // every principal it is indexed under
 	expires    time.Time       // token expiry; zero means none
+	catchUp    bool            // ?since= was given: the writer replays history first
+	since      string          // the since cursor, raw (replay validates it)
 
 	// send is the bounded queue: Deliver and the reader enqueue without
 	// blocking, the writer is the only receiver.
-	send chan []byte
+	send chan item
 
 	// readDone is closed by the reader when it returns; the writer then
 	// ends the connection unless a reason was already recorded. Routing this
@@ -38,6 +40,15 @@ type conn struct {
 	stopping atomic.Bool // true once stop was called: Deliver skips the conn
 	closing  chan struct{}
 	req      closeRequest
+}
+
+// item is one queued frame: the shared bytes and, for a message, its id, so
+// that the writer can skip at the catch-up seam what replay already sent. It
+// is a small value copied into the channel buffer: no allocation per
+// recipient.
+type item struct {
+	id string // message id; "" for frames that are not messages (PONG)
+	b  []byte // shared, never modified
 }
 
 // closeRequest is why and how a connection ends.
@@ -58,6 +69,7 @@ var (
 	stopClient   = closeRequest{reason: DisconnectClient}
 	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
 	stopPing     = closeRequest{reason: DisconnectPing}
+	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: CloseRevoked, text: reasonDisconnected}
 )
 
 func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
@@ -65,28 +77,30 @@ func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
 		id:       id,
 		ws:       ws,
 		site:     site,
-		send:     make(chan []byte, queueSize),
+		send:     make(chan item, queueSize),
 		readDone: make(chan struct{}),
 		closing:  make(chan struct{}),
 	}
 }
 
 // stop records why the connection ends and signals its writer. Only the
-// first call counts. It never blocks and never touches the socket, so it is
-// safe inside Deliver and under the hub lock.
-func (c *conn) stop(req closeRequest) {
+// first call counts, and only it reports true. It never blocks and never
+// touches the socket, so it is safe inside Deliver and under the hub lock.
+func (c *conn) stop(req closeRequest) (first bool) {
 	c.stopOnce.Do(func() {
 		c.req = req
 		c.stopping.Store(true)
 		close(c.closing)
+		first = true
 	})
+	return first
 }
 
-// enqueue offers b to the writer without blocking; a full queue stops the
+// enqueue offers it to the writer without blocking; a full queue stops the
 // connection as a slow consumer and reports false.
-func (c *conn) enqueue(b []byte) bool {
+func (c *conn) enqueue(it item) bool {
 	select {
-	case c.send <- b:
+	case c.send <- it:
 		return true
 	default:
 		c.stop(stopSlow)

@@ -88,13 +88,18 @@ func TestDeliverSharesBytes(t *testing.T) {
 	h.add(a)
 	h.add(b)
 	m := newMessage(siteA, "", "shared", message.Authenticated)
+	m.ID = "01JHQ0000000000000000SHARE"
 	push := m.PushJSON()
 	if d, dr := h.deliver(m, push); d != 2 || dr != 0 {
 		t.Fatalf("delivered %d dropped %d, want 2, 0", d, dr)
 	}
 	for _, c := range []*conn{a, b} {
-		if got := <-c.send; &got[0] != &push[0] {
+		got := <-c.send
+		if &got.b[0] != &push[0] {
 			t.Errorf("conn %d got a copy, want the shared slice", c.id)
+		}
+		if got.id != m.ID {
+			t.Errorf("conn %d queued id %q, want %q", c.id, got.id, m.ID)
 		}
 	}
 }

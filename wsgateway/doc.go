@@ -1,27 +1,72 @@
 // Package wsgateway is notifyd's websocket endpoint (GET /ws/chat) and the hub
 // that fans messages out to connected browsers.
 //
-// A Gateway is an http.Handler. Each request is checked against the site
-// policy (origin, site), upgraded, and authenticated with the token that
-// PyAMS's client sends (Sec-WebSocket-Protocol "accessToken, <jwt>", or
-// Authorization: Bearer, or ?token=). An authenticated connection is indexed
-// in the hub under its site and every principal of its identity. Deliver,
-// called by the pubsub dispatcher with a message and its push bytes (encoded
-// once), enqueues those same bytes on the bounded queue of every connection
+// A Gateway is an http.Handler. Each request is checked, before the upgrade,
+// against the connection rate of its client address, the site policy
+// (origin, site), the gateway's capacity, its token (PyAMS's client sends
+// Sec-WebSocket-Protocol "accessToken, <jwt>"; Authorization: Bearer and
+// ?token= work too) and its principal's connection limit; then it is
+// upgraded. An authenticated connection is indexed in the hub under its site
+// and every principal of its identity. Deliver, called by the pubsub
+// dispatcher with a message and its push bytes (encoded once), enqueues those
+// same bytes, with the message id, on the bounded queue of every connection
 // whose site equals the message host, whose principals intersect the target
 // principals and that is not the sender. Deliver never blocks: a full queue
-// closes that connection with CloseSlowConsumer, and the client catches up
-// through the REST history.
+// closes that connection with CloseSlowConsumer, and the client catches up.
+//
+// # Catch-up on connect
+//
+// GET /ws/chat?since=<id>, id being that of the last message the client
+// received, replays what it missed. The connection is registered first (live
+// messages queue), then Config.History is read for the site; every message
+// after <id> that the connection may see (message.VisibleTo) is sent, oldest
+// first, then the queue is drained, skipping ids the history read covered: no
+// gap and no duplicate at the seam. When <id> is no longer kept (or is not a
+// well-formed id, or the history cannot be read, or there is no History),
+// the first frame is
+//
+//	{"action":"gap","status":"warning","since":"<id>"}
+//
+// (since is "" when the id was malformed) followed by everything still kept
+// that is visible: the client may have missed messages and should reload.
+// An absent or empty since means no catch-up. Replayed frames are written by
+// the writer itself and do not count toward QueueSize; live messages that
+// arrive during the replay do, and overflow closes with CloseSlowConsumer.
 //
 // # Close codes
 //
 //	code  constant              when                                   the client should
-//	1001  CloseGoingAway        Shutdown                               reconnect with backoff (to another gateway)
+//	1001  CloseGoingAway        Shutdown                               reconnect with backoff (to another gateway), with since
 //	1003  CloseUnsupportedData  it sent a binary frame                 send text frames only
 //	1009  CloseTooBig           an inbound frame exceeded ReadLimit    send smaller frames
-//	4000  CloseSlowConsumer     its queue overflowed                   reconnect, catch up via REST history (since)
-//	4001  CloseUnauthorized     token missing, invalid or expired;     refresh its token, reconnect
-//	                            preceded by {"action":"logout","status":"FORBIDDEN"}
+//	1013  CloseTryAgainLater    the token could not be checked         reconnect with backoff and the same token;
+//	                            (revocation list unavailable)          no logout frame: do not log out
+//	4000  CloseSlowConsumer     its queue overflowed                   reconnect with since to catch up
+//	4001  CloseUnauthorized     token missing, invalid, expired or     refresh its token, reconnect
+//	                            revoked; preceded by
+//	                            {"action":"logout","status":"FORBIDDEN"}
+//	4003  CloseRevoked          an administrator disconnected this     get a new token (the same one will be
+//	                            principal (Disconnect)                 refused with the logout frame), reconnect
+//
+// # Limits
+//
+// Zero Config values mean the default. A negative value disables the three
+// connection limits; ReadLimit and QueueSize cannot be disabled. Refusals
+// before the upgrade are plain HTTP errors, counted in Stats.Rejected.
+//
+//	limit                                       default          response
+//	new connections per second per address      5/s, burst 20    429 (Retry-After: 1) before the upgrade
+//	  (ConnectRate, ConnectBurst)
+//	connections per gateway (MaxConnections)    10000            503 before the upgrade
+//	connections per principal per gateway       32               429 before the upgrade
+//	  (MaxConnectionsPerPrincipal)
+//	inbound frame size (ReadLimit)              4096 B           close 1009
+//	queued messages per connection (QueueSize)  256              close 4000
+//
+// The client address is the TCP peer, or, with Config.ClientIPHeader (for
+// example X-Forwarded-For behind a trusted proxy), the header's rightmost
+// non-empty entry. Connections being set up count toward the connection
+// limits, so simultaneous handshakes cannot overshoot them.
 //
 // Inbound text "PING" is answered "PONG"; any other text is ignored and
 // counted: clients cannot inject messages (PyAMS let them).
@@ -31,18 +76,27 @@
 // Gateway methods are safe for concurrent use. New starts no goroutine. Each
 // upgraded connection is owned by its ServeHTTP call, which runs the read loop
 // itself and starts, then joins, two goroutines: the writer (the only
-// goroutine that writes data frames: queued messages, PONG, the logout frame,
-// and the close handshake) and, unless disabled, the pinger. Every connection
-// has its own lifetime context, created after the upgrade and cancelled when
-// ServeHTTP returns; the request's context is never used after the upgrade.
+// goroutine that writes data frames: the catch-up replay, queued messages,
+// PONG, the logout frame, and the close handshake) and, unless disabled, the
+// pinger. While the writer reads the history for a catch-up, one more
+// goroutine, joined before the writer goes on, cancels that read if the
+// connection is asked to close. Every connection has its own lifetime
+// context, created after the upgrade and cancelled when ServeHTTP returns;
+// the request's context is used only before the upgrade (token verification).
 //
 // Whoever decides a connection must end (Deliver on overflow, the reader on a
 // bad frame or the peer's close frame, the writer on token expiry, a write
-// timeout or the reader's end, the pinger on a missing pong, Shutdown) only
-// records the reason and signals the writer, which performs the close; the
-// first reason wins and is counted in Stats.Disconnects. No socket is written or closed inside Deliver or while
-// the hub lock is held. The hub's RWMutex guards the index only; Deliver holds
-// its read lock for the lookups and non-blocking channel sends.
+// timeout or the reader's end, the pinger on a missing pong, Disconnect,
+// Shutdown) only records the reason and signals the writer, which performs
+// the close; the first reason wins and is counted in Stats.Disconnects. No
+// socket is written or closed inside Deliver, Disconnect or while the hub
+// lock is held. The hub's RWMutex guards the index and the connection-limit
+// accounting; Deliver holds its read lock for the lookups and non-blocking
+// channel sends.
+//
+// Disconnect also closes the race with a token verified just before it: a
+// connection of the disconnected principal whose admission began before the
+// Disconnect is refused when it tries to register.
 //
 // Shutdown refuses new upgrades, signals every connection to close with
 // CloseGoingAway spread over Config.ShutdownSpread, and joins every ServeHTTP

@@ -3,7 +3,9 @@ package wsgateway
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -11,13 +13,15 @@ import (
 // mount it at GET /ws/chat, feed it with Deliver, and stop it with Shutdown.
 type Gateway struct {
 	// immutable after New
-	cfg   Config
-	hub   *hub      // guards itself (hub.mu)
-	stats *counters // atomic counters
+	cfg      Config
+	hub      *hub         // guards itself (hub.mu)
+	stats    *counters    // atomic counters
+	connects *limit.Keyed // ConnectRate buckets per client address; guards itself
 
 	// atomic
-	nextID   atomic.Uint64 // conn_id source
-	lastWarn atomic.Int64  // unix nanoseconds of the last slow-consumer Warn (rate limit)
+	nextID          atomic.Uint64 // conn_id source
+	slowWarn        warnLimiter   // slow-consumer Warn logs
+	unavailableWarn warnLimiter   // "Authenticator unavailable" Warn logs
 
 	// Shutdown state: shutOnce runs the first Shutdown's close spread and
 	// starts the goroutine that closes drained once every ServeHTTP call
@@ -34,9 +38,14 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{
-		cfg:     cfg,
-		hub:     newHub(),
-		stats:   newCounters(),
+		cfg:   cfg,
+		hub:   newHub(),
+		stats: newCounters(),
+		connects: limit.New(limit.Config{
+			Rate:  cfg.ConnectRate, // negative: disabled
+			Burst: cfg.ConnectBurst,
+			Now:   cfg.Now,
+		}),
 		drained: make(chan struct{}),
 	}, nil
 }
@@ -60,8 +69,25 @@ func (g *Gateway) Deliver(m *message.Message, push []byte) {
 	}
 }
 
+var _ interface {
+	Deliver(m *message.Message, push []byte)
+	Disconnect(principal string) int
+	Sites() []string
+} = (*Gateway)(nil) // pubsub.Sink, pubsub.ControlSink and the gap-fill site source
+
 // Count returns the number of registered (authenticated) connections.
 func (g *Gateway) Count() int { return g.hub.len() }
 
 // Stats returns a snapshot of the gateway's counters.
 func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.hub.len()) }
+
+// warnLimiter lets one Warn log through per slowWarnEvery; the others are
+// logged at Debug. Safe for concurrent use.
+type warnLimiter struct {
+	last atomic.Int64 // unix nanoseconds of the last Warn
+}
+
+func (w *warnLimiter) allow(now time.Time) bool {
+	n, last := now.UnixNano(), w.last.Load()
+	return n-last >= int64(slowWarnEvery) && w.last.CompareAndSwap(last, n)
+}

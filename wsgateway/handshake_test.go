@@ -258,7 +258,7 @@ func TestCloseCodes(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[websocket.StatusCode]int{
 		CloseGoingAway: 1001, CloseUnsupportedData: 1003, CloseTooBig: 1009,
-		CloseSlowConsumer: 4000, CloseUnauthorized: 4001,
+		CloseTryAgainLater: 1013, CloseSlowConsumer: 4000, CloseUnauthorized: 4001, CloseRevoked: 4003,
 	} {
 		if int(code) != want {
 			t.Errorf("code %d, want %d", code, want)

@@ -1,6 +1,7 @@
 package wsgateway
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -21,12 +22,17 @@ type hub struct {
 	sites  map[string]map[string]map[*conn]struct{} // site -> principal -> connections
 	all    map[*conn]struct{}                       // every upgraded connection, indexed or not
 	count  int                                      // indexed connections
+	slots  slots                                    // connection limits and admissions (admission.go)
 }
 
 func newHub() *hub {
 	return &hub{
 		sites: make(map[string]map[string]map[*conn]struct{}),
 		all:   make(map[*conn]struct{}),
+		slots: slots{
+			perPrincipal: make(map[string]int),
+			disconnected: make(map[string]uint64),
+		},
 	}
 }
 
@@ -67,6 +73,10 @@ func (h *hub) detach(c *conn) {
 func (h *hub) add(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.addLocked(c)
+}
+
+func (h *hub) addLocked(c *conn) {
 	if c.indexed {
 		return
 	}
@@ -120,6 +130,18 @@ func (h *hub) len() int {
 	return h.count
 }
 
+// siteList returns the sites that have indexed connections, sorted.
+func (h *hub) siteList() []string {
+	h.mu.RLock()
+	sites := make([]string, 0, len(h.sites))
+	for s := range h.sites {
+		sites = append(sites, s)
+	}
+	h.mu.RUnlock()
+	slices.Sort(sites)
+	return sites
+}
+
 // close refuses further enter calls and returns every attached connection.
 func (h *hub) close() []*conn {
 	h.mu.Lock()
@@ -155,6 +177,7 @@ func (h *hub) deliver(m *message.Message, push []byte) (delivered, dropped uint6
 	}
 	site := strings.ToLower(m.Host) // no allocation when already lower-case
 	source := m.SourceID()
+	it := item{id: m.ID, b: push}
 
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -167,7 +190,7 @@ func (h *hub) deliver(m *message.Message, push []byte) (delivered, dropped uint6
 			if c.principal == source || matchedEarlier(c, targets[:k]) {
 				continue
 			}
-			if c.stopping.Load() || !c.enqueue(push) {
+			if c.stopping.Load() || !c.enqueue(it) {
 				dropped++
 				continue
 			}

@@ -43,7 +43,7 @@ type testEnv struct {
 type envOptions struct {
 	allowed     []string // allowed origins of the site policy
 	defaultHost string   // default site of the policy
-	cfg         Config   // Auth and Sites are filled in; ShutdownSpread 0 means none (fast cleanup)
+	cfg         Config   // Sites is filled in, Auth too unless set; ShutdownSpread 0 means none (fast cleanup)
 }
 
 // newEnv starts a Gateway behind httptest.NewServer. Cleanup shuts the
@@ -59,7 +59,9 @@ func newEnv(tb testing.TB, o envOptions) *testEnv {
 		tb.Fatalf("NewPolicy: %v", err)
 	}
 	cfg := o.cfg
-	cfg.Auth = verifier
+	if cfg.Auth == nil {
+		cfg.Auth = verifier
+	}
 	cfg.Sites = policy
 	if cfg.ShutdownSpread == 0 {
 		cfg.ShutdownSpread = -1
@@ -140,9 +142,20 @@ func (e *testEnv) dial(tb testing.TB, o dialOptions) (*websocket.Conn, *http.Res
 // subprotocol, and waits until the gateway has registered the connection.
 func (e *testEnv) connect(tb testing.TB, host, sub string, principals ...string) *websocket.Conn {
 	tb.Helper()
+	return e.connectWith(tb, host, "", sub, principals...)
+}
+
+// connectWith dials as sub on host with an extra query (e.g. "since=x") and
+// waits until the gateway has registered the connection.
+func (e *testEnv) connectWith(tb testing.TB, host, query, sub string, principals ...string) *websocket.Conn {
+	tb.Helper()
 	before := e.g.Stats().Accepted
+	q := "host=" + host
+	if query != "" {
+		q += "&" + query
+	}
 	c, _, err := e.dial(tb, dialOptions{
-		query:        "host=" + host,
+		query:        q,
 		subprotocols: []string{auth.SubProtocol, mint(tb, sub, time.Hour, principals...)},
 	})
 	if err != nil {

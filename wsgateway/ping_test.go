@@ -13,7 +13,9 @@ import (
 // stays connected.
 func TestServerPingsKeepLiveClient(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{PingInterval: 10 * time.Millisecond}})
+	// Each pong must arrive within PingInterval; 10ms proved too tight for
+	// a loaded -race run (a late pong drops the client, and the test with it).
+	e := newEnv(t, envOptions{cfg: Config{PingInterval: 100 * time.Millisecond}})
 	var pings atomic.Int64
 	c, _, err := e.dial(t, dialOptions{
 		query:        "host=" + siteA,
@@ -32,7 +34,7 @@ func TestServerPingsKeepLiveClient(t *testing.T) {
 			got <- string(data)
 		}
 	}()
-	eventually(t, func() bool { return pings.Load() >= 5 })
+	eventually(t, func() bool { return pings.Load() >= 3 })
 	if n := e.g.Count(); n != 1 {
 		t.Fatalf("Count = %d, want 1", n)
 	}

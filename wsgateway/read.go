@@ -32,7 +32,7 @@ func (g *Gateway) readLoop(ctx context.Context, c *conn) {
 			c.stop(stopBinary)
 			return
 		case string(data) == pingText:
-			c.enqueue(pongFrame)
+			c.enqueue(item{b: pongFrame})
 		default:
 			// Clients cannot inject messages: PyAMS dispatched them.
 			g.stats.ignored.Add(1)

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// slowWarnEvery rate-limits the Warn logged for slow consumers.
+// slowWarnEvery rate-limits the Warn logged for slow consumers and for an
+// unavailable Authenticator.
 const slowWarnEvery = time.Second
 
 // serve runs an authenticated connection until it ends: the calling

@@ -15,8 +15,23 @@ const (
 	RejectNoSite RejectReason = "no_site"
 	// RejectHandshake: not a valid websocket upgrade; the library answered.
 	RejectHandshake RejectReason = "handshake"
-	// RejectToken: upgraded, then the logout frame and CloseUnauthorized.
+	// RejectToken: the token was missing, invalid or expired; upgraded, then
+	// the logout frame and CloseUnauthorized.
 	RejectToken RejectReason = "token"
+	// RejectRevoked: the token was revoked (auth.ErrRevoked), or its
+	// principal was disconnected during the handshake; upgraded, then the
+	// logout frame and CloseUnauthorized.
+	RejectRevoked RejectReason = "revoked"
+	// RejectUnavailable: the Authenticator could not decide (for example
+	// auth.ErrUnavailable); upgraded, then CloseTryAgainLater.
+	RejectUnavailable RejectReason = "auth_unavailable"
+	// RejectRate: the client address exceeded ConnectRate (429).
+	RejectRate RejectReason = "rate"
+	// RejectCapacity: the gateway had MaxConnections connections (503).
+	RejectCapacity RejectReason = "capacity"
+	// RejectPrincipalLimit: the principal had MaxConnectionsPerPrincipal
+	// connections on this gateway (429).
+	RejectPrincipalLimit RejectReason = "principal_limit"
 )
 
 // DisconnectReason says why a registered connection ended.
@@ -40,15 +55,19 @@ const (
 	DisconnectWriteTimeout DisconnectReason = "write_timeout"
 	// DisconnectPing: no pong arrived within PingInterval.
 	DisconnectPing DisconnectReason = "ping_timeout"
+	// DisconnectRevoked: Disconnect closed it (CloseRevoked).
+	DisconnectRevoked DisconnectReason = "revoked"
 )
 
 var (
 	rejectReasons = []RejectReason{
 		RejectShutdown, RejectOrigin, RejectNoSite, RejectHandshake, RejectToken,
+		RejectRevoked, RejectUnavailable, RejectRate, RejectCapacity, RejectPrincipalLimit,
 	}
 	disconnectReasons = []DisconnectReason{
 		DisconnectClient, DisconnectSlow, DisconnectExpired, DisconnectShutdown,
 		DisconnectBinary, DisconnectTooBig, DisconnectWriteTimeout, DisconnectPing,
+		DisconnectRevoked,
 	}
 )
 
@@ -67,6 +86,16 @@ type Stats struct {
 	Dropped uint64
 	// Ignored counts inbound text messages other than PING.
 	Ignored uint64
+	// Replayed counts messages sent by catch-up on connect (?since=).
+	Replayed uint64
+	// Gaps counts gap frames sent: the since id was not kept, was invalid,
+	// or the history could not be read.
+	Gaps uint64
+	// HistoryErrors counts catch-up history reads that failed.
+	HistoryErrors uint64
+	// SeamSkipped counts live messages not sent because catch-up had
+	// already sent them, or the client had them (at or before since).
+	SeamSkipped uint64
 	// Disconnects counts ended connections by reason; every reason is present.
 	Disconnects map[DisconnectReason]uint64
 }
@@ -78,6 +107,10 @@ type counters struct {
 	delivered   atomic.Uint64
 	dropped     atomic.Uint64
 	ignored     atomic.Uint64
+	replayed    atomic.Uint64
+	gaps        atomic.Uint64
+	historyErrs atomic.Uint64
+	seamSkipped atomic.Uint64
 	rejected    map[RejectReason]*atomic.Uint64
 	disconnects map[DisconnectReason]*atomic.Uint64
 }
@@ -98,13 +131,17 @@ func newCounters() *counters {
 
 func (c *counters) snapshot(connections int) Stats {
 	s := Stats{
-		Connections: connections,
-		Accepted:    c.accepted.Load(),
-		Rejected:    make(map[RejectReason]uint64, len(c.rejected)),
-		Delivered:   c.delivered.Load(),
-		Dropped:     c.dropped.Load(),
-		Ignored:     c.ignored.Load(),
-		Disconnects: make(map[DisconnectReason]uint64, len(c.disconnects)),
+		Connections:   connections,
+		Accepted:      c.accepted.Load(),
+		Rejected:      make(map[RejectReason]uint64, len(c.rejected)),
+		Delivered:     c.delivered.Load(),
+		Dropped:       c.dropped.Load(),
+		Ignored:       c.ignored.Load(),
+		Replayed:      c.replayed.Load(),
+		Gaps:          c.gaps.Load(),
+		SeamSkipped:   c.seamSkipped.Load(),
+		HistoryErrors: c.historyErrs.Load(),
+		Disconnects:   make(map[DisconnectReason]uint64, len(c.disconnects)),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()

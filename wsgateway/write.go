@@ -8,15 +8,21 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeLoop is the only goroutine that writes data frames to c. It sends
-// queued frames, each within WriteTimeout, ends the connection when its
-// token expires, and performs the close once c is stopped.
+// writeLoop is the only goroutine that writes data frames to c. It first
+// replays history when the client asked for it (see replay), then sends
+// queued frames, each within WriteTimeout, skipping messages the replay
+// covered; it ends the connection when its token expires, and performs the
+// close once c is stopped.
 func (g *Gateway) writeLoop(ctx context.Context, c *conn) {
 	var expired <-chan time.Time
 	if !c.expires.IsZero() {
 		t := time.NewTimer(c.expires.Sub(g.cfg.Now()))
 		defer t.Stop()
 		expired = t.C
+	}
+	var seen idSet
+	if c.catchUp {
+		seen = g.replay(ctx, c)
 	}
 	for {
 		// A requested close wins over queued frames: a slow consumer gets
@@ -33,18 +39,30 @@ func (g *Gateway) writeLoop(ctx context.Context, c *conn) {
 			c.stop(stopExpired)
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
-		case b := <-c.send:
-			if err := g.write(ctx, c, b); err != nil {
-				// The library closes the socket when a write fails or
-				// times out; there is nobody left to shake hands with.
-				if errors.Is(err, context.DeadlineExceeded) {
-					c.stop(stopWrite)
-				} else {
-					c.stop(stopClient) // the peer or the network went away
-				}
+		case it := <-c.send:
+			if seen.has(it.id) {
+				g.stats.seamSkipped.Add(1)
+				continue
 			}
+			g.writeFrame(ctx, c, it.b)
 		}
 	}
+}
+
+// writeFrame writes b and reports whether it was sent; a failed write stops
+// c. The library closes the socket when a write fails or times out; there is
+// nobody left to shake hands with.
+func (g *Gateway) writeFrame(ctx context.Context, c *conn, b []byte) bool {
+	err := g.write(ctx, c, b)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, context.DeadlineExceeded):
+		c.stop(stopWrite)
+	default:
+		c.stop(stopClient) // the peer or the network went away
+	}
+	return false
 }
 
 // write sends one text frame within WriteTimeout.

@@ -1,0 +1,74 @@
+package wsgateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/auth"
+)
+
+// Refusals of an upgraded connection that is never registered. Their reason
+// field is unused: refusals are counted as RejectReason.
+var (
+	refuseInvalid     = closeRequest{code: CloseUnauthorized, text: reasonUnauthorized, logout: true}
+	refuseExpired     = closeRequest{code: CloseUnauthorized, text: reasonExpired, logout: true}
+	refuseRevoked     = closeRequest{code: CloseUnauthorized, text: reasonRevoked, logout: true}
+	refuseUnavailable = closeRequest{code: CloseTryAgainLater, text: reasonUnavailable}
+)
+
+// refusalFor maps an Authenticator error to the refusal the client gets and
+// the reason it is counted under. A token problem (none, invalid, expired,
+// revoked) logs the client out; anything else (auth.ErrUnavailable: the
+// revocation list could not be read) says "try again later" without the
+// logout frame, because the token may well be fine.
+func refusalFor(err error) (closeRequest, RejectReason) {
+	switch {
+	case errors.Is(err, auth.ErrRevoked):
+		return refuseRevoked, RejectRevoked
+	case errors.Is(err, auth.ErrExpired):
+		return refuseExpired, RejectToken
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken):
+		return refuseInvalid, RejectToken
+	default:
+		return refuseUnavailable, RejectUnavailable
+	}
+}
+
+// refuse sends req's logout frame when it asks for one, then closes with
+// req's code.
+func (g *Gateway) refuse(ctx context.Context, ws *websocket.Conn, req closeRequest) {
+	if req.logout {
+		wctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
+		err := ws.Write(wctx, websocket.MessageText, logoutFrame)
+		cancel()
+		if err != nil {
+			_ = ws.CloseNow()
+			return
+		}
+	}
+	_ = ws.Close(req.code, req.text)
+}
+
+// logRefusal logs a refused token at Debug; an unavailable Authenticator is
+// an operational problem, logged at Warn at most once a second.
+func (g *Gateway) logRefusal(log *slog.Logger, reason RejectReason, source string, err error) {
+	level := slog.LevelDebug
+	if reason == RejectUnavailable && g.unavailableWarn.allow(g.cfg.Now()) {
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "wsgateway: token refused", "reason", string(reason), "token_source", source, "err", err)
+}
+
+func (g *Gateway) reject(r RejectReason) { g.stats.rejected[r].Add(1) }
+
+// logDisconnect logs an ended connection: slow consumers at Warn, at most
+// once a second (Debug otherwise), everything else at Debug.
+func (g *Gateway) logDisconnect(log *slog.Logger, req closeRequest) {
+	level := slog.LevelDebug
+	if req.reason == DisconnectSlow && g.slowWarn.allow(g.cfg.Now()) {
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "wsgateway: disconnected", "reason", string(req.reason), "code", int(req.code))
+}

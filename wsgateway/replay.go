@@ -1,0 +1,160 @@
+package wsgateway
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// replay is catch-up on connect (GET /ws/chat?since=<id>). The writer runs
+// it before its loop, after the connection was indexed, so live messages
+// queue meanwhile. It reads the site's history; when since is not in it (or
+// is not a well-formed id, or the history cannot be read) it sends the gap
+// frame; then it sends, oldest first, every message after since (all of them
+// after a gap) that is visible to the connection. It writes these frames
+// itself, each within WriteTimeout, without going through the queue: replay
+// does not count toward QueueSize, but live messages that arrive meanwhile
+// do, and overflowing the queue during a replay closes the connection with
+// CloseSlowConsumer as usual. A close requested meanwhile stops the replay.
+//
+// It returns the ids the writer must not send again from the live queue:
+// every visible message of the list read (replayed, or at or before since,
+// which the client already has). The set is kept for the connection's life:
+// the Publisher appends to history before it publishes, so a message read
+// here may still be on its way to Deliver; its size is bounded by the
+// history length.
+func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
+	since := c.since
+	if !validID(since) {
+		since = "" // never echo junk: the gap frame carries an empty since
+	}
+	if g.cfg.History == nil {
+		g.writeGap(ctx, c, since)
+		return nil
+	}
+	list, err := g.listHistory(ctx, c)
+	if err != nil {
+		if c.stopping.Load() || isDone(c.readDone) {
+			return nil // the read was cancelled because the connection ends
+		}
+		g.stats.historyErrs.Add(1)
+		g.cfg.Logger.Warn("wsgateway: catch-up history read failed", "conn_id", c.id, "host", c.site, "err", err)
+		g.writeGap(ctx, c, since)
+		return nil
+	}
+	newer, found := list, false
+	if since != "" {
+		newer, found = message.After(list, since)
+	}
+	if !found && !g.writeGap(ctx, c, since) {
+		return nil
+	}
+	r := message.Recipient{Host: c.site, Principal: c.principal, Principals: c.principals}
+	for i := len(newer) - 1; i >= 0; i-- {
+		m := newer[i]
+		if !m.VisibleTo(r) {
+			continue
+		}
+		if c.stopping.Load() || !g.writeFrame(ctx, c, m.PushJSON()) {
+			return nil // the writer's loop performs the close
+		}
+		g.stats.replayed.Add(1)
+	}
+	return newIDSet(list, r)
+}
+
+// listHistory reads c's site history within ReplayTimeout; a close requested
+// meanwhile, or the end of the reader, cancels the read.
+func (g *Gateway) listHistory(ctx context.Context, c *conn) ([]*message.Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ReplayTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()   // second: join the watcher
+	defer close(done) // first: release the watcher
+	wg.Go(func() {
+		select {
+		case <-c.closing:
+			cancel()
+		case <-c.readDone:
+			cancel()
+		case <-done:
+		}
+	})
+	return g.cfg.History.List(ctx, c.site)
+}
+
+// writeGap sends the gap frame for since and reports whether it was written.
+func (g *Gateway) writeGap(ctx context.Context, c *conn, since string) bool {
+	if !g.writeFrame(ctx, c, gapFrame(since)) {
+		return false
+	}
+	g.stats.gaps.Add(1)
+	return true
+}
+
+// gapFrame returns {"action":"gap","status":"warning","since":"<since>"},
+// with since JSON-escaped (ids are validated first; this is defence in depth).
+func gapFrame(since string) []byte {
+	q, _ := json.Marshal(since) // a string always marshals
+	const prefix = `{"action":"gap","status":"warning","since":`
+	b := make([]byte, 0, len(prefix)+len(q)+1)
+	b = append(b, prefix...)
+	b = append(b, q...)
+	return append(b, '}')
+}
+
+// validID reports whether id is a well-formed message id: 1 to
+// message.MaxIDLength characters of [0-9A-Za-z._:-], as message.Validate
+// requires.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > message.MaxIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z',
+			c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// idSet is a sorted set of message ids; the zero value is empty.
+type idSet []string
+
+// newIDSet returns the ids of the messages of list visible to r.
+func newIDSet(list []*message.Message, r message.Recipient) idSet {
+	var s idSet
+	for _, m := range list {
+		if m.ID != "" && m.VisibleTo(r) {
+			s = append(s, m.ID)
+		}
+	}
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// has reports whether id is in s; "" never is.
+func (s idSet) has(id string) bool {
+	if len(s) == 0 || id == "" {
+		return false
+	}
+	_, ok := slices.BinarySearch(s, id)
+	return ok
+}
+
+// isDone reports whether ch is closed.
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
