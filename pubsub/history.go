@@ -118,8 +118,12 @@ func NewHistory(rdb redis.UniversalClient, cfg HistoryConfig) (*History, error) 
 }
 
 // ListKey returns the Redis list of host: "<Key>::<host>", PyAMS's key.
+//
+// The host is lower-cased: scheme and host names are case-insensitive, sites
+// are compared case-insensitively everywhere else, and PyAMS hosts (Pyramid's
+// host_url) are lower-case in practice, so the key stays PyAMS's.
 func (h *History) ListKey(host string) string {
-	return h.key + "::" + host
+	return h.key + "::" + strings.ToLower(host)
 }
 
 // seenKey returns the key that remembers id in the list of host. Its hash tag

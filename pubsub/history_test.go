@@ -311,3 +311,22 @@ func TestHistoryErrors(t *testing.T) {
 		t.Errorf("List with a canceled context: err = %v, want context.Canceled only", err)
 	}
 }
+
+func TestHistoryKeyIgnoresHostCase(t *testing.T) {
+	t.Parallel()
+	mr := miniredis.RunT(t)
+	rdb := newClient(t, mr.Addr())
+	h, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.ListKey("https://App.Example.com"); got != "chat:notifications::https://app.example.com" {
+		t.Fatalf("ListKey = %q", got)
+	}
+	if _, err := h.Append(t.Context(), "https://App.Example.com", "01KAKF8G0V7P3HZ2W9QX4T1B6C", []byte(`{"host":"https://App.Example.com"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := mr.Exists("chat:notifications::https://app.example.com"); !n {
+		t.Fatal("entry not stored under the lower-cased key")
+	}
+}
