@@ -16,6 +16,7 @@ import (
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/handler"
 	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/internal/site"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/wsgateway"
@@ -54,40 +55,39 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 	}
 	defer rc.Close()
 
-	hist, err := pubsub.NewHistory(rc.client, pubsub.HistoryConfig{
-		Key: cfg.NotificationsKey, Length: cfg.NotificationsLength,
-		MaxMessageSize: cfg.MaxMessageSize, Logger: log.With("component", "history"),
+	broker, err := pubsub.New(rc.client, pubsub.Config{
+		Channel: cfg.Channel, ControlChannel: cfg.ControlChannel,
+		NotificationsKey: cfg.NotificationsKey, NotificationsLength: cfg.NotificationsLength,
+		MaxMessageSize: cfg.MaxMessageSize, Resolver: registry,
+		Logger:      log.With("component", "pubsub"),
+		Revocations: pubsub.RevocationsConfig{TTL: cfg.RevocationTTL},
 	})
 	if err != nil {
 		return err
 	}
-	pub, err := pubsub.NewPublisher(rc.client, hist, pubsub.PublisherConfig{
-		Channel: cfg.Channel, MaxMessageSize: cfg.MaxMessageSize, Resolver: registry,
-		Logger: log.With("component", "publisher"),
-	})
-	if err != nil {
-		return err
-	}
+	// Every token check (websocket and REST) also consults the revocation list.
+	authn := auth.Revocable{Verifier: verifier, Store: broker.Revocations}
 	gw, err := wsgateway.New(wsgateway.Config{
-		Auth: verifier, Sites: sites, QueueSize: cfg.QueueSize, WriteTimeout: cfg.WriteTimeout,
+		Auth: authn, Sites: sites, History: broker.History,
+		QueueSize: cfg.QueueSize, WriteTimeout: cfg.WriteTimeout,
 		ReadLimit: cfg.ReadLimit, ShutdownSpread: cfg.ShutdownSpread,
+		MaxConnections: cfg.MaxConnections, MaxConnectionsPerPrincipal: cfg.MaxPerPrincipal,
+		ConnectRate: cfg.ConnectRate, ConnectBurst: cfg.ConnectBurst, ClientIPHeader: cfg.ClientIPHeader,
 		Logger: log.With("component", "wsgateway"),
 	})
 	if err != nil {
 		return err
 	}
-	sub, err := pubsub.NewSubscriber(rc.client, hist, gw, pubsub.SubscriberConfig{
-		Channel: cfg.Channel, MaxMessageSize: cfg.MaxMessageSize, Resolver: registry,
-		Logger: log.With("component", "subscriber"),
-	})
+	sub, err := broker.NewSubscriber(gw)
 	if err != nil {
 		return err
 	}
 
 	var draining atomic.Bool
 	routes, err := api.New(api.Config{
-		Auth: verifier, PublisherTokens: publishers, Sites: sites,
-		Publisher: pub, History: hist, Categories: registry,
+		Auth: authn, PublisherTokens: publishers, Sites: sites,
+		Publisher: broker.Publisher, History: broker.History, Categories: registry,
+		Revoker: broker.Revocations, PublishRate: cfg.PublishRate, PublishBurst: cfg.PublishBurst,
 		Ready: func(ctx context.Context) error {
 			switch {
 			case draining.Load():
@@ -108,8 +108,11 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 	if err != nil {
 		return fmt.Errorf("listen on NOTIFYD_ADDR %q: %w", cfg.Addr, err)
 	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(newCollector(gw, sub, broker.History, registry)))
+	mux.Handle("/", routes)
 	srv := &http.Server{
-		Handler:           routes,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

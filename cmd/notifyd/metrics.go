@@ -1,0 +1,66 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/notifyd/notifyd/handler"
+	"github.com/notifyd/notifyd/internal/metrics"
+	"github.com/notifyd/notifyd/pubsub"
+	"github.com/notifyd/notifyd/wsgateway"
+)
+
+// newCollector maps the Stats snapshots of the running parts to Prometheus
+// metrics, read at every scrape.
+func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *pubsub.History, reg *handler.Registry) *metrics.Collector {
+	return metrics.NewCollector(func() []metrics.Sample {
+		g, s, h := gw.Stats(), sub.Stats(), hist.Stats()
+		ready := 0.0
+		if sub.Ready() {
+			ready = 1
+		}
+		out := []metrics.Sample{
+			{Name: "notifyd_ws_connections", Help: "Open authenticated websocket connections.", Gauge: true, Value: float64(g.Connections)},
+			{Name: "notifyd_ws_accepted_total", Help: "Websocket connections authenticated and registered.", Value: float64(g.Accepted)},
+			{Name: "notifyd_ws_delivered_total", Help: "Messages enqueued for a websocket.", Value: float64(g.Delivered)},
+			{Name: "notifyd_ws_dropped_total", Help: "Messages a matching websocket did not get (queue full or closing).", Value: float64(g.Dropped)},
+			{Name: "notifyd_ws_ignored_total", Help: "Inbound text frames other than PING.", Value: float64(g.Ignored)},
+			{Name: "notifyd_ws_replayed_total", Help: "Messages replayed to reconnecting clients (since).", Value: float64(g.Replayed)},
+			{Name: "notifyd_ws_gaps_total", Help: "Gap frames sent: since was no longer kept.", Value: float64(g.Gaps)},
+			{Name: "notifyd_ws_history_errors_total", Help: "History reads that failed during a replay.", Value: float64(g.HistoryErrors)},
+			{Name: "notifyd_ws_seam_skipped_total", Help: "Live messages skipped because the replay already sent them.", Value: float64(g.SeamSkipped)},
+			{Name: "notifyd_subscriber_ready", Help: "1 while subscribed to the Redis channels.", Gauge: true, Value: ready},
+			{Name: "notifyd_channel_received_total", Help: "Payloads read from the Redis channel.", Value: float64(s.Received)},
+			{Name: "notifyd_channel_delivered_total", Help: "Channel messages handed to the gateway.", Value: float64(s.Delivered)},
+			{Name: "notifyd_channel_duplicates_total", Help: "Channel payloads skipped as already dispatched.", Value: float64(s.Duplicates)},
+			{Name: "notifyd_subscriber_reconnects_total", Help: "Subscription confirmations after the first.", Value: float64(s.Reconnects)},
+			{Name: "notifyd_gap_fills_total", Help: "Gap fills run after a lost subscription.", Value: float64(s.GapFills)},
+			{Name: "notifyd_gap_filled_total", Help: "Messages delivered by gap fills.", Value: float64(s.GapFilled)},
+			{Name: "notifyd_gap_fill_errors_total", Help: "History reads that failed during a gap fill.", Value: float64(s.GapFillErrors)},
+			{Name: "notifyd_control_total", Help: "Control messages received.", Value: float64(s.Control)},
+			{Name: "notifyd_control_rejected_total", Help: "Control messages malformed, unknown or dropped.", Value: float64(s.ControlMalformed + s.ControlUnknown + s.ControlDropped)},
+			{Name: "notifyd_revocation_disconnects_total", Help: "Connections closed by revocation orders.", Value: float64(s.Disconnected)},
+			{Name: "notifyd_history_written_total", Help: "Messages this gateway stored in history.", Value: float64(s.HistoryWritten)},
+			{Name: "notifyd_history_duplicates_total", Help: "History writes refused because the message was already stored.", Value: float64(s.HistoryDuplicates)},
+			{Name: "notifyd_history_added_total", Help: "History entries added through this process (publisher and subscriber).", Value: float64(h.Added)},
+			{Name: "notifyd_history_undecodable_total", Help: "History entries skipped on read because they did not decode.", Value: float64(h.Undecodable)},
+			{Name: "notifyd_unhandled_total", Help: "Messages without target whose category has no handler (they reach nobody).", Value: float64(reg.Unhandled())},
+		}
+		out = appendLabelled(out, "notifyd_ws_rejected_total", "Refused websocket requests by reason.", g.Rejected)
+		out = appendLabelled(out, "notifyd_ws_disconnects_total", "Ended websocket connections by reason.", g.Disconnects)
+		out = appendLabelled(out, "notifyd_channel_dropped_total", "Channel payloads dropped by reason.", s.Dropped)
+		return out
+	})
+}
+
+// appendLabelled adds one sample per reason, in a stable order.
+func appendLabelled[K ~string](out []metrics.Sample, name, help string, counts map[K]uint64) []metrics.Sample {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, metrics.Sample{Name: name, Help: help, LabelName: "reason", LabelValue: k, Value: float64(counts[K(k)])})
+	}
+	return out
+}
