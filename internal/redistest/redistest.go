@@ -1,14 +1,9 @@
-// Package redistest starts real redis-server processes on free loopback ports
-// for integration tests. Each server is stopped by t.Cleanup.
-//
-// When redis-server is not installed the calling test is skipped, unless the
-// CI environment variable is set, in which case it fails: CI must exercise
-// the real thing.
 package redistest
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,17 +16,29 @@ import (
 	"time"
 )
 
-// Server is one redis-server process owned by a test.
+// logFile is the name of every server's log in its directory.
+const logFile = "redis.log"
+
+// Server is one redis-server process owned by a test. Its methods may be
+// called from any goroutine, except those that fail the test (Restart), which
+// belong to the test's goroutine.
 type Server struct {
+	// immutable after newServer
 	tb   testing.TB
 	bin  string
 	dir  string
 	port int
-	args []string
+	argv []string // the whole command line after the binary
 
-	mu  sync.Mutex // guards cmd
-	cmd *exec.Cmd
+	mu     sync.Mutex    // guards the fields below
+	cmd    *exec.Cmd     // nil while stopped
+	exited chan struct{} // closed when cmd has exited (its waiter goroutine returned)
 }
+
+// startAttempts bounds how many fresh ports newServer tries: a port that was
+// free when FreePort returned can be taken by another process's connection
+// before redis-server binds it.
+const startAttempts = 5
 
 // Binary returns the path of redis-server, skipping or failing tb when absent.
 func Binary(tb testing.TB) string {
@@ -61,10 +68,60 @@ func FreePort(tb testing.TB) int {
 // extra are additional command-line arguments such as "--maxmemory", "10mb".
 func Start(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: Binary(tb), dir: tb.TempDir(), port: FreePort(tb), args: extra}
-	s.Restart()
-	tb.Cleanup(s.Stop)
-	return s
+	return newServer(tb, func(dir string, port int) []string {
+		return append(standardArgs(dir, port), extra...)
+	})
+}
+
+// newServer starts, and stops at cleanup, a redis-server whose command line
+// argv builds from its fresh working directory and free port.
+func newServer(tb testing.TB, argv func(dir string, port int) []string) *Server {
+	tb.Helper()
+	bin := Binary(tb)
+	for attempt := 1; ; attempt++ {
+		s := &Server{tb: tb, bin: bin, dir: tempDir(tb), port: FreePort(tb)}
+		s.argv = argv(s.dir, s.port)
+		err := s.start()
+		if err == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+		log := s.Log()
+		if attempt == startAttempts || !strings.Contains(log, "Address already in use") {
+			tb.Fatalf("redistest: redis-server on %d did not come up: %v\n%s", s.port, err, log)
+		}
+	}
+}
+
+// memDir is a RAM-backed directory on Linux. Sentinel and Cluster nodes
+// fsync their configuration on every change; on a busy disk one fsync can
+// stall a process for seconds, which sends Sentinel into TILT mode and can
+// get a cluster node flagged failing.
+const memDir = "/dev/shm"
+
+// tempDir returns a fresh directory removed at cleanup, in memDir when there
+// is one.
+func tempDir(tb testing.TB) string {
+	tb.Helper()
+	if fi, err := os.Stat(memDir); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp(memDir, "redistest-"); err == nil {
+			tb.Cleanup(func() { _ = os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return tb.TempDir()
+}
+
+// standardArgs are the arguments of a non-persistent server on port that
+// works and logs in dir.
+func standardArgs(dir string, port int) []string {
+	return []string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir,
+		// A replica's first sync starts at once instead of after 5s.
+		"--repl-diskless-sync-delay", "0",
+		"--logfile", filepath.Join(dir, logFile),
+	}
 }
 
 // Addr is host:port of the server.
@@ -83,28 +140,70 @@ func (s *Server) Dir() string { return s.dir }
 // waits until the server answers PING.
 func (s *Server) Restart() {
 	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatalf("redistest: redis-server on %d did not come up: %v\n%s", s.port, err, s.Log())
+	}
+}
+
+// start runs the process and waits until it answers PING; on failure the
+// process is gone when it returns.
+func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		s.tb.Fatalf("redistest: server on %d already running", s.port)
+		return fmt.Errorf("server on %d already running", s.port)
 	}
-	args := append([]string{
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--logfile", filepath.Join(s.dir, "redis.log"),
-	}, s.args...)
-	cmd := exec.Command(s.bin, args...)
+	cmd := exec.Command(s.bin, s.argv...)
+	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
-		s.tb.Fatalf("redistest: start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
-	s.cmd = cmd
-	if err := WaitPing(s.Addr(), 10*time.Second); err != nil {
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }() // joined by whoever stops the process
+	if err := waitUp(s.Addr(), exited, 10*time.Second); err != nil {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		s.cmd = nil
-		log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-		s.tb.Fatalf("redistest: redis-server on %d did not come up: %v\n%s", s.port, err, log)
+		<-exited
+		return err
 	}
+	s.cmd, s.exited = cmd, exited
+	return nil
+}
+
+// waitUp polls addr with PING until it answers PONG, the process exits, or
+// timeout passes.
+func waitUp(addr string, exited <-chan struct{}, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		reply, err := Do(addr, "PING")
+		if err == nil && reply == "+PONG" {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("redis-server exited")
+		case <-ctx.Done():
+			return fmt.Errorf("no PONG from %s: last error %v", addr, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// Running reports whether the process was started and not stopped or killed
+// since.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Log returns the server's log file (empty when it cannot be read), for
+// failure messages.
+func (s *Server) Log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, logFile))
+	return string(b)
 }
 
 // Stop terminates the server and waits for it to exit. It is idempotent.
@@ -124,15 +223,15 @@ func (s *Server) signal(kill bool) {
 	} else {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 	}
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
 	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-s.exited:
+	case <-timer.C:
 		_ = s.cmd.Process.Kill()
-		<-done
+		<-s.exited
 	}
-	s.cmd = nil
+	s.cmd, s.exited = nil, nil
 }
 
 // Do sends one command in RESP and returns the first reply line, for tests

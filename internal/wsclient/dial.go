@@ -1,0 +1,72 @@
+package wsclient
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/coder/websocket"
+)
+
+// subprotocol is the first of the two subprotocols PyAMS's browser client
+// offers; the second is the token itself.
+const subprotocol = "accessToken"
+
+// attempt gets a token, dials url and, when the handshake succeeds, serves
+// the connection until it ends.
+func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome {
+	token, err := c.cfg.Token(withRefresh(ctx, refresh))
+	if err != nil {
+		// Keep asking for a fresh token until one is obtained.
+		return outcome{err: fmt.Errorf("wsclient: token: %w", err), refresh: refresh}
+	}
+	c.stats.dials.Add(1)
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	ws, resp, err := websocket.Dial(dctx, c.dialURL(url), &websocket.DialOptions{
+		HTTPClient:   c.cfg.HTTPClient,
+		HTTPHeader:   c.header(),
+		Subprotocols: []string{subprotocol, token},
+	})
+	cancel()
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		// No answer, or a gateway that is draining or overloaded: another
+		// gateway may do better. 429 (rate limited) and 403 (origin) would
+		// be the same everywhere.
+		move := status == 0 || status == http.StatusServiceUnavailable ||
+			status == http.StatusBadGateway || status == http.StatusGatewayTimeout
+		return outcome{err: fmt.Errorf("wsclient: dial %s: status %d: %w", url, status, err), move: move}
+	}
+	return c.serve(ctx, url, ws)
+}
+
+// dialURL is u with since set to the last id received, if any.
+func (c *Client) dialURL(u string) string {
+	since := c.LastID()
+	if since == "" {
+		return u
+	}
+	parsed, err := url.Parse(u) // checked by New
+	if err != nil {
+		return u
+	}
+	q := parsed.Query()
+	q.Set("since", since)
+	parsed.RawQuery = q.Encode()
+	return parsed.String()
+}
+
+func (c *Client) header() http.Header {
+	h := c.cfg.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if c.cfg.Origin != "" {
+		h.Set("Origin", c.cfg.Origin)
+	}
+	return h
+}

@@ -1,0 +1,57 @@
+package wsclient
+
+import (
+	"encoding/json"
+
+	"github.com/notifyd/notifyd/message"
+)
+
+// frameKind classifies an inbound text frame.
+type frameKind int
+
+const (
+	frameInvalid frameKind = iota // not a message: counted and skipped
+	framePong                     // "PONG", the answer to our "PING"
+	frameLogout                   // {"action":"logout","status":"FORBIDDEN"}
+	frameGap                      // {"action":"gap","since":...}
+	frameMessage                  // anything else that decodes
+)
+
+// Control frames of the gateway's protocol.
+const (
+	pingText     = "PING"
+	pongText     = "PONG"
+	actionLogout = "logout"
+	statusLogout = "FORBIDDEN"
+	actionGap    = "gap"
+)
+
+// frame is one parsed inbound frame.
+type frame struct {
+	kind  frameKind
+	msg   *message.Message // frameMessage
+	since string           // frameGap
+}
+
+// parseFrame classifies data. The read limit bounds its size, so Decode
+// applies none of its own.
+func parseFrame(data []byte) frame {
+	if string(data) == pongText {
+		return frame{kind: framePong}
+	}
+	m, err := message.Decode(data, -1)
+	if err != nil {
+		return frame{kind: frameInvalid}
+	}
+	switch {
+	case m.Action == actionLogout && m.Status == statusLogout:
+		return frame{kind: frameLogout}
+	case m.Action == actionGap:
+		var since string
+		if raw, ok := m.Extra["since"]; ok {
+			_ = json.Unmarshal(raw, &since) // not a string: since stays empty
+		}
+		return frame{kind: frameGap, since: since}
+	}
+	return frame{kind: frameMessage, msg: m}
+}
