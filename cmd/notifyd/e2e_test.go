@@ -363,3 +363,7 @@ func TestGracefulShutdownClosesWebsockets(t *testing.T) {
 		t.Fatal("HTTP still served after shutdown")
 	}
 }
+
+func jsonDecode(resp *http.Response, v any) error {
+	return json.NewDecoder(resp.Body).Decode(v)
+}

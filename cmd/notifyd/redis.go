@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -21,14 +22,20 @@ type redisConn struct {
 func connectRedis(ctx context.Context, c *config, log *slog.Logger) (*redisConn, error) {
 	rc := &redisConn{}
 	if len(c.RedisAddrs) > 0 {
-		// Sentinel with a master name, Cluster without: go-redis picks the
-		// client from the options, all behind redis.UniversalClient.
-		rc.client = redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs: c.RedisAddrs, MasterName: c.RedisMasterName, Password: c.RedisPassword,
-		})
-		mode := "cluster"
-		if c.RedisMasterName != "" {
-			mode = "sentinel"
+		// Sentinel with a master name, Cluster without (even with one seed
+		// address), all behind redis.UniversalClient.
+		uo := &redis.UniversalOptions{Addrs: c.RedisAddrs, MasterName: c.RedisMasterName, Password: c.RedisPassword}
+		mode := "sentinel"
+		if c.RedisMasterName == "" {
+			mode = "cluster"
+			co := uo.Cluster()
+			// go-redis reloads the slot map every 60 s by default and not when
+			// a master refuses connections, so after a replica takes over,
+			// writes for that shard would fail for up to a minute.
+			co.ClusterStateReloadInterval = time.Second
+			rc.client = redis.NewClusterClient(co)
+		} else {
+			rc.client = redis.NewFailoverClient(uo.Failover())
 		}
 		log.Info("redis", "mode", mode, "addrs", c.RedisAddrs, "master_name", c.RedisMasterName)
 		rc.ping(ctx, log)
