@@ -4,6 +4,7 @@
 //
 //	notifyd [flags]          run the service (flags fall back to NOTIFYD_* env)
 //	notifyd token [flags]    print a signed test token
+//	notifyd listen [flags]   print the notifications a principal receives
 //	notifyd version          print the version
 package main
 
@@ -13,9 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -39,6 +43,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return 2
 			}
 			return 0
+		case "listen":
+			if err := runListen(ctx, args[1:], getenv, stdout, stderr); err != nil {
+				if !errors.Is(err, flag.ErrHelp) {
+					fmt.Fprintln(stderr, "notifyd:", err)
+				}
+				return 2
+			}
+			return 0
 		case "version":
 			fmt.Fprintln(stdout, "notifyd", version)
 			return 0
@@ -52,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "notifyd: configuration:", err)
 		return 2
 	}
+	// go-redis logs through a process-wide logger; route it to the JSON log.
+	redis.SetLogger(redisLogger{log: slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))})
 	if err := serve(ctx, cfg, stderr, nil); err != nil {
 		fmt.Fprintln(stderr, "notifyd:", err)
 		return 1

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/message"
+)
+
+// runListen implements `notifyd listen`: a websocket client that prints every
+// notification it receives, one JSON document per line, reconnecting with
+// since like a well-behaved client. It is for trying notifyd out and for
+// scripts.
+func runListen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("notifyd listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "ws://localhost:8080/ws/chat", "gateway websocket endpoint")
+	origin := fs.String("origin", "http://localhost:8080", "Origin header: the site to listen to")
+	token := fs.String("token", "", "token to present (default: mint one for -sub with NOTIFYD_JWT_SECRET)")
+	sub := fs.String("sub", "", "principal to mint a token for when -token is empty")
+	principals := fs.String("principals", "", "comma-separated extra principals of the minted token")
+	since := fs.String("since", "", "id of the last message already seen: replay what follows")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	tok := *token
+	if tok == "" {
+		secret := getenv("NOTIFYD_JWT_SECRET")
+		if *sub == "" || len(secret) < auth.MinSecretLength {
+			return errors.New("listen: give -token, or -sub with NOTIFYD_JWT_SECRET set")
+		}
+		var err error
+		if tok, err = auth.Mint([]byte(secret), *sub, "", splitList(*principals), time.Now(), 12*time.Hour); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	c, err := wsclient.New(wsclient.Config{
+		URL: *url, Origin: *origin, Since: *since,
+		Token: func(context.Context) (string, error) { return tok, nil },
+		OnMessage: func(_ *message.Message, raw []byte) {
+			fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
+		},
+		OnGap: func(since string) {
+			fmt.Fprintf(stderr, "gap: %s is no longer kept; reload from GET /api/chat/notifications\n", since)
+		},
+		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+	})
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return nil
+}
