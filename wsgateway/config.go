@@ -30,7 +30,10 @@ var (
 // (GET /ws/chat?since=<id>). *pubsub.History satisfies it.
 type History interface {
 	// List returns the messages kept for host, newest first, with their
-	// targets and ids.
+	// targets and ids. The gateway shares the result, read-only, between
+	// the connections catching up on host: List must not modify the slice
+	// or its messages after returning them (a fresh slice per call does),
+	// and the gateway never modifies them.
 	List(ctx context.Context, host string) ([]*message.Message, error)
 }
 
@@ -42,6 +45,8 @@ const (
 	DefaultReadLimit      = 4096
 	DefaultShutdownSpread = time.Second
 	DefaultReplayTimeout  = 5 * time.Second
+
+	DefaultReplayConcurrency = 4
 
 	DefaultMaxConnections             = 10000
 	DefaultMaxConnectionsPerPrincipal = 32
@@ -80,9 +85,16 @@ type Config struct {
 	// replay; a connection that asks for one gets the gap frame, so that the
 	// client reloads through the REST history.
 	History History
-	// ReplayTimeout bounds the history read of a catch-up. Zero value:
-	// DefaultReplayTimeout (5s). Negative is an error.
+	// ReplayTimeout bounds how long a catch-up waits for its history read,
+	// including the wait for a ReplayConcurrency slot, and bounds each read.
+	// Zero value: DefaultReplayTimeout (5s). Negative is an error.
 	ReplayTimeout time.Duration
+	// ReplayConcurrency bounds the History.List calls running at once for
+	// catch-ups on this gateway (one per site at most); more wait for a
+	// slot. Concurrent catch-ups of one site share reads, so a reconnect
+	// storm costs a few reads per site, not one per connection. Zero value:
+	// DefaultReplayConcurrency (4). Negative is an error.
+	ReplayConcurrency int
 
 	// MaxConnections bounds the connections of this gateway, counting those
 	// being set up; one more is refused with 503 before the upgrade. Zero
@@ -131,6 +143,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: ReadLimit %d is negative", ErrInvalidConfig, cfg.ReadLimit)
 	case cfg.ReplayTimeout < 0:
 		return cfg, fmt.Errorf("%w: ReplayTimeout %v is negative", ErrInvalidConfig, cfg.ReplayTimeout)
+	case cfg.ReplayConcurrency < 0:
+		return cfg, fmt.Errorf("%w: ReplayConcurrency %d is negative", ErrInvalidConfig, cfg.ReplayConcurrency)
 	case cfg.ConnectBurst < 0:
 		return cfg, fmt.Errorf("%w: ConnectBurst %d is negative", ErrInvalidConfig, cfg.ConnectBurst)
 	case cfg.ConnectRate != cfg.ConnectRate: // NaN
@@ -153,6 +167,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.ReplayTimeout == 0 {
 		cfg.ReplayTimeout = DefaultReplayTimeout
+	}
+	if cfg.ReplayConcurrency == 0 {
+		cfg.ReplayConcurrency = DefaultReplayConcurrency
 	}
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = DefaultMaxConnections

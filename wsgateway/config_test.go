@@ -21,6 +21,7 @@ func TestNewConfig(t *testing.T) {
 		{"negative write timeout", Config{Auth: nopAuth{}, Sites: policy, WriteTimeout: -1}, true},
 		{"negative read limit", Config{Auth: nopAuth{}, Sites: policy, ReadLimit: -1}, true},
 		{"negative replay timeout", Config{Auth: nopAuth{}, Sites: policy, ReplayTimeout: -1}, true},
+		{"negative replay concurrency", Config{Auth: nopAuth{}, Sites: policy, ReplayConcurrency: -1}, true},
 		{"negative connect burst", Config{Auth: nopAuth{}, Sites: policy, ConnectBurst: -1}, true},
 		{"NaN connect rate", Config{Auth: nopAuth{}, Sites: policy, ConnectRate: math.NaN()}, true},
 		{"minimal", Config{Auth: nopAuth{}, Sites: policy}, false},
@@ -57,7 +58,7 @@ func TestConfigDefaults(t *testing.T) {
 	if c.QueueSize != 256 || c.WriteTimeout != 10*time.Second || c.PingInterval != 30*time.Second ||
 		c.ReadLimit != 4096 || c.ShutdownSpread != time.Second || c.ReplayTimeout != 5*time.Second ||
 		c.MaxConnections != 10000 || c.MaxConnectionsPerPrincipal != 32 || c.ConnectRate != 5 ||
-		c.ConnectBurst != 20 || c.ClientIPHeader != "" || c.History != nil {
+		c.ConnectBurst != 20 || c.ClientIPHeader != "" || c.History != nil || c.ReplayConcurrency != 4 {
 		t.Errorf("defaults = %+v", c)
 	}
 	if !g.connects.Enabled() {

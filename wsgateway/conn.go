@@ -33,6 +33,9 @@ type conn struct {
 
 	// guarded by hub.mu
 	indexed bool
+	// set by hub.addLocked when c is indexed, before its writer starts; read
+	// by the writer only
+	regSeq uint64
 
 	// set once by the first stop call (stopOnce), before closing is closed;
 	// read by others only after <-closing

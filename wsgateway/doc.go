@@ -33,6 +33,19 @@
 // the writer itself and do not count toward QueueSize; live messages that
 // arrive during the replay do, and overflow closes with CloseSlowConsumer.
 //
+// Catch-ups share history reads, so that a reconnect storm (every client of
+// a lost gateway reconnecting here at once) does not read and decode the
+// site history once per connection. A connection may only use a read that
+// started after it was registered: registrations are numbered, a read
+// records the number when it starts, and a connection uses a running read
+// of its site only if that number is at least its own; otherwise it waits
+// for the site's next read, which starts once the site's running read has
+// ended (one read per site at a time) and one of the gateway's
+// Config.ReplayConcurrency read slots is free. The result is shared
+// read-only between the connections that waited for it (each filters its own
+// view), and the push form of a replayed message is encoded once per read.
+// ReplayTimeout bounds each connection's wait, slot included.
+//
 // # Close codes
 //
 //	code  constant              when                                   the client should
@@ -78,11 +91,14 @@
 // itself and starts, then joins, two goroutines: the writer (the only
 // goroutine that writes data frames: the catch-up replay, queued messages,
 // PONG, the logout frame, and the close handshake) and, unless disabled, the
-// pinger. While the writer reads the history for a catch-up, one more
-// goroutine, joined before the writer goes on, cancels that read if the
-// connection is asked to close. Every connection has its own lifetime
-// context, created after the upgrade and cancelled when ServeHTTP returns;
-// the request's context is used only before the upgrade (token verification).
+// pinger. A catch-up history read runs in a goroutine of its own, owned by
+// the Gateway and shared by the writers waiting for it; a writer stops
+// waiting when its connection is asked to close or ReplayTimeout passes, and
+// the last waiter to leave cancels the read. Every connection has its own
+// lifetime context, created after the upgrade and cancelled when ServeHTTP
+// returns; the request's context is used only before the upgrade (token
+// verification). historyReads' mutex guards the reads on offer per site; it
+// is never held with the hub lock.
 //
 // Whoever decides a connection must end (Deliver on overflow, the reader on a
 // bad frame or the peer's close frame, the writer on token expiry, a write
@@ -100,7 +116,7 @@
 //
 // Shutdown refuses new upgrades, signals every connection to close with
 // CloseGoingAway spread over Config.ShutdownSpread, and joins every ServeHTTP
-// call; when its context ends first, the remaining sockets are closed without
-// a handshake. http.Server.Shutdown does not close hijacked connections, so
-// call Gateway.Shutdown after it.
+// call and every history read goroutine; when its context ends first, the
+// remaining sockets are closed without a handshake. http.Server.Shutdown does
+// not close hijacked connections, so call Gateway.Shutdown after it.
 package wsgateway

@@ -14,9 +14,10 @@ import (
 type Gateway struct {
 	// immutable after New
 	cfg      Config
-	hub      *hub         // guards itself (hub.mu)
-	stats    *counters    // atomic counters
-	connects *limit.Keyed // ConnectRate buckets per client address; guards itself
+	hub      *hub          // guards itself (hub.mu)
+	reads    *historyReads // catch-up history reads; nil without History; guards itself
+	stats    *counters     // atomic counters
+	connects *limit.Keyed  // ConnectRate buckets per client address; guards itself
 
 	// atomic
 	nextID          atomic.Uint64 // conn_id source
@@ -37,10 +38,16 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	h, stats := newHub(), newCounters()
+	var reads *historyReads
+	if cfg.History != nil {
+		reads = newHistoryReads(cfg.History, cfg.ReplayTimeout, cfg.ReplayConcurrency, &h.regSeq, stats)
+	}
 	return &Gateway{
 		cfg:   cfg,
-		hub:   newHub(),
-		stats: newCounters(),
+		hub:   h,
+		reads: reads,
+		stats: stats,
 		connects: limit.New(limit.Config{
 			Rate:  cfg.ConnectRate, // negative: disabled
 			Burst: cfg.ConnectBurst,

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/notifyd/notifyd/message"
 )
@@ -23,6 +24,13 @@ type hub struct {
 	all    map[*conn]struct{}                       // every upgraded connection, indexed or not
 	count  int                                      // indexed connections
 	slots  slots                                    // connection limits and admissions (admission.go)
+
+	// regSeq numbers registrations: addLocked increments it, under mu and
+	// after indexing the connection, and records the new value in
+	// conn.regSeq. Catch-up history reads load it without mu when they start
+	// (see historyReads): a read that loads n started after every
+	// connection numbered up to n was indexed.
+	regSeq atomic.Uint64
 }
 
 func newHub() *hub {
@@ -95,6 +103,7 @@ func (h *hub) addLocked(c *conn) {
 	}
 	c.indexed = true
 	h.count++
+	c.regSeq = h.regSeq.Add(1) // last: see regSeq
 }
 
 // remove takes a connection out of the index.

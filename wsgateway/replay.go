@@ -4,17 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync"
 
 	"github.com/notifyd/notifyd/message"
 )
 
 // replay is catch-up on connect (GET /ws/chat?since=<id>). The writer runs
 // it before its loop, after the connection was indexed, so live messages
-// queue meanwhile. It reads the site's history; when since is not in it (or
-// is not a well-formed id, or the history cannot be read) it sends the gap
-// frame; then it sends, oldest first, every message after since (all of them
-// after a gap) that is visible to the connection. It writes these frames
+// queue meanwhile. It reads the site's history (through g.reads, which shares
+// one read between concurrent catch-ups of the site that registered before
+// it started, and bounds concurrent reads); when since is not in it (or is
+// not a well-formed id, or the history cannot be read in ReplayTimeout) it
+// sends the gap frame; then it sends, oldest first, every message after
+// since (all of them after a gap) that is visible to the connection. The
+// read's result is shared and never modified here. It writes these frames
 // itself, each within WriteTimeout, without going through the queue: replay
 // does not count toward QueueSize, but live messages that arrive meanwhile
 // do, and overflowing the queue during a replay closes the connection with
@@ -35,7 +37,7 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 		g.writeGap(ctx, c, since)
 		return nil
 	}
-	list, err := g.listHistory(ctx, c)
+	snap, err := g.reads.wait(ctx, c)
 	if err != nil {
 		if c.stopping.Load() || isDone(c.readDone) {
 			return nil // the read was cancelled because the connection ends
@@ -45,6 +47,7 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 		g.writeGap(ctx, c, since)
 		return nil
 	}
+	list := snap.list // shared: read only
 	newer, found := list, false
 	if since != "" {
 		newer, found = message.After(list, since)
@@ -53,38 +56,18 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 		return nil
 	}
 	r := message.Recipient{Host: c.site, Principal: c.principal, Principals: c.principals}
+	// newer is a prefix of list (the messages newer than since, newest
+	// first), so its indexes are list's.
 	for i := len(newer) - 1; i >= 0; i-- {
-		m := newer[i]
-		if !m.VisibleTo(r) {
+		if !list[i].VisibleTo(r) {
 			continue
 		}
-		if c.stopping.Load() || !g.writeFrame(ctx, c, m.PushJSON()) {
+		if c.stopping.Load() || !g.writeFrame(ctx, c, snap.pushAt(i)) {
 			return nil // the writer's loop performs the close
 		}
 		g.stats.replayed.Add(1)
 	}
 	return newIDSet(list, r)
-}
-
-// listHistory reads c's site history within ReplayTimeout; a close requested
-// meanwhile, or the end of the reader, cancels the read.
-func (g *Gateway) listHistory(ctx context.Context, c *conn) ([]*message.Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.ReplayTimeout)
-	defer cancel()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()   // second: join the watcher
-	defer close(done) // first: release the watcher
-	wg.Go(func() {
-		select {
-		case <-c.closing:
-			cancel()
-		case <-c.readDone:
-			cancel()
-		case <-done:
-		}
-	})
-	return g.cfg.History.List(ctx, c.site)
 }
 
 // writeGap sends the gap frame for since and reports whether it was written.

@@ -91,8 +91,16 @@ type Stats struct {
 	// Gaps counts gap frames sent: the since id was not kept, was invalid,
 	// or the history could not be read.
 	Gaps uint64
-	// HistoryErrors counts catch-up history reads that failed.
+	// HistoryErrors counts catch-ups whose history read failed or timed out
+	// (each got the gap frame).
 	HistoryErrors uint64
+	// HistoryReads counts History.List calls made for catch-ups. Concurrent
+	// catch-ups of one site share reads, so under a reconnect storm it grows
+	// much more slowly than the number of catch-ups.
+	HistoryReads uint64
+	// HistoryJoins counts catch-ups that used a history read requested by
+	// another connection's catch-up instead of requesting their own.
+	HistoryJoins uint64
 	// SeamSkipped counts live messages not sent because catch-up had
 	// already sent them, or the client had them (at or before since).
 	SeamSkipped uint64
@@ -103,16 +111,18 @@ type Stats struct {
 // counters are the Gateway's statistics. The maps are built by newCounters
 // and never modified afterwards, so concurrent lookups are safe.
 type counters struct {
-	accepted    atomic.Uint64
-	delivered   atomic.Uint64
-	dropped     atomic.Uint64
-	ignored     atomic.Uint64
-	replayed    atomic.Uint64
-	gaps        atomic.Uint64
-	historyErrs atomic.Uint64
-	seamSkipped atomic.Uint64
-	rejected    map[RejectReason]*atomic.Uint64
-	disconnects map[DisconnectReason]*atomic.Uint64
+	accepted     atomic.Uint64
+	delivered    atomic.Uint64
+	dropped      atomic.Uint64
+	ignored      atomic.Uint64
+	replayed     atomic.Uint64
+	gaps         atomic.Uint64
+	historyErrs  atomic.Uint64
+	historyReads atomic.Uint64
+	historyJoins atomic.Uint64
+	seamSkipped  atomic.Uint64
+	rejected     map[RejectReason]*atomic.Uint64
+	disconnects  map[DisconnectReason]*atomic.Uint64
 }
 
 func newCounters() *counters {
@@ -141,6 +151,8 @@ func (c *counters) snapshot(connections int) Stats {
 		Gaps:          c.gaps.Load(),
 		SeamSkipped:   c.seamSkipped.Load(),
 		HistoryErrors: c.historyErrs.Load(),
+		HistoryReads:  c.historyReads.Load(),
+		HistoryJoins:  c.historyJoins.Load(),
 		Disconnects:   make(map[DisconnectReason]uint64, len(c.disconnects)),
 	}
 	for r, n := range c.rejected {
