@@ -48,6 +48,7 @@ type config struct {
 	PublishRate         float64
 	PublishBurst        int
 	ClientIPHeader      string
+	ReplayConcurrency   int
 }
 
 // setting binds one flag to its environment variable.
@@ -131,6 +132,7 @@ func settings(c *config) []setting {
 		{"connect-burst", "NOTIFYD_CONNECT_BURST", "20", "burst of new websockets per client address", num(&c.ConnectBurst, 1)},
 		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "publish requests per second per publisher token (more: 429; negative disables)", rate(&c.PublishRate)},
 		{"publish-burst", "NOTIFYD_PUBLISH_BURST", "200", "burst of publish requests per publisher token", num(&c.PublishBurst, 1)},
+		{"replay-concurrency", "NOTIFYD_REPLAY_CONCURRENCY", "4", "history reads in flight for ?since= catch-ups (concurrent catch-ups of one site share a read)", num(&c.ReplayConcurrency, 1)},
 		{"client-ip-header", "NOTIFYD_CLIENT_IP_HEADER", "", "header naming the client address behind a trusted proxy (e.g. X-Forwarded-For; its rightmost entry is used); empty uses the TCP peer", str(&c.ClientIPHeader)},
 	}
 }

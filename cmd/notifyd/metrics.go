@@ -27,6 +27,8 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *pubsub.Hi
 			{Name: "notifyd_ws_replayed_total", Help: "Messages replayed to reconnecting clients (since).", Value: float64(g.Replayed)},
 			{Name: "notifyd_ws_gaps_total", Help: "Gap frames sent: since was no longer kept.", Value: float64(g.Gaps)},
 			{Name: "notifyd_ws_history_errors_total", Help: "History reads that failed during a replay.", Value: float64(g.HistoryErrors)},
+			{Name: "notifyd_ws_history_reads_total", Help: "History reads made for catch-ups.", Value: float64(g.HistoryReads)},
+			{Name: "notifyd_ws_history_joins_total", Help: "Catch-ups served by a history read another connection asked for.", Value: float64(g.HistoryJoins)},
 			{Name: "notifyd_ws_seam_skipped_total", Help: "Live messages skipped because the replay already sent them.", Value: float64(g.SeamSkipped)},
 			{Name: "notifyd_subscriber_ready", Help: "1 while subscribed to the Redis channels.", Gauge: true, Value: ready},
 			{Name: "notifyd_channel_received_total", Help: "Payloads read from the Redis channel.", Value: float64(s.Received)},

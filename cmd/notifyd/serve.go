@@ -73,7 +73,8 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 		ReadLimit: cfg.ReadLimit, ShutdownSpread: cfg.ShutdownSpread,
 		MaxConnections: cfg.MaxConnections, MaxConnectionsPerPrincipal: cfg.MaxPerPrincipal,
 		ConnectRate: cfg.ConnectRate, ConnectBurst: cfg.ConnectBurst, ClientIPHeader: cfg.ClientIPHeader,
-		Logger: log.With("component", "wsgateway"),
+		ReplayConcurrency: cfg.ReplayConcurrency,
+		Logger:            log.With("component", "wsgateway"),
 	})
 	if err != nil {
 		return err
