@@ -105,7 +105,7 @@
 //     are only ever called from this goroutine. It alone owns the recent ids
 //     and the per-site last ids.
 //   - the history writer stores queued entries in batches, one round trip per
-//     batch, retrying a failed batch with backoff (storage is idempotent).
+//     batch (see History writes below).
 //
 // When Run's context ends the PubSub is closed, and the dispatcher and the
 // writer finish what is queued for at most FlushTimeout (the dispatcher still
@@ -115,6 +115,45 @@
 // dial and read timeouts. Ready and Stats may be called from any goroutine.
 // Every drop is counted under a DropReason and logged at Warn level,
 // rate-limited; a dropped payload is never logged in full.
+//
+// # History writes
+//
+// The writer waits on the queue and on a retry timer at once. An entry
+// whose write fails with a retryable error (Redis unreachable, a dead
+// Cluster shard, READONLY, NOREPLICAS, OOM, NOPERM...) goes to its site's
+// retry queue, and so does every later entry of that site while the queue is
+// not empty: a site's entries are stored in the order the dispatcher read
+// them, and the entries of other sites go on being stored meanwhile, so a
+// dead Cluster master holds back only its own sites. Storage is idempotent,
+// so an entry whose write failed but reached Redis is not stored twice.
+//
+// The retry queues are stored in rounds of one round trip of up to
+// HistoryBatch entries: the oldest entry of every waiting site (in rotation,
+// when more sites wait than a round holds), plus the next entries of the
+// sites whose last attempt succeeded; a site whose last attempt failed sends
+// its oldest entry alone. A round that stored something is followed at once
+// by the next; one that stored nothing by a jittered exponential backoff
+// (BackoffMin to BackoffMax) shared by all sites, so that however many
+// sites wait, the writer spends one round trip per delay on them; it is
+// reset when nothing waits any more. Stats().HistoryPending is the number
+// of entries waiting.
+//
+// The retry queues are bounded: a site keeps at most as many entries as its
+// history list (HistoryConfig.Length), discarding its oldest, which would be
+// trimmed anyway (DropHistorySuperseded); all sites together keep at most
+// HistoryRetryQueueSize, the site of a new entry discarding its oldest
+// (DropHistoryRetryQueueFull), or, when it has none, the new entry. Errors
+// Redis will repeat (WRONGTYPE, script errors, invalid entries) drop the
+// entry (DropHistoryRejected) instead of retrying it. On shutdown the writer
+// keeps storing, retry queues included, until everything is stored or
+// FlushTimeout ends; what is left is dropped (DropHistoryShutdown).
+//
+// Limits: order within a site holds across retries, but within one round
+// trip Redis may refuse an entry and store a later one of the same site (a
+// transient error such as OOM that clears between the two commands); the
+// later one then stays ahead. A round trip to a dead node takes as long as
+// the client needs to give up on it (dial timeout, retries), during which
+// the writer stores nothing else; the queue buffers meanwhile.
 //
 // # Redis Cluster
 //

@@ -19,10 +19,21 @@ const (
 	DropInvalid DropReason = "invalid"
 	// DropResolve: the Resolver failed, so the message has no target.
 	DropResolve DropReason = "resolve_failed"
-	// DropHistoryQueueFull: the message was delivered, but the history queue
-	// was full (Redis has been failing for a while), so it is not stored by
-	// this gateway.
+	// DropHistoryQueueFull: the message was delivered, but the queue
+	// between the dispatcher and the history writer was full (the writer
+	// cannot keep up), so it is not stored by this gateway.
 	DropHistoryQueueFull DropReason = "history_queue_full"
+	// DropHistoryRetryQueueFull: the message was waiting for a retry of its
+	// site's history write, and the retry queues of all sites together held
+	// HistoryRetryQueueSize messages (Redis has been failing for a while for
+	// many sites): it was the oldest of its site, or the newest of a site
+	// with nothing else waiting, so it is not stored by this gateway.
+	DropHistoryRetryQueueFull DropReason = "history_retry_queue_full"
+	// DropHistorySuperseded: the message was waiting for a retry of its
+	// site's history write behind as many newer messages of its site as the
+	// history keeps: stored, it would have been trimmed as soon as they are,
+	// so it was discarded. Nothing readable is lost.
+	DropHistorySuperseded DropReason = "history_superseded"
 	// DropHistoryRejected: Redis refused to store the message for good (for
 	// example WRONGTYPE because the list key holds something else).
 	DropHistoryRejected DropReason = "history_rejected"
@@ -34,7 +45,8 @@ const (
 // DropReasons lists every DropReason, for metrics registration.
 func DropReasons() []DropReason {
 	return []DropReason{DropQueueFull, DropMalformed, DropTooLarge, DropInvalid, DropResolve,
-		DropHistoryQueueFull, DropHistoryRejected, DropHistoryShutdown}
+		DropHistoryQueueFull, DropHistoryRetryQueueFull, DropHistorySuperseded, DropHistoryRejected,
+		DropHistoryShutdown}
 }
 
 // SubscriberStats are a Subscriber's counters since NewSubscriber.
@@ -44,6 +56,10 @@ type SubscriberStats struct {
 	HistoryWritten    uint64 // messages this subscriber stored in the history
 	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
 	Reconnects        uint64 // subscription confirmations after the first
+	// HistoryPending is a gauge, not a counter: the messages waiting now
+	// for a retry of a failed history write, with the later messages of
+	// their sites queued behind them.
+	HistoryPending uint64
 	// Duplicates counts payloads read from the channel and skipped because
 	// a message with the same id was dispatched recently (live or by a gap
 	// fill): the same payload published twice, or a live copy of a message a
@@ -84,6 +100,7 @@ type counters struct {
 	skipped, gapFills, gapFilled, gapFillErrors               atomic.Uint64
 	control, controlMalformed, controlUnknown, controlDropped atomic.Uint64
 	disconnects, disconnected                                 atomic.Uint64
+	pending                                                   atomic.Uint64 // a gauge, set by the history writer
 	// dropped is built by newCounters and never modified afterwards; its
 	// values are atomic.
 	dropped map[DropReason]*atomic.Uint64
@@ -104,6 +121,7 @@ func (c *counters) snapshot() SubscriberStats {
 		HistoryWritten:    c.written.Load(),
 		HistoryDuplicates: c.duplicates.Load(),
 		Reconnects:        c.reconnects.Load(),
+		HistoryPending:    c.pending.Load(),
 		Duplicates:        c.skipped.Load(),
 		GapFills:          c.gapFills.Load(),
 		GapFilled:         c.gapFilled.Load(),

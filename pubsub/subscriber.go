@@ -20,6 +20,9 @@ const (
 	DefaultQueueSize = 16384
 	// DefaultHistoryQueueSize is the default bound of the history queue.
 	DefaultHistoryQueueSize = 16384
+	// DefaultHistoryRetryQueueSize is the default bound of the history
+	// entries waiting for a retry, over all sites.
+	DefaultHistoryRetryQueueSize = 16384
 	// DefaultHistoryBatch is the default number of entries per history write.
 	DefaultHistoryBatch = 128
 	// DefaultHealthCheckInterval is the default idle time before a PING.
@@ -77,10 +80,20 @@ type SubscriberConfig struct {
 	// dispatcher; when it is full, payloads are dropped (DropQueueFull).
 	// Default DefaultQueueSize.
 	QueueSize int
-	// HistoryQueueSize bounds the messages waiting to be stored; when it is
-	// full they are not stored by this gateway (DropHistoryQueueFull).
-	// Default DefaultHistoryQueueSize.
+	// HistoryQueueSize bounds the messages waiting for the history writer;
+	// when it is full they are not stored by this gateway
+	// (DropHistoryQueueFull). Default DefaultHistoryQueueSize.
 	HistoryQueueSize int
+	// HistoryRetryQueueSize bounds, over all sites, the messages whose
+	// history write failed and waits for a retry, with the later messages
+	// of the same sites queued behind them (see the package documentation).
+	// When it is full, a site's oldest waiting message is discarded to make
+	// room for its newest (DropHistoryRetryQueueFull); a site with nothing
+	// waiting loses the new message instead. Each site also keeps at most
+	// as many as its history list does (HistoryConfig.Length): older ones
+	// would be trimmed at once (DropHistorySuperseded). Default
+	// DefaultHistoryRetryQueueSize.
+	HistoryRetryQueueSize int
 	// HistoryBatch is the most entries stored per round trip. Default
 	// DefaultHistoryBatch.
 	HistoryBatch int
@@ -97,8 +110,9 @@ type SubscriberConfig struct {
 	// DefaultHealthCheckInterval.
 	HealthCheckInterval time.Duration
 	// FlushTimeout bounds how long Run, once its context is done, keeps
-	// dispatching what was queued and storing it in the history. Default
-	// DefaultFlushTimeout.
+	// dispatching what was queued and storing it in the history (retrying
+	// the writes that fail); what is left is dropped (DropHistoryShutdown).
+	// Default DefaultFlushTimeout.
 	FlushTimeout time.Duration
 	// RecentIDs is how many recently dispatched message ids (live or gap
 	// filled) are remembered; a payload whose id is among them is skipped
@@ -132,12 +146,14 @@ type SubscriberConfig struct {
 // goroutines.
 type Subscriber struct {
 	// immutable after NewSubscriber
-	rdb     redis.UniversalClient
-	history *History
-	sink    Sink
-	cfg     SubscriberConfig // defaults applied
-	log     *slog.Logger
-	limiter *logLimiter
+	rdb          redis.UniversalClient
+	history      *History
+	store        entryStore // the history writer's target: history, or a fake in tests
+	retryPerSite int        // most entries a site keeps waiting for a retry: history's length
+	sink         Sink
+	cfg          SubscriberConfig // defaults applied
+	log          *slog.Logger
+	limiter      *logLimiter
 
 	stats   *counters   // atomic
 	ready   atomic.Bool // true while the subscription is confirmed
@@ -177,6 +193,7 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	}
 	setDefault(&cfg.QueueSize, DefaultQueueSize)
 	setDefault(&cfg.HistoryQueueSize, DefaultHistoryQueueSize)
+	setDefault(&cfg.HistoryRetryQueueSize, DefaultHistoryRetryQueueSize)
 	setDefault(&cfg.HistoryBatch, DefaultHistoryBatch)
 	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
 	setDefault(&cfg.BackoffMax, DefaultBackoffMax)
@@ -185,7 +202,8 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	setDefault(&cfg.RecentIDs, DefaultRecentIDs)
 	setDefault(&cfg.GapFillSites, DefaultGapFillSites)
 	setDefault(&cfg.GapFillMargin, DefaultGapFillMargin)
-	if cfg.QueueSize < 0 || cfg.HistoryQueueSize < 0 || cfg.HistoryBatch < 0 || cfg.RecentIDs < 0 || cfg.GapFillSites < 0 {
+	if cfg.QueueSize < 0 || cfg.HistoryQueueSize < 0 || cfg.HistoryRetryQueueSize < 0 || cfg.HistoryBatch < 0 ||
+		cfg.RecentIDs < 0 || cfg.GapFillSites < 0 {
 		return nil, fmt.Errorf("pubsub: subscriber: negative queue size, batch, recent ids or gap fill sites")
 	}
 	if cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin || cfg.HealthCheckInterval < 0 || cfg.FlushTimeout < 0 ||
@@ -197,7 +215,7 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Subscriber{
+	s := &Subscriber{
 		rdb:     rdb,
 		history: h,
 		sink:    sink,
@@ -207,7 +225,11 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		stats:   newCounters(),
 		recent:  newRecentIDs(cfg.RecentIDs),
 		sites:   newSiteIDs(cfg.GapFillSites),
-	}, nil
+	}
+	if h != nil {
+		s.store, s.retryPerSite = h, h.length
+	}
+	return s, nil
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {

@@ -21,6 +21,7 @@ func TestNewSubscriberConfig(t *testing.T) {
 	}{
 		{"negative queue", pubsub.SubscriberConfig{QueueSize: -1}},
 		{"negative batch", pubsub.SubscriberConfig{HistoryBatch: -1}},
+		{"negative retry queue", pubsub.SubscriberConfig{HistoryRetryQueueSize: -1}},
 		{"max backoff below min", pubsub.SubscriberConfig{BackoffMin: time.Second, BackoffMax: time.Millisecond}},
 		{"control channel is the data channel", pubsub.SubscriberConfig{Channel: "c", ControlChannel: "c"}},
 		{"control channel is the default data channel", pubsub.SubscriberConfig{ControlChannel: pubsub.DefaultChannel}},

@@ -89,9 +89,12 @@ func checkSeenKeys(t testing.TB, rdb redis.UniversalClient, stored map[string][]
 // TestClusterMasterOutage runs two gateways on a three-master Cluster
 // without replicas, with sites on every master. A master dies: publishes for
 // its sites fail with ErrUnavailable, the others go on, and bare PUBLISHes
-// are still delivered. The master comes back (empty: not persistent): what
-// the gateways could not store meanwhile is stored once, failed publishes
-// can be retried, and everything works for every site.
+// are still delivered; the gateways store those of the healthy masters' sites
+// at once, while those of the dead master's sites wait in their retry queues
+// without holding the others back. The master comes back (empty: not
+// persistent): what the gateways could not store meanwhile is stored once,
+// in publish order, failed publishes can be retried, and everything works
+// for every site.
 func TestClusterMasterOutage(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -154,20 +157,37 @@ func TestClusterMasterOutage(t *testing.T) {
 			wantUnavailable(t, "Publish for "+h+" on the dead master", err)
 			failed = append(failed, m)
 		}
-		for _, h := range healthyHosts {
-			tr.publish(h)
-		}
-		// PUBLISH needs no slot: it still reaches every gateway, which
-		// store it once the master is back.
-		for _, h := range hosts {
-			tr.bare(h)
+		// PUBLISH needs no slot: it still reaches every gateway. The dead
+		// master's sites come first in every round: their history writes
+		// fail and must not hold back the others'.
+		const rounds = 3
+		for range rounds {
+			for _, h := range victimHosts {
+				tr.bare(h)
+			}
+			for _, h := range healthyHosts {
+				tr.publish(h)
+				tr.bare(h)
+			}
 		}
 		tr.waitDelivered(gws...)
+		tr.waitStored(tr.rdb, healthyHosts...)
+		// The dead master's sites' messages wait, every one of them, in
+		// each gateway's retry queues, to be stored once the master is back.
+		eventually(t, "the dead master's sites' messages waiting for a retry", func() bool {
+			for _, g := range gws {
+				if g.sub.Stats().HistoryPending != uint64(rounds*len(victimHosts)) {
+					return false
+				}
+			}
+			return true
+		})
 		for _, g := range gws {
 			if !g.sub.Ready() {
 				t.Errorf("%s not ready though the node it subscribes on is up", g.name)
 			}
 		}
+		checkNoDrops(t, gws...)
 	}) {
 		return
 	}
@@ -189,6 +209,14 @@ func TestClusterMasterOutage(t *testing.T) {
 		tr.round(hosts)
 		tr.waitDelivered(gws...)
 		tr.waitStored(tr.rdb)
+		eventually(t, "no message waiting for a retry", func() bool {
+			for _, g := range gws {
+				if g.sub.Stats().HistoryPending != 0 {
+					return false
+				}
+			}
+			return true
+		})
 		checkNoDrops(t, gws...)
 		checkSeenKeys(t, tr.rdb, tr.stored)
 	})

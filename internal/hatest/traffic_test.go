@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -29,8 +30,9 @@ type traffic struct {
 	n   int // makes every title, hence every bare payload, unique
 
 	delivered []string            // ids every gateway must deliver exactly once
-	stored    map[string][]string // ids each host's history must hold exactly once
+	stored    map[string][]string // ids each host's history must hold exactly once, in publish order
 	labels    map[string]string   // what each id is, for failure messages
+	bareIDs   map[string]bool     // the ids of bare PUBLISHes (the gateways store them)
 }
 
 func newTraffic(t testing.TB, rdb redis.UniversalClient) *traffic {
@@ -43,7 +45,8 @@ func newTraffic(t testing.TB, rdb redis.UniversalClient) *traffic {
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
 	}
-	return &traffic{t: t, rdb: rdb, pub: pub, stored: map[string][]string{}, labels: map[string]string{}}
+	return &traffic{t: t, rdb: rdb, pub: pub, stored: map[string][]string{}, labels: map[string]string{},
+		bareIDs: map[string]bool{}}
 }
 
 // message returns a new message for host as a backend hands it to the
@@ -100,7 +103,9 @@ func (tr *traffic) bare(host string) {
 	if err := tr.rdb.Publish(ctx, pubsub.DefaultChannel, payload).Err(); err != nil {
 		tr.t.Fatalf("bare PUBLISH for %s: %v", host, err)
 	}
-	tr.expect(host, message.DeriveID(ts, []byte(payload)), title)
+	id := message.DeriveID(ts, []byte(payload))
+	tr.bareIDs[id] = true
+	tr.expect(host, id, title)
 }
 
 func quote(s string) string {
@@ -157,19 +162,26 @@ func (tr *traffic) waitDelivered(gws ...*gateway) {
 }
 
 // waitStored waits until, read through rdb, the history list of every host
-// holds every expected id (the gateways store bare PUBLISHes
-// asynchronously), then checks that it holds exactly those, each once.
-func (tr *traffic) waitStored(rdb redis.UniversalClient) {
+// (every host with expectations when hosts is empty) holds every expected
+// id (the gateways store bare PUBLISHes asynchronously), then checks that it
+// holds exactly those, each once, and in publish order among the bare
+// PUBLISHes (each gateway stores a site's messages in the order it read
+// them) and among the Publisher's (stored before they are published). The
+// two kinds interleave as the gateways' writes and the Publisher's race.
+func (tr *traffic) waitStored(rdb redis.UniversalClient, hosts ...string) {
 	tr.t.Helper()
+	if len(hosts) == 0 {
+		hosts = slices.Sorted(maps.Keys(tr.stored))
+	}
 	var lastErr error
 	complete := func() bool {
-		for host, want := range tr.stored {
+		for _, host := range hosts {
 			got, err := historyIDs(rdb, listKey(host))
 			if err != nil {
 				lastErr = err
 				return false
 			}
-			for _, id := range want {
+			for _, id := range tr.stored[host] {
 				if !slices.Contains(got, id) {
 					return false
 				}
@@ -180,15 +192,43 @@ func (tr *traffic) waitStored(rdb redis.UniversalClient) {
 	if !poll(complete) {
 		tr.t.Logf("last error: %v", lastErr)
 	}
-	for host, want := range tr.stored {
+	for _, host := range hosts {
 		got, err := historyIDs(rdb, listKey(host))
 		if err != nil {
 			tr.t.Fatalf("history of %s: %v", host, err)
 		}
+		want := tr.stored[host]
 		if !sameMultiset(got, want) {
 			tr.t.Errorf("history of %s holds %v, want each of %v once", host, got, want)
+			continue
+		}
+		slices.Reverse(got) // oldest first, as want
+		for _, bare := range []bool{true, false} {
+			isKind := func(id string) bool { return tr.bareIDs[id] != bare }
+			g := slices.DeleteFunc(slices.Clone(got), isKind)
+			w := slices.DeleteFunc(slices.Clone(want), isKind)
+			if !slices.Equal(g, w) {
+				tr.t.Errorf("history of %s holds the %s in the order %v, want publish order %v",
+					host, kindName(bare), tr.titles(g), tr.titles(w))
+			}
 		}
 	}
+}
+
+func kindName(bare bool) string {
+	if bare {
+		return "bare PUBLISHes"
+	}
+	return "Publisher's messages"
+}
+
+// titles returns the labels of ids, for failure messages.
+func (tr *traffic) titles(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = tr.labels[id]
+	}
+	return out
 }
 
 // listKey is the history list of host, PyAMS's key.
