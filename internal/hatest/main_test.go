@@ -2,48 +2,14 @@ package hatest
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/leaktest"
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) {
-	// Dial failures are the point of these tests; go-redis would log each.
-	redis.SetLogger(quietLogger{})
-	code := m.Run()
-	if code == 0 {
-		if err := findLeaks(); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// findLeaks is goleak.Find with more patience than goleak.VerifyTestMain:
-// after a client is closed, go-redis's pool goroutine that probes a dead
-// server (pool.(*ConnPool).tryDial) sleeps up to a second before it notices
-// and exits.
-func findLeaks() error {
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := goleak.Find()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		<-tick.C
-	}
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Printf(context.Context, string, ...any) {}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // waitTimeout bounds every wait: failovers take seconds, so this is generous
 // even on a loaded two-core machine.
