@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -15,9 +16,25 @@ type discardSink struct{}
 
 func (discardSink) Deliver(*message.Message, []byte) {}
 
+// discardStore is an entryStore that stores nothing and reports every entry
+// added, at no cost: the benchmark measures the dispatcher, not Redis.
+type discardStore struct{}
+
+func (discardStore) AppendBatch(_ context.Context, entries []Entry) ([]bool, error) {
+	added := make([]bool, len(entries))
+	for i := range added {
+		added[i] = true
+	}
+	return added, nil
+}
+
 // BenchmarkDispatch measures the dispatcher's work per message: decode,
 // derive or keep the id, skip duplicates, validate, encode the stored and
-// push forms, deliver, remember the id.
+// push forms, store the batch (one AppendBatch per batch), deliver, remember
+// the id. "store=none" stores into a no-op store (the dispatcher's own
+// cost); "store=redis" into a real redis-server on loopback, so that one
+// round trip per batch is part of the cost. batch is how many payloads each
+// flush takes (HistoryBatch, when the queue holds that many).
 func BenchmarkDispatch(b *testing.B) {
 	m := &message.Message{
 		Host: "https://app.example.com", Channel: "chat:main", Action: "notify",
@@ -51,22 +68,47 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never contacted
 	b.Cleanup(func() { _ = rdb.Close() })
-	for _, p := range payloads {
-		b.Run(p.name, func(b *testing.B) {
-			s, err := NewSubscriber(rdb, nil, discardSink{}, SubscriberConfig{})
-			if err != nil {
-				b.Fatal(err)
+	srv := redistest.Start(b)
+	live := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	b.Cleanup(func() { _ = live.Close() })
+	h, err := NewHistory(live, HistoryConfig{Key: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	stores := []struct {
+		name  string
+		store entryStore
+	}{
+		{"none", discardStore{}},
+		{"redis", h},
+	}
+	for _, st := range stores {
+		for _, batch := range []int{1, DefaultHistoryBatch} {
+			for _, p := range payloads {
+				b.Run(fmt.Sprintf("store=%s/batch=%d/%s", st.name, batch, p.name), func(b *testing.B) {
+					s, err := NewSubscriber(rdb, nil, discardSink{}, SubscriberConfig{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.store = st.store
+					d := newDispatcher(s, nil)
+					ctx := context.Background()
+					b.ReportAllocs()
+					b.SetBytes(int64(len(p.payloads[0])))
+					i := 0
+					for b.Loop() {
+						d.prepare(ctx, p.payloads[i%distinct])
+						if i++; i%batch == 0 {
+							d.flush(ctx)
+						}
+					}
+					d.flush(ctx)
+					stats := s.Stats()
+					if stats.Delivered != uint64(i) || stats.HistoryDeferred != 0 {
+						b.Fatalf("delivered %d of %d, deferred %d", stats.Delivered, i, stats.HistoryDeferred)
+					}
+				})
 			}
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.SetBytes(int64(len(p.payloads[0])))
-			i := 0
-			for b.Loop() {
-				if _, ok := s.process(ctx, p.payloads[i%distinct]); !ok {
-					b.Fatal("dropped")
-				}
-				i++
-			}
-		})
+		}
 	}
 }

@@ -15,14 +15,22 @@
 //     so lives in the list's Cluster slot.
 //   - Publisher is the Go API for backends: it completes a message (id,
 //     timestamp, channel, status, target), validates it, encodes it once,
-//     appends it to the History and then PUBLISHes it.
-//   - Subscriber is run by every gateway. It reads the data channel and hands
-//     each valid message, with its push form (no target) encoded once, to a
-//     Sink, then stores it in the History. Messages published without an id
-//     (bare PUBLISHes from PyAMS) get message.DeriveID of their bytes, the
-//     same on every gateway, so the History still stores them once. On the
-//     same connection it reads the control channel (ControlMessage) and
-//     passes disconnect orders to the Sink when it is a ControlSink.
+//     and runs the History's script with the channel: the script stores the
+//     message and PUBLISHes it in one atomic step (a duplicate id is
+//     neither stored nor published again). So a site's list holds its
+//     messages in the order every subscriber receives them, however many
+//     publishers run at once: the ?since= cursor of the websocket gateway,
+//     a position in that list, depends on it.
+//   - Subscriber is run by every gateway. It reads the data channel, stores
+//     each valid message in the History and then hands it, with its push
+//     form (no target) encoded once, to a Sink: a message is in the history
+//     before any websocket receives it (see History writes). Messages
+//     published without an id (bare PUBLISHes from PyAMS) get
+//     message.DeriveID of their bytes, the same on every gateway, so the
+//     History still stores them once; those a Publisher sent are found
+//     already stored. On the same connection it reads the control channel
+//     (ControlMessage) and passes disconnect orders to the Sink when it is a
+//     ControlSink.
 //   - Revocations records, one key per principal, when a principal was
 //     revoked (auth.RevocationStore), and publishes the disconnect order.
 //   - Broker bundles them around one client and one Config.
@@ -56,7 +64,7 @@
 //   - It only finds what reached a history. A message published with a bare
 //     PUBLISH while no gateway at all was subscribed was stored by nobody and
 //     is lost; one published through a Publisher (or the REST API) was
-//     stored before it was published and is filled.
+//     stored as it was published and is filled.
 //   - It only finds what the history still holds when the dispatcher reaches
 //     the marker: a site that received more than the history length
 //     (NotificationsLength, 50 by default) since the loss, counting what was
@@ -97,67 +105,101 @@
 //     when the subscription was lost, and backs off (jittered, exponential)
 //     while go-redis reconnects and resubscribes. When both channels are
 //     confirmed again it requests a gap fill.
-//   - the dispatcher decodes, derives ids, skips duplicates, resolves
-//     targets, validates, encodes and calls Sink.Deliver, one message at a
-//     time, then queues the stored form for the writer without blocking
-//     (DropHistoryQueueFull). It also runs gap fills (reading histories)
-//     and obeys control orders (ControlSink.Disconnect): the Sink's methods
-//     are only ever called from this goroutine. It alone owns the recent ids
-//     and the per-site last ids.
-//   - the history writer stores queued entries in batches, one round trip per
-//     batch (see History writes below).
+//   - the dispatcher works in batches: it takes a payload (waiting for
+//     one) and up to HistoryBatch-1 more that are already queued; it
+//     decodes, derives ids, skips duplicates, resolves targets, validates
+//     and encodes each, stores the batch in the History in one round trip
+//     bounded by StoreTimeout, then calls Sink.Deliver for each, in order
+//     (see History writes below). It also runs gap fills (reading
+//     histories) and obeys control orders (ControlSink.Disconnect): the
+//     Sink's methods are only ever called from this goroutine. It alone
+//     owns the recent ids and the per-site last ids.
+//   - the history retry writer stores, later and in order, the entries the
+//     dispatcher could not store before delivering them, which it hands
+//     over without blocking (DropHistoryQueueFull).
 //
 // When Run's context ends the PubSub is closed, and the dispatcher and the
-// writer finish what is queued for at most FlushTimeout (the dispatcher still
-// calls Sink.Deliver meanwhile, but runs no gap fill). One wait is outside
-// FlushTimeout: go-redis holds the PubSub's lock while it dials, so a
-// reconnect in progress when Run stops delays the close by up to the client's
-// dial and read timeouts. Ready and Stats may be called from any goroutine.
+// writer finish what is queued for at most FlushTimeout (the dispatcher
+// still stores and calls Sink.Deliver meanwhile, but runs no gap fill; once
+// FlushTimeout ends it delivers what is left without storing it). One wait
+// is outside FlushTimeout: go-redis holds the PubSub's lock while it dials,
+// so a reconnect in progress when Run stops delays the close by up to the
+// client's dial and read timeouts. Ready and Stats may be called from any goroutine.
 // Every drop is counted under a DropReason and logged at Warn level,
 // rate-limited; a dropped payload is never logged in full.
 //
 // # History writes
 //
-// The writer waits on the queue and on a retry timer at once. An entry
-// whose write fails with a retryable error (Redis unreachable, a dead
-// Cluster shard, READONLY, NOREPLICAS, OOM, NOPERM...) goes to its site's
-// retry queue, and so does every later entry of that site while the queue is
-// not empty: a site's entries are stored in the order the dispatcher read
-// them, and the entries of other sites go on being stored meanwhile, so a
-// dead Cluster master holds back only its own sites. Storage is idempotent,
-// so an entry whose write failed but reached Redis is not stored twice.
+// A message is stored before it is delivered. Otherwise a client whose
+// websocket registers just after the delivery, and then reads the history
+// for its ?since= catch-up before the write, would get the message neither
+// live nor in its replay. The dispatcher stores each batch with
+// History.AppendBatch, one pipelined round trip of the append script per
+// batch (not per message); a message already stored (by the Publisher that
+// sent it, or by another gateway) comes back as a duplicate, which is fine.
+// Then it delivers the batch in the order it was read. The store costs the
+// batch one round trip of latency; under load batches grow (up to
+// HistoryBatch), so the cost per message shrinks.
 //
-// The retry queues are stored in rounds of one round trip of up to
-// HistoryBatch entries: the oldest entry of every waiting site (in rotation,
-// when more sites wait than a round holds), plus the next entries of the
-// sites whose last attempt succeeded; a site whose last attempt failed sends
-// its oldest entry alone. A round that stored something is followed at once
-// by the next; one that stored nothing by a jittered exponential backoff
-// (BackoffMin to BackoffMax) shared by all sites, so that however many
-// sites wait, the writer spends one round trip per delay on them; it is
-// reset when nothing waits any more. Stats().HistoryPending is the number
-// of entries waiting.
+// Liveness comes first: when the write fails with a retryable error (Redis
+// unreachable, a dead Cluster shard, READONLY, NOREPLICAS, OOM, NOPERM...)
+// or does not complete within StoreTimeout, the batch is delivered all the
+// same, and the entries that were not stored are handed to the retry writer
+// (HistoryDeferred). So is every later entry of a site while the site has
+// entries with the retry writer, without being sent by the dispatcher: a
+// site's entries are stored in the order the dispatcher read them, and the
+// other sites' entries go on being stored (before delivery) meanwhile, so a
+// dead Cluster master holds back only its own sites. Until its entries are
+// stored, a client of such a site that reconnects with ?since= may miss
+// them. Storage is idempotent, so an entry whose write failed or timed out
+// but reached Redis is not stored twice. Errors Redis will repeat
+// (WRONGTYPE, script errors, invalid entries) drop the entry
+// (DropHistoryRejected) instead of retrying it; the message is delivered.
+//
+// The retry writer keeps a queue per site and stores them in rounds of one
+// round trip of up to HistoryBatch entries: the oldest entry of every
+// waiting site (in rotation, when more sites wait than a round holds), plus
+// the next entries of the sites whose last attempt succeeded; a site whose
+// last attempt failed sends its oldest entry alone. A round that stored
+// something is followed at once by the next; one that stored nothing by a
+// jittered exponential backoff (BackoffMin to BackoffMax) shared by all
+// sites, so that however many sites wait, the writer spends one round trip
+// per delay on them; it is reset when nothing waits any more. Its rounds
+// have no StoreTimeout: nothing waits for them. Stats().HistoryPending is
+// the number of entries handed to it and not yet stored or dropped.
 //
 // The retry queues are bounded: a site keeps at most as many entries as its
 // history list (HistoryConfig.Length), discarding its oldest, which would be
 // trimmed anyway (DropHistorySuperseded); all sites together keep at most
 // HistoryRetryQueueSize, the site of a new entry discarding its oldest
-// (DropHistoryRetryQueueFull), or, when it has none, the new entry. Errors
-// Redis will repeat (WRONGTYPE, script errors, invalid entries) drop the
-// entry (DropHistoryRejected) instead of retrying it. On shutdown the writer
-// keeps storing, retry queues included, until everything is stored or
-// FlushTimeout ends; what is left is dropped (DropHistoryShutdown).
+// (DropHistoryRetryQueueFull), or, when it has none, the new entry; and at
+// most HistoryQueueSize entries wait to be taken by the writer while it is
+// busy (DropHistoryQueueFull). On shutdown the writer keeps storing until
+// everything is stored or FlushTimeout ends; what is left is dropped
+// (DropHistoryShutdown).
 //
 // Limits: order within a site holds across retries, but within one round
 // trip Redis may refuse an entry and store a later one of the same site (a
 // transient error such as OOM that clears between the two commands); the
-// later one then stays ahead. A round trip to a dead node takes as long as
-// the client needs to give up on it (dial timeout, retries), during which
-// the writer stores nothing else; the queue buffers meanwhile.
+// later one then stays ahead. Storing before delivering puts a bare PUBLISH
+// in the history before any delivery, but after its PUBLISH: when a
+// Publisher publishes a message for the same site in between (while the
+// bare one is read and stored, about one round trip), the list holds the
+// two in the opposite order to the channel's, so a client whose ?since=
+// cursor is one of them may get the other twice, or miss it. Sites fed only
+// by Publishers keep the channel's order, and so do sites fed only by bare
+// PUBLISHes sent to one Redis node. A round trip to a dead
+// node costs the dispatcher up to StoreTimeout for the first batch that
+// meets it (later entries of its sites go straight to the retry writer);
+// the read loop's queue buffers meanwhile.
 //
 // # Redis Cluster
 //
 // Every script keeps its keys in one slot; revocations use one key per
 // command. The subscriber's one connection hears both channels because a
-// classic PUBLISH reaches every node of a cluster.
+// classic PUBLISH reaches every node of a cluster, including the PUBLISH the
+// Publisher's script makes on the master of the site's list. Each node
+// forwards its PUBLISHes over the cluster bus in the order it made them, and
+// a site's list lives on one master, so a subscriber on any node receives a
+// site's messages in the list's order.
 package pubsub

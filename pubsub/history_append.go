@@ -13,11 +13,16 @@ import (
 
 // appendLua stores a message once per id: the SET NX of the seen key is the
 // arbiter, so however many gateways (or retries) run it for one id, only the
-// first pushes. Redis does not roll a script back, so when LPUSH fails (say
-// WRONGTYPE) the seen key is deleted again and the error returned: a retry
-// must not mistake the failure for a stored duplicate.
+// first pushes. With a channel (ARGV[4]) it also PUBLISHes the stored form,
+// in the same atomic step, so that the order of a site's list is the order
+// in which its messages reach the subscribers; a duplicate is not published
+// again (the first run did). Redis does not roll a script back, so a failed
+// LPUSH (say WRONGTYPE) or PUBLISH (say an ACL refusing the channel) is
+// undone by hand (LPOP of the entry just pushed, DEL of the seen key) and its
+// error returned: a retry must not mistake the failure for a stored
+// duplicate. LTRIM comes last, when nothing can fail any more.
 // KEYS[1] list, KEYS[2] seen key; ARGV[1] window in ms, ARGV[2] stored form,
-// ARGV[3] list length.
+// ARGV[3] list length, ARGV[4] (optional) channel.
 const appendLua = `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
   return 0
@@ -26,6 +31,14 @@ local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
 if type(pushed) == 'table' and pushed.err then
   redis.call('DEL', KEYS[2])
   return pushed
+end
+if ARGV[4] then
+  local sent = redis.pcall('PUBLISH', ARGV[4], ARGV[2])
+  if type(sent) == 'table' and sent.err then
+    redis.call('LPOP', KEYS[1])
+    redis.call('DEL', KEYS[2])
+    return sent
+  end
 end
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 return 1
@@ -47,6 +60,22 @@ func (h *History) Append(ctx context.Context, host, id string, stored []byte) (a
 	n, err := h.script.Run(ctx, h.rdb, keys, args...).Int64()
 	if err != nil {
 		return false, unavailable(ctx, "history append", err)
+	}
+	h.count(n == 1)
+	return n == 1, nil
+}
+
+// appendPublish is Append that also PUBLISHes stored on channel, in the
+// same script, when (and only when) it stores it: see appendLua. It is the
+// Publisher's one round trip. Redis errors match ErrUnavailable.
+func (h *History) appendPublish(ctx context.Context, channel, host, id string, stored []byte) (added bool, err error) {
+	if err := checkEntry(host, id); err != nil {
+		return false, err
+	}
+	keys, args := h.scriptArgs(host, id, stored)
+	n, err := h.script.Run(ctx, h.rdb, keys, append(args, channel)...).Int64()
+	if err != nil {
+		return false, unavailable(ctx, fmt.Sprintf("history append and publish %q", channel), err)
 	}
 	h.count(n == 1)
 	return n == 1, nil

@@ -47,12 +47,6 @@ func newRetryQueues(perSite, total int) *retryQueues {
 // siteKey identifies the list of host: History lower-cases hosts in keys.
 func siteKey(host string) string { return strings.ToLower(host) }
 
-// has reports whether host has entries waiting.
-func (q *retryQueues) has(host string) bool {
-	_, ok := q.sites[siteKey(host)]
-	return ok
-}
-
 // size returns how many entries wait, over all sites.
 func (q *retryQueues) size() int { return q.n }
 
@@ -131,10 +125,10 @@ func (q *retryQueues) take(batch []Entry, limit int) []Entry {
 
 // settle applies the outcome of the round take made: retry(i) reports
 // whether the i-th entry of the round must be retried; the others are
-// removed. A site whose sent entries all succeeded is no longer failed;
-// sites emptied are forgotten, and the sites of the round go to the end of
-// the rotation. It reports how many entries were removed.
-func (q *retryQueues) settle(retry func(i int) bool) (removed int) {
+// removed, and passed to gone. A site whose sent entries all succeeded is
+// no longer failed; sites emptied are forgotten, and the sites of the round
+// go to the end of the rotation. It reports how many entries were removed.
+func (q *retryQueues) settle(retry func(i int) bool, gone func(Entry)) (removed int) {
 	visited := 0 // the round visited q.order[:visited]
 	for i, sl := range q.slots {
 		if sl.index == 0 {
@@ -151,10 +145,12 @@ func (q *retryQueues) settle(retry func(i int) bool) (removed int) {
 		}
 		kept := 0
 		for i := range rs.sent {
-			if !rs.done[i] {
-				rs.entries[kept] = rs.entries[i]
-				kept++
+			if rs.done[i] {
+				gone(rs.entries[i])
+				continue
 			}
+			rs.entries[kept] = rs.entries[i]
+			kept++
 		}
 		rs.failed = kept > 0
 		n := kept + copy(rs.entries[kept:], rs.entries[rs.sent:])
@@ -178,9 +174,15 @@ func (q *retryQueues) settle(retry func(i int) bool) (removed int) {
 	return removed
 }
 
-// reset forgets every entry and returns how many there were.
-func (q *retryQueues) reset() int {
+// reset forgets every entry, passing each to gone, and returns how many
+// there were.
+func (q *retryQueues) reset(gone func(Entry)) int {
 	n := q.n
+	for _, rs := range q.sites {
+		for _, e := range rs.entries {
+			gone(e)
+		}
+	}
 	clear(q.sites)
 	q.order, q.n = q.order[:0], 0
 	return n

@@ -53,9 +53,11 @@ type Publisher struct {
 	ids message.IDGen // safe for concurrent use
 }
 
-// NewPublisher returns a Publisher on rdb that appends to h before publishing.
-// A nil h means no history is written by the publisher (the subscribers still
-// store what they receive). It does not contact Redis.
+// NewPublisher returns a Publisher that stores each message in h and
+// publishes it in one script run on h's client (normally rdb too). A nil h
+// means no history is written by the publisher (the subscribers still store
+// what they receive) and messages are PUBLISHed on rdb. It does not contact
+// Redis.
 func NewPublisher(rdb redis.UniversalClient, h *History, cfg PublisherConfig) (*Publisher, error) {
 	if rdb == nil {
 		return nil, errors.New("pubsub: publisher: nil redis client")
@@ -97,12 +99,20 @@ func (p *Publisher) Channel() string { return p.channel }
 //
 // Errors: validation errors match message.ErrInvalid, an oversized message
 // message.ErrTooLarge, Redis failures ErrUnavailable; a Resolver error is
-// returned wrapped. The message is appended to the history before it is
-// published, so nobody can receive it live before it is in the history.
+// returned wrapped.
+//
+// With a History, one Redis script appends the message to its site's list
+// and PUBLISHes it, atomically: nobody can receive it live before it is in
+// the history, and a site's list holds its messages in the order the
+// subscribers receive them, however many publishers (processes or
+// goroutines) publish concurrently; the ?since= cursor of a reconnecting
+// client relies on that. Without a History it is a plain PUBLISH.
 //
 // Publish is safe to retry with the same m after an error: the history keeps
-// one copy per id; live recipients may see it twice if the failed attempt's
-// PUBLISH did reach Redis.
+// one copy per id (within the History's DedupWindow), and a message the
+// script already stored is not published again, so live recipients get it
+// once too (a retry of a message whose first attempt did succeed returns
+// nil).
 func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
 	if err := p.complete(ctx, m); err != nil {
 		return err
@@ -111,17 +121,19 @@ func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
 	if p.max > 0 && len(stored) > p.max {
 		return fmt.Errorf("pubsub: publish: %w: %d bytes, limit %d", message.ErrTooLarge, len(stored), p.max)
 	}
-	if p.history != nil {
-		if _, err := p.history.Append(ctx, m.Host, m.ID, stored); err != nil {
-			return fmt.Errorf("pubsub: publish: %w", err)
+	if p.history == nil {
+		if err := p.rdb.Publish(ctx, p.channel, stored).Err(); err != nil {
+			return unavailable(ctx, fmt.Sprintf("publish %q", p.channel), err)
 		}
+		p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category, "channel", p.channel)
+		return nil
 	}
-	n, err := p.rdb.Publish(ctx, p.channel, stored).Result()
+	added, err := p.history.appendPublish(ctx, p.channel, m.Host, m.ID, stored)
 	if err != nil {
-		return unavailable(ctx, fmt.Sprintf("publish %q", p.channel), err)
+		return fmt.Errorf("pubsub: publish: %w", err)
 	}
 	p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category,
-		"channel", p.channel, "receivers", n)
+		"channel", p.channel, "duplicate", !added)
 	return nil
 }
 

@@ -19,9 +19,11 @@ const (
 	DropInvalid DropReason = "invalid"
 	// DropResolve: the Resolver failed, so the message has no target.
 	DropResolve DropReason = "resolve_failed"
-	// DropHistoryQueueFull: the message was delivered, but the queue
-	// between the dispatcher and the history writer was full (the writer
-	// cannot keep up), so it is not stored by this gateway.
+	// DropHistoryQueueFull: the message was delivered, but it could not be
+	// stored before (its write failed or timed out, or its site had older
+	// messages waiting for a retry), and the queue between the dispatcher
+	// and the history retry writer was full (the writer cannot keep up), so
+	// it is not stored by this gateway.
 	DropHistoryQueueFull DropReason = "history_queue_full"
 	// DropHistoryRetryQueueFull: the message was waiting for a retry of its
 	// site's history write, and the retry queues of all sites together held
@@ -56,9 +58,15 @@ type SubscriberStats struct {
 	HistoryWritten    uint64 // messages this subscriber stored in the history
 	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
 	Reconnects        uint64 // subscription confirmations after the first
-	// HistoryPending is a gauge, not a counter: the messages waiting now
-	// for a retry of a failed history write, with the later messages of
-	// their sites queued behind them.
+	// HistoryDeferred counts messages delivered before they were stored:
+	// the dispatcher's write of their batch failed or took longer than
+	// StoreTimeout, or their site had older messages waiting for a retry.
+	// They were handed to the retry writer (or dropped, counted under a
+	// DropReason). Until stored, a client that reconnects with ?since=
+	// cannot find them in the history.
+	HistoryDeferred uint64
+	// HistoryPending is a gauge, not a counter: the messages handed to the
+	// retry writer and not yet stored or dropped.
 	HistoryPending uint64
 	// Duplicates counts payloads read from the channel and skipped because
 	// a message with the same id was dispatched recently (live or by a gap
@@ -97,10 +105,11 @@ type SubscriberStats struct {
 // counters are the subscriber's atomic counters.
 type counters struct {
 	received, delivered, written, duplicates, reconnects      atomic.Uint64
+	deferred                                                  atomic.Uint64
 	skipped, gapFills, gapFilled, gapFillErrors               atomic.Uint64
 	control, controlMalformed, controlUnknown, controlDropped atomic.Uint64
 	disconnects, disconnected                                 atomic.Uint64
-	pending                                                   atomic.Uint64 // a gauge, set by the history writer
+	pending                                                   atomic.Uint64 // a gauge, kept by pendingSites
 	// dropped is built by newCounters and never modified afterwards; its
 	// values are atomic.
 	dropped map[DropReason]*atomic.Uint64
@@ -121,6 +130,7 @@ func (c *counters) snapshot() SubscriberStats {
 		HistoryWritten:    c.written.Load(),
 		HistoryDuplicates: c.duplicates.Load(),
 		Reconnects:        c.reconnects.Load(),
+		HistoryDeferred:   c.deferred.Load(),
 		HistoryPending:    c.pending.Load(),
 		Duplicates:        c.skipped.Load(),
 		GapFills:          c.gapFills.Load(),

@@ -18,13 +18,18 @@ import (
 const (
 	// DefaultQueueSize is the default bound of the raw payload queue.
 	DefaultQueueSize = 16384
-	// DefaultHistoryQueueSize is the default bound of the history queue.
+	// DefaultHistoryQueueSize is the default bound of the queue of history
+	// entries handed to the retry writer.
 	DefaultHistoryQueueSize = 16384
 	// DefaultHistoryRetryQueueSize is the default bound of the history
 	// entries waiting for a retry, over all sites.
 	DefaultHistoryRetryQueueSize = 16384
-	// DefaultHistoryBatch is the default number of entries per history write.
+	// DefaultHistoryBatch is the default number of payloads per dispatcher
+	// batch, and of entries per history write.
 	DefaultHistoryBatch = 128
+	// DefaultStoreTimeout is the default bound of the history write the
+	// dispatcher makes before it delivers a batch.
+	DefaultStoreTimeout = 500 * time.Millisecond
 	// DefaultHealthCheckInterval is the default idle time before a PING.
 	DefaultHealthCheckInterval = 3 * time.Second
 	// DefaultFlushTimeout is the default time Run spends draining on shutdown.
@@ -45,9 +50,10 @@ const (
 const controlQueueSize = 256
 
 // Sink receives every valid message the subscriber reads, with its push form
-// (the message without target, encoded once for every recipient). Deliver is
-// called from one goroutine, must not block, and must not modify m or push.
-// It is satisfied by *wsgateway.Gateway.
+// (the message without target, encoded once for every recipient), once the
+// message is in the History (unless its write failed or timed out: see
+// StoreTimeout). Deliver is called from one goroutine, must not block, and
+// must not modify m or push. It is satisfied by *wsgateway.Gateway.
 //
 // A Sink may also implement ControlSink (to obey disconnect orders) and
 // SiteLister (so that gap fills cover the sites of its live connections).
@@ -80,9 +86,11 @@ type SubscriberConfig struct {
 	// dispatcher; when it is full, payloads are dropped (DropQueueFull).
 	// Default DefaultQueueSize.
 	QueueSize int
-	// HistoryQueueSize bounds the messages waiting for the history writer;
-	// when it is full they are not stored by this gateway
-	// (DropHistoryQueueFull). Default DefaultHistoryQueueSize.
+	// HistoryQueueSize bounds the messages handed to the history retry
+	// writer (their write failed or timed out, or their site has older ones
+	// waiting) that it has not taken yet; when it is full they are
+	// delivered but not stored by this gateway (DropHistoryQueueFull).
+	// Default DefaultHistoryQueueSize.
 	HistoryQueueSize int
 	// HistoryRetryQueueSize bounds, over all sites, the messages whose
 	// history write failed and waits for a retry, with the later messages
@@ -94,9 +102,19 @@ type SubscriberConfig struct {
 	// would be trimmed at once (DropHistorySuperseded). Default
 	// DefaultHistoryRetryQueueSize.
 	HistoryRetryQueueSize int
-	// HistoryBatch is the most entries stored per round trip. Default
-	// DefaultHistoryBatch.
+	// HistoryBatch is the most payloads the dispatcher takes in one batch
+	// (whatever is queued, without waiting for more), whose messages it
+	// stores in one round trip before it delivers them, and the most
+	// entries a retry round stores. Default DefaultHistoryBatch.
 	HistoryBatch int
+	// StoreTimeout bounds the history write the dispatcher makes for a
+	// batch before it delivers it. When the write fails or takes longer,
+	// the batch is delivered all the same (the history never holds a live
+	// message back for longer) and its entries are stored later by the
+	// retry writer, in order (HistoryDeferred): until then a client that
+	// reconnects with ?since= may miss them. Default DefaultStoreTimeout;
+	// it must not be negative.
+	StoreTimeout time.Duration
 	// Resolver computes the target of messages that arrive without one.
 	// Default: none.
 	Resolver Resolver
@@ -112,6 +130,8 @@ type SubscriberConfig struct {
 	// FlushTimeout bounds how long Run, once its context is done, keeps
 	// dispatching what was queued and storing it in the history (retrying
 	// the writes that fail); what is left is dropped (DropHistoryShutdown).
+	// Deliveries that remain are made without storing (a write attempted
+	// after FlushTimeout fails at once).
 	// Default DefaultFlushTimeout.
 	FlushTimeout time.Duration
 	// RecentIDs is how many recently dispatched message ids (live or gap
@@ -141,24 +161,25 @@ type SubscriberConfig struct {
 	Logger *slog.Logger
 }
 
-// Subscriber reads the Redis channel and hands every valid message to a Sink,
-// then stores it in the History. See the package documentation for its
+// Subscriber reads the Redis channel, stores every valid message in the
+// History and hands it to a Sink. See the package documentation for its
 // goroutines.
 type Subscriber struct {
 	// immutable after NewSubscriber
 	rdb          redis.UniversalClient
 	history      *History
-	store        entryStore // the history writer's target: history, or a fake in tests
+	store        entryStore // where the dispatcher and the retry writer store: history (nil: none), or a fake in tests
 	retryPerSite int        // most entries a site keeps waiting for a retry: history's length
 	sink         Sink
 	cfg          SubscriberConfig // defaults applied
 	log          *slog.Logger
 	limiter      *logLimiter
 
-	stats   *counters   // atomic
-	ready   atomic.Bool // true while the subscription is confirmed
-	started atomic.Bool // Run was called
-	fills   fillQueue   // gap fills requested by the read loop; safe for concurrent use
+	stats   *counters     // atomic
+	ready   atomic.Bool   // true while the subscription is confirmed
+	started atomic.Bool   // Run was called
+	fills   fillQueue     // gap fills requested by the read loop; safe for concurrent use
+	pending *pendingSites // entries handed to the retry writer, per site; safe for concurrent use
 
 	// owned by the dispatcher goroutine
 	recent *recentIDs // recently dispatched ids
@@ -169,9 +190,9 @@ type Subscriber struct {
 	closed bool          // Run is stopping: no new PubSub may be made
 }
 
-// NewSubscriber returns a Subscriber reading with rdb, delivering to sink and
-// storing into h (nil h: no history writes). It starts no goroutine and does
-// not contact Redis.
+// NewSubscriber returns a Subscriber reading with rdb, storing into h (nil h:
+// no history writes, no gap fills) and delivering to sink. It starts no
+// goroutine and does not contact Redis.
 func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg SubscriberConfig) (*Subscriber, error) {
 	if rdb == nil {
 		return nil, errors.New("pubsub: subscriber: nil redis client")
@@ -195,6 +216,7 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 	setDefault(&cfg.HistoryQueueSize, DefaultHistoryQueueSize)
 	setDefault(&cfg.HistoryRetryQueueSize, DefaultHistoryRetryQueueSize)
 	setDefault(&cfg.HistoryBatch, DefaultHistoryBatch)
+	setDefault(&cfg.StoreTimeout, DefaultStoreTimeout)
 	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
 	setDefault(&cfg.BackoffMax, DefaultBackoffMax)
 	setDefault(&cfg.HealthCheckInterval, DefaultHealthCheckInterval)
@@ -207,14 +229,16 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		return nil, fmt.Errorf("pubsub: subscriber: negative queue size, batch, recent ids or gap fill sites")
 	}
 	if cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin || cfg.HealthCheckInterval < 0 || cfg.FlushTimeout < 0 ||
-		cfg.GapFillMargin < 0 {
+		cfg.GapFillMargin < 0 || cfg.StoreTimeout < 0 {
 		return nil, fmt.Errorf("pubsub: subscriber: invalid durations "+
-			"(backoff %v..%v, health check %v, flush %v, gap fill margin %v)",
-			cfg.BackoffMin, cfg.BackoffMax, cfg.HealthCheckInterval, cfg.FlushTimeout, cfg.GapFillMargin)
+			"(backoff %v..%v, health check %v, flush %v, gap fill margin %v, store timeout %v)",
+			cfg.BackoffMin, cfg.BackoffMax, cfg.HealthCheckInterval, cfg.FlushTimeout, cfg.GapFillMargin,
+			cfg.StoreTimeout)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	stats := newCounters()
 	s := &Subscriber{
 		rdb:     rdb,
 		history: h,
@@ -222,7 +246,8 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		cfg:     cfg,
 		log:     cfg.Logger.With("channel", cfg.Channel),
 		limiter: newLogLimiter(10 * time.Second),
-		stats:   newCounters(),
+		stats:   stats,
+		pending: newPendingSites(&stats.pending),
 		recent:  newRecentIDs(cfg.RecentIDs),
 		sites:   newSiteIDs(cfg.GapFillSites),
 	}
@@ -261,8 +286,9 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	raw := make(chan item, s.cfg.QueueSize+1)
 	ctl := make(chan string, controlQueueSize)
 	entries := make(chan Entry, s.cfg.HistoryQueueSize)
-	// The dispatcher and the writer outlive ctx by up to FlushTimeout so that
-	// what was read is still delivered and stored on a graceful shutdown.
+	// The dispatcher and the retry writer outlive ctx by up to FlushTimeout
+	// so that what was read is still stored and delivered on a graceful
+	// shutdown.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 

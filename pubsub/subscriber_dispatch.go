@@ -18,12 +18,15 @@ type item struct {
 	fill    bool
 }
 
-// dispatchLoop turns raw payloads into messages for the sink and entries for
-// the history writer, runs the gap fills whose markers it meets, and obeys
-// control payloads, until in and ctl are closed. It never blocks on out.
-// Once stop is closed (Run is stopping) gap fills are skipped.
+// dispatchLoop turns raw payloads into messages for the sink, in batches
+// (see dispatcher), runs the gap fills whose markers it meets, and obeys
+// control payloads, until in and ctl are closed. It hands the history
+// entries it could not store to the retry writer through out, never
+// blocking on it. Once stop is closed (Run is stopping) gap fills are
+// skipped.
 func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
 	in <-chan item, ctl <-chan string, out chan<- Entry) {
+	d := newDispatcher(s, out)
 	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
@@ -47,19 +50,11 @@ func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
 				in = nil
 				continue
 			}
-			if it.fill {
+			marker := d.collect(ctx, it, in)
+			d.flush(ctx)
+			if marker {
 				s.fills.queued.Store(false) // before take: see requestFill
 				fill()
-				continue
-			}
-			e, ok := s.process(ctx, it.payload)
-			if !ok || s.history == nil {
-				continue
-			}
-			select {
-			case out <- e:
-			default:
-				s.drop(DropHistoryQueueFull, nil, "")
 			}
 		case payload, ok := <-ctl:
 			if !ok {
@@ -71,40 +66,6 @@ func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
 			fill()
 		}
 	}
-}
-
-// process decodes, completes, validates and encodes one payload, and delivers
-// it. It reports false when the payload was dropped or is a duplicate.
-func (s *Subscriber) process(ctx context.Context, payload string) (Entry, bool) {
-	b := []byte(payload)
-	m, err := message.Decode(b, s.cfg.MaxMessageSize)
-	if err != nil {
-		s.drop(decodeReason(err), err, payload)
-		return Entry{}, false
-	}
-	if m.ID == "" {
-		// Derived from the bytes, so every gateway agrees and the history
-		// stores the message once.
-		m.ID = message.DeriveID(m.Timestamp, b)
-	}
-	if s.recent.has(m.ID) {
-		s.stats.skipped.Add(1)
-		s.log.Debug("pubsub: duplicate skipped", "id", m.ID, "host", m.Host)
-		return Entry{}, false
-	}
-	if !m.HasTarget() && s.cfg.Resolver != nil {
-		if err := s.cfg.Resolver.Resolve(ctx, m); err != nil {
-			s.drop(DropResolve, err, payload)
-			return Entry{}, false
-		}
-	}
-	if err := m.Validate(); err != nil {
-		s.drop(DropInvalid, err, payload)
-		return Entry{}, false
-	}
-	stored := m.AppendJSON(nil, true)
-	s.deliver(m)
-	return Entry{Host: m.Host, ID: m.ID, Stored: stored}, true
 }
 
 // deliver hands a valid message to the sink with its push form, and

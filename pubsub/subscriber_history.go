@@ -8,35 +8,37 @@ import (
 	"github.com/notifyd/notifyd/message"
 )
 
-// entryStore is what the history writer stores entries into: the History,
-// or, in tests, a fake that fails the sites it is told to.
+// entryStore is what the dispatcher and the retry writer store entries
+// into: the History, or, in tests, a fake that fails the sites it is told
+// to.
 type entryStore interface {
 	AppendBatch(ctx context.Context, entries []Entry) (added []bool, err error)
 }
 
 var _ entryStore = (*History)(nil)
 
-// historyWriter is the state of the history writer goroutine (writeLoop).
+// historyWriter is the state of the history writer goroutine (writeLoop),
+// the retry path of history writes.
 type historyWriter struct {
 	s     *Subscriber
 	retry *retryQueues // entries of sites whose writes fail, oldest first per site
 	bo    backoff      // delay between rounds that store nothing
 	timer *time.Timer  // fires for the next round while armed
 	armed bool
-	batch []Entry // scratch, reused by every write
+	batch []Entry // scratch, reused by every round
 }
 
-// writeLoop stores the entries the dispatcher queues, until in is closed and
-// every entry waiting for a retry is stored, or ctx ends.
+// writeLoop stores the entries the dispatcher hands over, until in is closed
+// and every entry it holds is stored, or ctx ends. The dispatcher stores
+// each batch itself before delivering it; it hands over the entries whose
+// write failed with a retryable error or timed out, and the later entries of
+// their sites (counted in s.pending until settled here), in its order.
 //
-// Entries are stored in batches of up to HistoryBatch, one round trip each.
-// An entry that fails with a retryable error goes to its site's retry queue,
-// and so does every later entry of that site, so that a site's entries are
-// stored in dispatch order; the entries of other sites go on being stored.
-// The retry queues are stored in rounds (retryRound); a round that stores
-// nothing is followed by a jittered exponential backoff, one for all sites,
-// so that a dead shard costs one round trip per delay however many of its
-// sites wait. The loop waits on new entries and the retry timer at once.
+// Each entry goes to its site's retry queue. The queues are stored in rounds
+// of one round trip (retryRound); a round that stores nothing is followed by
+// a jittered exponential backoff, one for all sites, so that a dead shard
+// costs one round trip per delay however many of its sites wait. The loop
+// waits on new entries and the retry timer at once.
 func (s *Subscriber) writeLoop(ctx context.Context, in <-chan Entry) {
 	w := &historyWriter{
 		s:     s,
@@ -54,7 +56,7 @@ func (s *Subscriber) writeLoop(ctx context.Context, in <-chan Entry) {
 				in = nil
 				continue
 			}
-			w.write(ctx, e, in)
+			w.hold(e)
 		case <-w.timer.C:
 			w.armed = false
 			w.retryRound(ctx)
@@ -65,62 +67,13 @@ func (s *Subscriber) writeLoop(ctx context.Context, in <-chan Entry) {
 	}
 }
 
-// write stores e and whatever else is queued, up to HistoryBatch entries.
-// Entries of sites with entries waiting for a retry join their queue instead.
-func (w *historyWriter) write(ctx context.Context, e Entry, in <-chan Entry) {
-	w.batch = w.batch[:0]
-	w.admit(e)
-fill:
-	for n := 1; n < cap(w.batch); n++ {
-		select {
-		case e, ok := <-in:
-			if !ok {
-				break fill // the loop sees the closed channel next
-			}
-			w.admit(e)
-		default:
-			break fill
-		}
-	}
-	defer clear(w.batch) // let the stored bytes be collected
-	if len(w.batch) == 0 {
-		return
-	}
-	added, err := w.s.store.AppendBatch(ctx, w.batch)
-	var retryErr error
-	for i, e := range w.batch {
-		switch err := entryErr(err, i); {
-		case err == nil:
-			w.s.countStored(added[i])
-		case permanent(err):
-			w.s.drop(DropHistoryRejected, err, "")
-		default:
-			w.hold(e)
-			retryErr = err
-		}
-	}
-	if retryErr != nil {
-		w.warn(retryErr)
-	}
-}
-
-// admit adds e to the batch being written, or to its site's retry queue when
-// the site has entries waiting: e must not overtake them.
-func (w *historyWriter) admit(e Entry) {
-	if w.retry.has(e.Host) {
-		w.hold(e)
-		return
-	}
-	w.batch = append(w.batch, e)
-}
-
 // hold adds e to its site's retry queue, counting what the bounds discard,
 // and makes sure a round is scheduled.
 func (w *historyWriter) hold(e Entry) {
-	if _, reason := w.retry.add(e); reason != "" {
+	if discarded, reason := w.retry.add(e); reason != "" {
+		w.s.pending.done(discarded.Host)
 		w.s.drop(reason, nil, "")
 	}
-	w.s.stats.pending.Store(uint64(w.retry.size()))
 	if !w.armed && w.retry.size() > 0 {
 		w.arm(w.bo.next())
 	}
@@ -148,9 +101,8 @@ func (w *historyWriter) retryRound(ctx context.Context) {
 			return true
 		}
 		return false
-	})
+	}, w.gone)
 	clear(w.batch)
-	w.s.stats.pending.Store(uint64(w.retry.size()))
 	switch {
 	case w.retry.size() == 0:
 		w.bo.reset()
@@ -174,17 +126,20 @@ func (w *historyWriter) warn(err error) {
 		"waiting", w.retry.size(), "sites", len(w.retry.order), "err", err)
 }
 
+// gone settles an entry the retry queues no longer hold.
+func (w *historyWriter) gone(e Entry) { w.s.pending.done(e.Host) }
+
 // abandon drops, once ctx ended, every entry still waiting for a retry and
-// every entry queued until in is closed.
+// every entry handed over until in is closed.
 func (w *historyWriter) abandon(err error, in <-chan Entry) {
-	if n := w.retry.reset(); n > 0 {
+	if n := w.retry.reset(w.gone); n > 0 {
 		w.s.dropN(DropHistoryShutdown, n, err, "")
 	}
-	w.s.stats.pending.Store(0)
 	if in == nil {
 		return
 	}
-	for range in {
+	for e := range in {
+		w.gone(e)
 		w.s.drop(DropHistoryShutdown, err, "")
 	}
 }
@@ -192,6 +147,9 @@ func (w *historyWriter) abandon(err error, in <-chan Entry) {
 // entryErr returns the error of entry i of a batch whose AppendBatch
 // returned err.
 func entryErr(err error, i int) error {
+	if err == nil {
+		return nil
+	}
 	var be *BatchError
 	if errors.As(err, &be) {
 		return be.Errs[i]

@@ -20,6 +20,8 @@ import (
 type fakeStore struct {
 	mu     sync.Mutex
 	fail   func(call int, e Entry) error // the error of e in call number call, nil to store it
+	before hook
+	after  hook
 	calls  int
 	seen   map[string]bool
 	stored map[string][]string // ids per host, in storage order
@@ -29,15 +31,41 @@ func newFakeStore() *fakeStore {
 	return &fakeStore{seen: map[string]bool{}, stored: map[string][]string{}}
 }
 
-func (f *fakeStore) AppendBatch(_ context.Context, entries []Entry) ([]bool, error) {
+// hook runs around a store call, without the store's lock (calls may be
+// concurrent): call counts the calls from 1.
+type hook func(ctx context.Context, call int, entries []Entry) error
+
+// AppendBatch stores entries. A before hook that returns an error fails
+// every entry without storing it (a round trip that never reached Redis);
+// an after hook that returns one fails them all once they are stored (a
+// reply that never came back). Hooks run without the lock.
+func (f *fakeStore) AppendBatch(ctx context.Context, entries []Entry) ([]bool, error) {
+	f.mu.Lock()
+	f.calls++
+	call, before, after := f.calls, f.before, f.after
+	f.mu.Unlock()
+	if before != nil {
+		if err := before(ctx, call, entries); err != nil {
+			return make([]bool, len(entries)), err
+		}
+	}
+	added, err := f.store(call, entries)
+	if after != nil {
+		if err := after(ctx, call, entries); err != nil {
+			return make([]bool, len(entries)), err
+		}
+	}
+	return added, err
+}
+
+func (f *fakeStore) store(call int, entries []Entry) ([]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls++
 	added, errs := make([]bool, len(entries)), make([]error, len(entries))
 	failed := false
 	for i, e := range entries {
 		if f.fail != nil {
-			if errs[i] = f.fail(f.calls, e); errs[i] != nil {
+			if errs[i] = f.fail(call, e); errs[i] != nil {
 				failed = true
 				continue
 			}
@@ -60,20 +88,39 @@ func (f *fakeStore) setFail(fail func(call int, e Entry) error) {
 	f.fail = fail
 }
 
-// failHosts makes the entries of hosts fail with err, and only those.
-func (f *fakeStore) failHosts(err error, hosts ...string) {
+// setHooks replaces the before and after hooks.
+func (f *fakeStore) setHooks(before, after hook) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.before, f.after = before, after
+}
+
+// failHosts makes the entries of the sites fail with err, and only those.
+func (f *fakeStore) failHosts(err error, sites ...string) {
 	f.setFail(func(_ int, e Entry) error {
-		if slices.Contains(hosts, e.Host) {
+		if slices.Contains(sites, site(e.Host)) {
 			return err
 		}
 		return nil
 	})
 }
 
-func (f *fakeStore) ids(host string) []string {
+func (f *fakeStore) ids(site string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.stored[host])
+	return slices.Clone(f.stored[hostOf(site)])
+}
+
+func (f *fakeStore) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen[id]
+}
+
+func (f *fakeStore) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
 }
 
 var (
@@ -82,87 +129,165 @@ var (
 		redisError("WRONGTYPE Operation against a key holding the wrong kind of value script: 1"))
 )
 
-// testWriter is a Subscriber's history writer running on a fakeStore.
-type testWriter struct {
+// checkSink records the ids delivered, in order, and those that were not in
+// the store at the moment of their delivery. Only the dispatcher calls
+// Deliver; the test reads under the lock.
+type checkSink struct {
+	store *fakeStore
+
+	mu        sync.Mutex
+	delivered []string
+	unstored  []string
+}
+
+func (s *checkSink) Deliver(m *message.Message, _ []byte) {
+	stored := s.store.has(m.ID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delivered = append(s.delivered, m.ID)
+	if !stored {
+		s.unstored = append(s.unstored, m.ID)
+	}
+}
+
+func (s *checkSink) snapshot() (delivered, unstored []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.delivered), slices.Clone(s.unstored)
+}
+
+// testPipe is a Subscriber's dispatcher and history retry writer, as Run
+// wires them, fed by the test instead of a read loop and storing into a
+// fakeStore.
+type testPipe struct {
 	t     *testing.T
 	s     *Subscriber
 	store *fakeStore
-	in    chan Entry
-	done  chan struct{} // closed when writeLoop returned
+	sink  *checkSink
+	raw   chan item
+	done  chan struct{} // closed when both goroutines returned
 	stop  context.CancelFunc
-	close func() // closes in, once
+	close func() // closes raw and the control channel, once
 }
 
-// startWriter runs writeLoop on a fake store; perSite bounds each site's
-// retry queue as the history length would.
-func startWriter(t *testing.T, cfg SubscriberConfig, perSite int) *testWriter {
+// startPipe runs the dispatcher and the writer on a fake store; perSite
+// bounds each site's retry queue as the history length would.
+func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never contacted
 	t.Cleanup(func() { _ = rdb.Close() })
 	cfg.BackoffMin, cfg.BackoffMax = time.Millisecond, 5*time.Millisecond
-	s, err := NewSubscriber(rdb, nil, nopSink{}, cfg)
+	store := newFakeStore()
+	sink := &checkSink{store: store}
+	s, err := NewSubscriber(rdb, nil, sink, cfg)
 	if err != nil {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
-	w := &testWriter{t: t, s: s, store: newFakeStore(), in: make(chan Entry, 256), done: make(chan struct{})}
-	s.store, s.retryPerSite = w.store, perSite
+	s.store, s.retryPerSite = store, perSite
+	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: make(chan item, 256), done: make(chan struct{})}
+	ctl := make(chan string)
+	entries := make(chan Entry, s.cfg.HistoryQueueSize)
 	ctx, cancel := context.WithCancel(context.Background())
-	w.stop, w.close = cancel, sync.OnceFunc(func() { close(w.in) })
+	p.stop = cancel
+	p.close = sync.OnceFunc(func() {
+		close(p.raw)
+		close(ctl)
+	})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(w.done)
-		s.writeLoop(ctx, w.in)
+		defer wg.Done()
+		defer close(entries)
+		s.dispatchLoop(ctx, ctx.Done(), p.raw, ctl, entries)
+	}()
+	go func() {
+		defer wg.Done()
+		s.writeLoop(ctx, entries)
+	}()
+	go func() {
+		wg.Wait()
+		close(p.done)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		w.close()
-		<-w.done
+		p.close()
+		<-p.done
 	})
-	return w
+	return p
 }
 
-// nopSink is a Sink that does nothing: the writer never calls it.
-type nopSink struct{}
+// site is the site name of a host made by hostOf.
+func site(host string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(host, "https://"), ".example.com")
+}
 
-func (nopSink) Deliver(*message.Message, []byte) {}
+// hostOf returns the host of a site name: "a" is https://a.example.com.
+func hostOf(site string) string { return "https://" + site + ".example.com" }
 
-// send queues entries with the given ids; an id's site is its prefix before
-// the first digit ("a3": site "a").
-func (w *testWriter) send(ids ...string) {
+// payloadOf returns the payload of a message with the given id; its site is
+// the id's prefix before the first digit ("a3": site "a").
+func payloadOf(id string) string {
+	m := &message.Message{
+		Host: hostOf(strings.TrimRight(id, "0123456789")), Channel: DefaultChannel, Action: "notify",
+		Category: "c", Status: "info", Title: id, Body: "b", Source: &message.Source{ID: "users:alice"},
+		Target: &message.Target{Principals: []string{"users:bob"}}, Timestamp: "2025-01-18T17:20:54+00:00", ID: id,
+	}
+	return string(m.AppendJSON(nil, true))
+}
+
+// send queues the payloads of messages with the given ids.
+func (p *testPipe) send(ids ...string) {
 	for _, id := range ids {
-		w.in <- Entry{Host: strings.TrimRight(id, "0123456789"), ID: id, Stored: []byte(id)}
+		p.raw <- item{payload: payloadOf(id)}
 	}
 }
 
-func (w *testWriter) eventually(what string, cond func(st SubscriberStats) bool) {
-	w.t.Helper()
+func (p *testPipe) eventually(what string, cond func(st SubscriberStats) bool) {
+	p.t.Helper()
 	deadline := time.NewTimer(15 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	for !cond(w.s.Stats()) {
+	for !cond(p.s.Stats()) {
 		select {
 		case <-deadline.C:
-			w.t.Fatalf("timed out waiting for %s; stats %+v; stored %v", what, w.s.Stats(), w.store.stored)
+			p.t.Fatalf("timed out waiting for %s; stats %+v; stored %v", what, p.s.Stats(), p.store.stored)
 		case <-tick.C:
 		}
 	}
 }
 
-func (w *testWriter) waitStored(host string, want ...string) {
-	w.t.Helper()
-	w.eventually(fmt.Sprintf("%s stored as %v", host, want), func(SubscriberStats) bool {
-		return len(w.store.ids(host)) >= len(want)
+func (p *testPipe) waitStored(site string, want ...string) {
+	p.t.Helper()
+	p.eventually(fmt.Sprintf("%s stored as %v", site, want), func(SubscriberStats) bool {
+		return len(p.store.ids(site)) >= len(want)
 	})
-	if got := w.store.ids(host); !slices.Equal(got, want) {
-		w.t.Errorf("%s stored %v, want %v in this order", host, got, want)
+	if got := p.store.ids(site); !slices.Equal(got, want) {
+		p.t.Errorf("%s stored %v, want %v in this order", site, got, want)
 	}
 }
 
-func (w *testWriter) checkDrops(want map[DropReason]uint64) {
-	w.t.Helper()
-	for reason, n := range w.s.Stats().Dropped {
+// waitDelivered waits until want were delivered, in this order, and checks
+// that exactly those in unstored were not in the store when delivered.
+func (p *testPipe) waitDelivered(want []string, unstored []string) {
+	p.t.Helper()
+	p.eventually(fmt.Sprintf("%d deliveries", len(want)), func(st SubscriberStats) bool {
+		return st.Delivered >= uint64(len(want))
+	})
+	got, gotUnstored := p.sink.snapshot()
+	if !slices.Equal(got, want) {
+		p.t.Errorf("delivered %v, want %v", got, want)
+	}
+	if !slices.Equal(gotUnstored, unstored) {
+		p.t.Errorf("delivered before they were stored: %v, want %v", gotUnstored, unstored)
+	}
+}
+
+func (p *testPipe) checkDrops(want map[DropReason]uint64) {
+	p.t.Helper()
+	for reason, n := range p.s.Stats().Dropped {
 		if n != want[reason] {
-			w.t.Errorf("Dropped[%s] = %d, want %d", reason, n, want[reason])
+			p.t.Errorf("Dropped[%s] = %d, want %d", reason, n, want[reason])
 		}
 	}
 }
@@ -171,49 +296,106 @@ func pending(n uint64) func(SubscriberStats) bool {
 	return func(st SubscriberStats) bool { return st.HistoryPending == n }
 }
 
-// A site whose writes fail does not hold back the others; its entries,
-// including those queued after the failure, are stored once it recovers.
-func TestWriterFailingSiteDoesNotBlockOthers(t *testing.T) {
-	t.Parallel()
-	w := startWriter(t, SubscriberConfig{}, 50)
-	w.store.failHosts(errDown, "a")
-	w.send("a1", "a2")
-	w.eventually("a's entries waiting", pending(2))
-	w.send("b1", "b2", "a3", "b3")
-	w.waitStored("b", "b1", "b2", "b3")
-	w.eventually("a3 waiting behind a's failed entries", pending(3))
-	if got := w.store.ids("a"); len(got) != 0 {
-		t.Fatalf("a stored %v while failing", got)
-	}
-	w.store.failHosts(nil)
-	w.waitStored("a", "a1", "a2", "a3")
-	w.eventually("nothing waiting", pending(0))
-	w.send("a4", "b4")
-	w.waitStored("a", "a1", "a2", "a3", "a4")
-	w.waitStored("b", "b1", "b2", "b3", "b4")
-	if st := w.s.Stats(); st.HistoryWritten != 8 || st.HistoryDuplicates != 0 {
-		t.Errorf("HistoryWritten %d, HistoryDuplicates %d; want 8, 0", st.HistoryWritten, st.HistoryDuplicates)
-	}
-	w.checkDrops(nil)
+// gate blocks the store calls it is told to until opened; entered says
+// when such a call started.
+type gate struct {
+	entered chan struct{}
+	open    chan struct{}
 }
 
-// A site's entries are stored in the order they were queued however its
-// writes fail: entries queued after a failure wait behind it, and a failing
+func newGate() *gate { return &gate{entered: make(chan struct{}, 16), open: make(chan struct{})} }
+
+// hook blocks call number call until the gate opens, then lets it store.
+func (g *gate) hook(call int) hook {
+	return func(_ context.Context, n int, _ []Entry) error {
+		if n == call {
+			g.wait()
+		}
+		return nil
+	}
+}
+
+// wait signals entered and blocks until the gate opens.
+func (g *gate) wait() {
+	g.entered <- struct{}{}
+	<-g.open
+}
+
+// Every message is stored before it is delivered, a batch in one round trip:
+// whatever is queued when the dispatcher is free, up to HistoryBatch.
+func TestDispatchStoresBeforeDelivery(t *testing.T) {
+	t.Parallel()
+	p := startPipe(t, SubscriberConfig{HistoryBatch: 4}, 50)
+	g := newGate()
+	p.store.setHooks(g.hook(1), nil)
+	p.send("a0")
+	<-g.entered // the dispatcher is storing a0: the rest queues
+	p.send("a1", "b1", "a2", "b2", "a3", "a3", "b3", "a4", "b4")
+	if n := len(p.raw); n != 9 {
+		t.Fatalf("%d payloads queued, want 9", n)
+	}
+	close(g.open)
+	want := []string{"a0", "a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4"}
+	p.waitDelivered(want, nil)
+	p.waitStored("a", "a0", "a1", "a2", "a3", "a4")
+	p.waitStored("b", "b1", "b2", "b3", "b4")
+	// a0, then 9 payloads in batches of 4, 4 and 1; the second a3 is a
+	// duplicate in its batch and neither stored nor delivered again.
+	if n := p.store.callCount(); n != 4 {
+		t.Errorf("%d round trips, want 4", n)
+	}
+	st := p.s.Stats()
+	if st.HistoryWritten != 9 || st.HistoryDeferred != 0 || st.HistoryPending != 0 || st.Duplicates != 1 {
+		t.Errorf("stats = %+v, want 9 written, 1 duplicate, none deferred", st)
+	}
+	p.checkDrops(nil)
+}
+
+// A site whose writes fail does not hold back the others; its messages are
+// delivered all the same, and stored, including those that came after the
+// failure, once it recovers.
+func TestDispatchFailingSiteDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	p := startPipe(t, SubscriberConfig{}, 50)
+	p.store.failHosts(errDown, "a")
+	p.send("a1", "a2")
+	p.eventually("a's entries waiting", pending(2))
+	p.send("b1", "b2", "a3", "b3")
+	p.waitStored("b", "b1", "b2", "b3")
+	p.eventually("a3 waiting behind a's failed entries", pending(3))
+	if got := p.store.ids("a"); len(got) != 0 {
+		t.Fatalf("a stored %v while failing", got)
+	}
+	p.store.failHosts(nil)
+	p.waitStored("a", "a1", "a2", "a3")
+	p.eventually("nothing waiting", pending(0))
+	p.send("a4", "b4")
+	p.waitStored("a", "a1", "a2", "a3", "a4")
+	p.waitStored("b", "b1", "b2", "b3", "b4")
+	p.waitDelivered([]string{"a1", "a2", "b1", "b2", "a3", "b3", "a4", "b4"}, []string{"a1", "a2", "a3"})
+	if st := p.s.Stats(); st.HistoryWritten != 8 || st.HistoryDuplicates != 0 || st.HistoryDeferred != 3 {
+		t.Errorf("stats = %+v, want 8 written, 3 deferred, no duplicates", st)
+	}
+	p.checkDrops(nil)
+}
+
+// A site's entries are stored in the order they were read however its
+// writes fail: entries read after a failure wait behind it, and a failing
 // site's oldest entry is retried alone.
-func TestWriterKeepsSiteOrder(t *testing.T) {
+func TestDispatchKeepsSiteOrder(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		fail func(call int, e Entry) error
 	}{
 		{"site fails every other call", func(call int, e Entry) error {
-			if e.Host == "a" && call%2 == 1 {
+			if site(e.Host) == "a" && call%2 == 1 {
 				return errDown
 			}
 			return nil
 		}},
 		{"sites fail in turns", func(call int, e Entry) error {
-			if (e.Host == "a") == (call%3 == 0) {
+			if (site(e.Host) == "a") == (call%3 == 0) {
 				return errDown
 			}
 			return nil
@@ -234,101 +416,223 @@ func TestWriterKeepsSiteOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := startWriter(t, SubscriberConfig{HistoryBatch: 4}, 1000)
-			w.store.setFail(tt.fail)
-			var wantA, wantB []string
+			p := startPipe(t, SubscriberConfig{HistoryBatch: 4}, 1000)
+			p.store.setFail(tt.fail)
+			var wantA, wantB, all []string
 			for i := range 60 {
 				a, b := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
-				w.send(a, b)
-				wantA, wantB = append(wantA, a), append(wantB, b)
+				p.send(a, b)
+				wantA, wantB, all = append(wantA, a), append(wantB, b), append(all, a, b)
 				if i == 0 {
 					// Later entries arrive while a0 waits, when it fails.
-					w.eventually("a0 written", func(st SubscriberStats) bool {
+					p.eventually("a0 written", func(st SubscriberStats) bool {
 						return st.HistoryWritten > 0 || st.HistoryPending > 0
 					})
 				}
 			}
-			w.waitStored("a", wantA...)
-			w.waitStored("b", wantB...)
-			w.eventually("nothing waiting", pending(0))
-			w.checkDrops(nil)
+			p.waitStored("a", wantA...)
+			p.waitStored("b", wantB...)
+			p.eventually("nothing waiting", pending(0))
+			if got, _ := p.sink.snapshot(); !slices.Equal(got, all) {
+				t.Errorf("delivered %v, want %v", got, all)
+			}
+			p.checkDrops(nil)
 		})
 	}
 }
 
 // The retry queues are bounded per site (the oldest entry is superseded)
 // and in total (the oldest of the site, or a new site's entry, is dropped).
-func TestWriterRetryBounds(t *testing.T) {
+// Every message is delivered all the same.
+func TestDispatchRetryBounds(t *testing.T) {
 	t.Parallel()
-	w := startWriter(t, SubscriberConfig{HistoryRetryQueueSize: 4}, 3)
-	w.store.failHosts(errDown, "a", "b", "c")
+	p := startPipe(t, SubscriberConfig{HistoryRetryQueueSize: 4}, 3)
+	p.store.failHosts(errDown, "a", "b", "c")
 
-	w.send("a1", "a2", "a3", "a4", "a5")
-	w.eventually("a's newest 3 waiting", func(st SubscriberStats) bool {
+	p.send("a1", "a2", "a3", "a4", "a5")
+	p.eventually("a's newest 3 waiting", func(st SubscriberStats) bool {
 		return st.HistoryPending == 3 && st.Dropped[DropHistorySuperseded] == 2
 	})
-	w.send("b1", "b2")
-	w.eventually("b1 dropped for b2", func(st SubscriberStats) bool {
+	p.send("b1", "b2")
+	p.eventually("b1 dropped for b2", func(st SubscriberStats) bool {
 		return st.HistoryPending == 4 && st.Dropped[DropHistoryRetryQueueFull] == 1
 	})
-	w.send("c1")
-	w.eventually("c1 dropped: c has nothing older to give up", func(st SubscriberStats) bool {
+	p.send("c1")
+	p.eventually("c1 dropped: c has nothing older to give up", func(st SubscriberStats) bool {
 		return st.Dropped[DropHistoryRetryQueueFull] == 2
 	})
-	if st := w.s.Stats(); st.HistoryPending != 4 {
+	if st := p.s.Stats(); st.HistoryPending != 4 {
 		t.Errorf("HistoryPending = %d, want the bound, 4", st.HistoryPending)
 	}
 
-	w.store.failHosts(nil)
-	w.waitStored("a", "a3", "a4", "a5")
-	w.waitStored("b", "b2")
-	w.eventually("nothing waiting", pending(0))
-	w.send("c2")
-	w.waitStored("c", "c2")
-	w.checkDrops(map[DropReason]uint64{DropHistorySuperseded: 2, DropHistoryRetryQueueFull: 2})
+	p.store.failHosts(nil)
+	p.waitStored("a", "a3", "a4", "a5")
+	p.waitStored("b", "b2")
+	p.eventually("nothing waiting", pending(0))
+	p.send("c2")
+	p.waitStored("c", "c2")
+	all := []string{"a1", "a2", "a3", "a4", "a5", "b1", "b2", "c1", "c2"}
+	p.waitDelivered(all, all[:8])
+	p.checkDrops(map[DropReason]uint64{DropHistorySuperseded: 2, DropHistoryRetryQueueFull: 2})
+}
+
+// The queue to the retry writer is bounded: while the writer is busy and
+// the queue is full, messages are delivered but not stored.
+func TestDispatchHistoryQueueFull(t *testing.T) {
+	t.Parallel()
+	p := startPipe(t, SubscriberConfig{HistoryQueueSize: 1}, 50)
+	p.store.failHosts(errDown, "a")
+	g := newGate()
+	p.store.setHooks(g.hook(2), nil) // the writer's first retry of a1
+	p.send("a1")
+	<-g.entered
+	p.send("a2", "a3", "a4") // a2 fills the queue; a3 and a4 find it full
+	p.eventually("a3 and a4 dropped", func(st SubscriberStats) bool {
+		return st.Delivered == 4 && st.Dropped[DropHistoryQueueFull] == 2
+	})
+	p.store.failHosts(nil)
+	close(g.open)
+	p.waitStored("a", "a1", "a2")
+	p.eventually("nothing waiting", pending(0))
+	p.waitDelivered([]string{"a1", "a2", "a3", "a4"}, []string{"a1", "a2", "a3", "a4"})
+	p.checkDrops(map[DropReason]uint64{DropHistoryQueueFull: 2})
 }
 
 // More failing sites than a round holds: rounds rotate, so a site at the end
 // that recovers is stored although the first ones still fail.
-func TestWriterRotatesSites(t *testing.T) {
+func TestDispatchRotatesSites(t *testing.T) {
 	t.Parallel()
-	w := startWriter(t, SubscriberConfig{HistoryBatch: 2}, 50)
-	w.store.failHosts(errDown, "a", "b", "c", "d", "e")
-	w.send("a1", "b1", "c1", "d1", "e1")
-	w.eventually("every site waiting", pending(5))
-	w.store.failHosts(errDown, "a", "b", "c", "d")
-	w.waitStored("e", "e1")
-	w.eventually("the others still waiting", pending(4))
-	w.checkDrops(nil)
+	p := startPipe(t, SubscriberConfig{HistoryBatch: 2}, 50)
+	p.store.failHosts(errDown, "a", "b", "c", "d", "e")
+	p.send("a1", "b1", "c1", "d1", "e1")
+	p.eventually("every site waiting", pending(5))
+	p.store.failHosts(errDown, "a", "b", "c", "d")
+	p.waitStored("e", "e1")
+	p.eventually("the others still waiting", pending(4))
+	p.checkDrops(nil)
 }
 
-// Permanent errors drop the entry (history_rejected), whether on the first
-// write or on a retry, and free the site's queue.
-func TestWriterPermanentErrors(t *testing.T) {
+// Permanent errors drop the entry (history_rejected), whether on the
+// dispatcher's write or on a retry, and free the site's queue; the message
+// is delivered.
+func TestDispatchPermanentErrors(t *testing.T) {
 	t.Parallel()
-	w := startWriter(t, SubscriberConfig{}, 50)
-	w.store.failHosts(errWrong, "r")
-	w.send("r1", "b1")
-	w.waitStored("b", "b1")
-	w.eventually("r1 rejected", func(st SubscriberStats) bool { return st.Dropped[DropHistoryRejected] == 1 })
+	p := startPipe(t, SubscriberConfig{}, 50)
+	p.store.failHosts(errWrong, "r")
+	p.send("r1", "b1")
+	p.waitStored("b", "b1")
+	p.eventually("r1 rejected", func(st SubscriberStats) bool { return st.Dropped[DropHistoryRejected] == 1 })
 
-	w.store.failHosts(errDown, "a")
-	w.send("a1", "a2")
-	w.eventually("a waiting", pending(2))
-	w.store.setFail(func(_ int, e Entry) error {
+	p.store.failHosts(errDown, "a")
+	p.send("a1", "a2")
+	p.eventually("a waiting", pending(2))
+	p.store.setFail(func(_ int, e Entry) error {
 		if e.ID == "a1" {
 			return errWrong
 		}
 		return nil
 	})
-	w.waitStored("a", "a2")
-	w.eventually("nothing waiting", pending(0))
-	w.checkDrops(map[DropReason]uint64{DropHistoryRejected: 2})
+	p.waitStored("a", "a2")
+	p.eventually("nothing waiting", pending(0))
+	p.waitDelivered([]string{"r1", "b1", "a1", "a2"}, []string{"r1", "a1", "a2"})
+	if st := p.s.Stats(); st.HistoryDeferred != 2 {
+		t.Errorf("HistoryDeferred = %d, want 2 (r1 was refused for good, not deferred)", st.HistoryDeferred)
+	}
+	p.checkDrops(map[DropReason]uint64{DropHistoryRejected: 2})
 }
 
-// Once the queue is closed, the entries waiting for a retry are still
-// stored, until the context ends; then they are dropped (history_shutdown).
-func TestWriterShutdown(t *testing.T) {
+// A write that takes longer than StoreTimeout does not hold the batch back:
+// it is delivered, and stored by the retry writer, once, in order, whether
+// the slow write reached Redis or not. Later messages of its sites wait
+// behind it; other sites' do not.
+func TestDispatchStoreTimeout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		replyLost bool // the slow write stored the entries, only its reply was lost
+	}{
+		{"write lost", false},
+		{"reply lost", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := startPipe(t, SubscriberConfig{StoreTimeout: time.Millisecond}, 50)
+			g := newGate()
+			var mu sync.Mutex
+			tried := map[string]bool{} // a1 and b1 were attempted
+			slowCall := map[int]bool{} // calls with a first attempt of a1 or b1
+			gated := false             // the first retry of either was held
+			timeout := func(ctx context.Context) error {
+				<-ctx.Done() // the dispatcher's StoreTimeout
+				return fmt.Errorf("%w: history append batch: %w", ErrUnavailable, ctx.Err())
+			}
+			// before notes the first attempts of a1 and b1, and holds the
+			// writer's first retry of either until the gate opens.
+			before := func(ctx context.Context, call int, entries []Entry) error {
+				mu.Lock()
+				retry := false
+				for _, e := range entries {
+					if e.ID != "a1" && e.ID != "b1" {
+						continue
+					}
+					if tried[e.ID] {
+						retry = true
+					} else {
+						slowCall[call] = true
+					}
+					tried[e.ID] = true
+				}
+				slow, hold := slowCall[call], retry && !gated
+				gated = gated || hold
+				mu.Unlock()
+				switch {
+				case slow && !tt.replyLost:
+					return timeout(ctx)
+				case hold:
+					g.wait()
+				}
+				return nil
+			}
+			after := func(ctx context.Context, call int, _ []Entry) error {
+				mu.Lock()
+				slow := slowCall[call]
+				mu.Unlock()
+				if slow && tt.replyLost {
+					return timeout(ctx)
+				}
+				return nil
+			}
+			p.store.setHooks(before, after)
+			p.send("a1", "b1")
+			p.eventually("a1 and b1 delivered", func(st SubscriberStats) bool { return st.Delivered == 2 })
+			p.send("a2", "b2", "c1")
+			p.eventually("a2, b2 and c1 delivered", func(st SubscriberStats) bool { return st.Delivered == 5 })
+			close(g.open)
+			p.waitStored("a", "a1", "a2")
+			p.waitStored("b", "b1", "b2")
+			p.waitStored("c", "c1")
+			p.eventually("nothing waiting", pending(0))
+			// a1 and b1 timed out, a2 and b2 waited behind them; c1 did not.
+			unstored := []string{"a1", "b1", "a2", "b2"}
+			written, dups := uint64(5), uint64(0)
+			if tt.replyLost {
+				unstored, written, dups = unstored[2:], 3, 2
+			}
+			p.waitDelivered([]string{"a1", "b1", "a2", "b2", "c1"}, unstored)
+			st := p.s.Stats()
+			if st.HistoryDeferred != 4 || st.HistoryWritten != written || st.HistoryDuplicates != dups {
+				t.Errorf("stats = %+v, want 4 deferred, %d written, %d duplicates", st, written, dups)
+			}
+			p.checkDrops(nil)
+		})
+	}
+}
+
+// Once the payload queue is closed, the dispatcher finishes and the
+// entries waiting for a retry are still stored, until the context ends;
+// then they are dropped (history_shutdown).
+func TestDispatchShutdown(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -340,31 +644,32 @@ func TestWriterShutdown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := startWriter(t, SubscriberConfig{}, 50)
-			w.store.failHosts(errDown, "a")
-			w.send("a1", "b1", "a2")
-			w.eventually("a waiting", pending(2))
-			w.close()
+			p := startPipe(t, SubscriberConfig{}, 50)
+			p.store.failHosts(errDown, "a")
+			p.send("a1", "b1", "a2")
+			p.eventually("a waiting", pending(2))
+			p.close()
+			p.eventually("every message delivered", func(st SubscriberStats) bool { return st.Delivered == 3 })
 			select {
-			case <-w.done:
-				t.Fatal("writeLoop returned with entries waiting")
+			case <-p.done:
+				t.Fatal("returned with entries waiting")
 			default:
 			}
 			if tt.recover {
-				w.store.failHosts(nil)
+				p.store.failHosts(nil)
 			} else {
-				w.stop()
+				p.stop()
 			}
-			<-w.done
+			<-p.done
 			if tt.recover {
-				w.waitStored("a", "a1", "a2")
-				w.checkDrops(nil)
+				p.waitStored("a", "a1", "a2")
+				p.checkDrops(nil)
 			} else {
-				w.checkDrops(map[DropReason]uint64{DropHistoryShutdown: 2})
+				p.checkDrops(map[DropReason]uint64{DropHistoryShutdown: 2})
 			}
-			w.waitStored("b", "b1")
-			if st := w.s.Stats(); st.HistoryPending != 0 {
-				t.Errorf("HistoryPending = %d after writeLoop returned", st.HistoryPending)
+			p.waitStored("b", "b1")
+			if st := p.s.Stats(); st.HistoryPending != 0 {
+				t.Errorf("HistoryPending = %d after the goroutines returned", st.HistoryPending)
 			}
 		})
 	}
@@ -383,24 +688,56 @@ func TestRetryQueuesTake(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
+	var gone []string
+	record := func(e Entry) { gone = append(gone, e.ID) }
 	// Every site failed: probes only.
 	if got := entryIDs(q.take(nil, 10)); got != "a1 b1 c1" {
 		t.Fatalf("first round = %q, want the oldest of each site", got)
 	}
 	// a1 stored, b1 and c1 failed again.
-	if n := q.settle(func(i int) bool { return i != 0 }); n != 1 {
+	if n := q.settle(func(i int) bool { return i != 0 }, record); n != 1 {
 		t.Fatalf("settle removed %d, want 1", n)
 	}
 	// a succeeded and sends the rest, breadth first; b and c probe again.
 	if got := entryIDs(q.take(nil, 10)); got != "a2 b1 c1 a3" {
 		t.Fatalf("second round = %q", got)
 	}
-	q.settle(func(int) bool { return false })
-	if got := entryIDs(q.take(nil, 10)); got != "b2" || q.size() != 1 || q.has("A") || !q.has("B") {
+	q.settle(func(int) bool { return false }, record)
+	_, hasA := q.sites[siteKey("A")]
+	_, hasB := q.sites[siteKey("B")]
+	if got := entryIDs(q.take(nil, 10)); got != "b2" || q.size() != 1 || hasA || !hasB {
 		t.Fatalf("third round = %q, size %d", got, q.size())
 	}
-	q.settle(func(int) bool { return false })
+	q.settle(func(int) bool { return false }, record)
 	if q.size() != 0 || len(q.sites) != 0 || len(q.order) != 0 {
 		t.Errorf("queues not empty: %d entries, %v", q.size(), q.order)
+	}
+	if want := []string{"a1", "a2", "a3", "b1", "c1", "b2"}; !slices.Equal(gone, want) {
+		t.Errorf("settled %v, want %v", gone, want)
+	}
+	q.add(Entry{Host: "d", ID: "d1"})
+	gone = nil
+	if n := q.reset(record); n != 1 || !slices.Equal(gone, []string{"d1"}) || q.size() != 0 {
+		t.Errorf("reset = %d, settled %v", n, gone)
+	}
+}
+
+// pendingSites counts per site, case-insensitively, and keeps the gauge.
+func TestPendingSites(t *testing.T) {
+	t.Parallel()
+	s := newCounters()
+	p := newPendingSites(&s.pending)
+	p.add("https://A.example.com")
+	p.add("https://a.example.com")
+	p.add("https://b.example.com")
+	if !p.has("https://a.example.com") || s.pending.Load() != 3 {
+		t.Fatalf("after 3 adds: has a %v, gauge %d", p.has("https://a.example.com"), s.pending.Load())
+	}
+	p.done("https://a.example.com")
+	p.done("https://b.example.com")
+	p.done("https://b.example.com") // more done than added: ignored
+	if !p.has("https://A.example.com") || p.has("https://b.example.com") || s.pending.Load() != 1 {
+		t.Errorf("after dones: has a %v, has b %v, gauge %d",
+			p.has("https://A.example.com"), p.has("https://b.example.com"), s.pending.Load())
 	}
 }

@@ -324,17 +324,17 @@ func TestSubscriberShutdown(t *testing.T) {
 			channel := keyPrefix(t) + ":chan"
 			stop := run(t, s)
 			eventually(t, "subscription", s.Ready)
-
-			publish(t, rdb, channel, bare("m0", channel))
-			<-sink.entered
-			publish(t, rdb, channel, bare("m1", channel))
-			publish(t, rdb, channel, bare("m2", channel))
-			eventually(t, "payloads queued", func() bool { return s.Stats().Received == 3 })
 			if tt.writesFail {
 				if _, err := srv.Do("CONFIG", "SET", "min-replicas-to-write", "1"); err != nil {
 					t.Fatalf("CONFIG SET: %v", err)
 				}
 			}
+
+			publish(t, rdb, channel, bare("m0", channel))
+			<-sink.entered // m0 is stored (or its write failed) and being delivered
+			publish(t, rdb, channel, bare("m1", channel))
+			publish(t, rdb, channel, bare("m2", channel))
+			eventually(t, "payloads queued", func() bool { return s.Stats().Received == 3 })
 
 			var wg sync.WaitGroup
 			wg.Add(1)
@@ -351,8 +351,8 @@ func TestSubscriberShutdown(t *testing.T) {
 				t.Errorf("Delivered = %d, want 3: queued payloads are dispatched on shutdown", st.Delivered)
 			}
 			if tt.writesFail {
-				if st.Dropped[pubsub.DropHistoryShutdown] != 3 || st.HistoryWritten != 0 {
-					t.Errorf("stats = %+v, want 3 history_shutdown drops", st)
+				if st.Dropped[pubsub.DropHistoryShutdown] != 3 || st.HistoryWritten != 0 || st.HistoryDeferred != 3 {
+					t.Errorf("stats = %+v, want 3 deferred then history_shutdown drops", st)
 				}
 				return
 			}

@@ -28,6 +28,7 @@ func TestNewSubscriberConfig(t *testing.T) {
 		{"negative recent ids", pubsub.SubscriberConfig{RecentIDs: -1}},
 		{"negative gap fill sites", pubsub.SubscriberConfig{GapFillSites: -1}},
 		{"negative gap fill margin", pubsub.SubscriberConfig{GapFillMargin: -time.Second}},
+		{"negative store timeout", pubsub.SubscriberConfig{StoreTimeout: -time.Millisecond}},
 	}
 	for _, tt := range tests {
 		if _, err := pubsub.NewSubscriber(rdb, nil, &recordingSink{}, tt.cfg); err == nil {

@@ -3,6 +3,7 @@ package hatest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,20 +14,29 @@ import (
 	"github.com/notifyd/notifyd/pubsub"
 )
 
-// recorder is a Sink that counts deliveries per message id. It is safe for
-// concurrent use.
+// recorder is a Sink that counts deliveries per message id and remembers
+// their order per site. It is safe for concurrent use.
 type recorder struct {
 	mu    sync.Mutex
-	count map[string]int // deliveries per id
+	count map[string]int      // deliveries per id
+	order map[string][]string // ids delivered per host, in delivery order
 }
 
-func newRecorder() *recorder { return &recorder{count: map[string]int{}} }
+func newRecorder() *recorder { return &recorder{count: map[string]int{}, order: map[string][]string{}} }
 
 // Deliver implements pubsub.Sink.
 func (r *recorder) Deliver(m *message.Message, _ []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.count[m.ID]++
+	r.order[m.Host] = append(r.order[m.Host], m.ID)
+}
+
+// delivered returns the ids delivered for host, in delivery order.
+func (r *recorder) delivered(host string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.order[host])
 }
 
 // has reports whether every id was delivered at least once.

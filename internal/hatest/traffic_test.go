@@ -163,7 +163,8 @@ func (tr *traffic) waitDelivered(gws ...*gateway) {
 
 // waitStored waits until, read through rdb, the history list of every host
 // (every host with expectations when hosts is empty) holds every expected
-// id (the gateways store bare PUBLISHes asynchronously), then checks that it
+// id (a gateway whose write of a bare PUBLISH failed delivers it and stores
+// it later), then checks that it
 // holds exactly those, each once, and in publish order among the bare
 // PUBLISHes (each gateway stores a site's messages in the order it read
 // them) and among the Publisher's (stored before they are published). The
