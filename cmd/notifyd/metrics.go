@@ -42,6 +42,7 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *pubsub.Hi
 			{Name: "notifyd_control_rejected_total", Help: "Control messages malformed, unknown or dropped.", Value: float64(s.ControlMalformed + s.ControlUnknown + s.ControlDropped)},
 			{Name: "notifyd_revocation_disconnects_total", Help: "Connections closed by revocation orders.", Value: float64(s.Disconnected)},
 			{Name: "notifyd_history_pending", Help: "History writes waiting for a retry (their site's Redis failed).", Gauge: true, Value: float64(s.HistoryPending)},
+			{Name: "notifyd_history_deferred_total", Help: "Messages delivered before they could be stored (their store failed or timed out).", Value: float64(s.HistoryDeferred)},
 			{Name: "notifyd_history_written_total", Help: "Messages this gateway stored in history.", Value: float64(s.HistoryWritten)},
 			{Name: "notifyd_history_duplicates_total", Help: "History writes refused because the message was already stored.", Value: float64(s.HistoryDuplicates)},
 			{Name: "notifyd_history_added_total", Help: "History entries added through this process (publisher and subscriber).", Value: float64(h.Added)},
