@@ -40,6 +40,10 @@ func TestSubscriberSurvivesBadPayloads(t *testing.T) {
 				{`{"target": {"principals": "everyone"}}`, pubsub.DropInvalid},
 				{string(noHost.AppendJSON(nil, true)), pubsub.DropInvalid},
 				{`{"title": "` + strings.Repeat("x", 4096) + `"}`, pubsub.DropTooLarge},
+				// Deep JSON within the size limit decodes (encoding/json bounds
+				// nesting itself) and is refused by validation.
+				{`{"deep": ` + strings.Repeat("[", 900) + strings.Repeat("]", 900) + `}`, pubsub.DropInvalid},
+				{`{"deep": ` + strings.Repeat("[", 1500) + `}`, pubsub.DropMalformed},
 			}
 			want := map[pubsub.DropReason]uint64{}
 			for _, p := range bad {

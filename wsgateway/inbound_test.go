@@ -36,6 +36,8 @@ func TestInboundTextIgnored(t *testing.T) {
 		string(injected.PushJSON()),
 		"ping",                                // only the exact PING is answered
 		strings.Repeat("x", DefaultReadLimit), // exactly at the limit: accepted, ignored
+		"PING\xff\xfe",                        // invalid UTF-8
+		strings.Repeat("[", 2000) + strings.Repeat("]", 2000), // deep JSON
 	} {
 		writeText(t, mallory, s)
 	}
@@ -44,8 +46,8 @@ func TestInboundTextIgnored(t *testing.T) {
 	if got := readText(t, mallory); got != "PONG" {
 		t.Fatalf("mallory got %q, want PONG", got)
 	}
-	if got := e.g.Stats().Ignored; got != 4 {
-		t.Errorf("ignored = %d, want 4", got)
+	if got := e.g.Stats().Ignored; got != 6 {
+		t.Errorf("ignored = %d, want 6", got)
 	}
 	marker := newMessage(siteA, "users:marker", "marker", "users:victim")
 	e.g.Deliver(marker, marker.PushJSON())
