@@ -70,6 +70,15 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- s
 				}
 			} else {
 				lost(err)
+				var reply redis.Error
+				if errors.As(err, &reply) {
+					// Redis answered with an error (e.g. NOPERM on SUBSCRIBE):
+					// the connection is healthy, so go-redis will not redial
+					// and resubscribe by itself. Start over on a new PubSub.
+					if ps = s.resubscribe(ctx); ps == nil {
+						return
+					}
+				}
 			}
 			if !sleep(ctx, bo.next()) {
 				return
