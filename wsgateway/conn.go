@@ -18,6 +18,7 @@ type conn struct {
 	principal  string          // the identity's own principal: messages it sent are not echoed
 	principals []string        // every principal it is indexed under
 	expires    time.Time       // token expiry; zero means none
+	issuedAt   time.Time       // token iat; zero means none (RecheckRevocations)
 	catchUp    bool            // ?since= was given: the writer replays history first
 	since      string          // the since cursor, raw (replay validates it)
 

@@ -77,6 +77,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.principal = id.Principal
 		c.principals = id.Principals
 		c.expires = id.Expires
+		c.issuedAt = id.IssuedAt
 		c.since = since
 		c.catchUp = since != ""
 	}

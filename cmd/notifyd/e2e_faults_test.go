@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +191,31 @@ func TestMetricsEndpoint(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+// TestMissedRevocationAppliedAfterResubscribe: a revocation whose
+// announcement this gateway never heard (it is stored, not published, as if
+// the gateway was resubscribing at that moment) is applied to open sockets
+// once the gateway resubscribes.
+func TestMissedRevocationAppliedAfterResubscribe(t *testing.T) {
+	srv := redistest.Start(t)
+	g := startGateway(t, map[string]string{"NOTIFYD_REDIS_URL": srv.URL()})
+	eve := dial(t, g, token(t, "users:eve"))
+	bob := dial(t, g, token(t, "users:bob"))
+	waitSessions(t, g, 2)
+	at := time.Now().Add(time.Second).UnixMilli()
+	if _, err := srv.Do("SET", "notifyd:revoked:users:eve", strconv.FormatInt(at, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Do("CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := readUntilClosed(t, eve); code != 4003 {
+		t.Fatalf("eve closed with %v, want 4003", code)
+	}
+	id := publishTo(t, g, "bob stays", "users:bob")
+	if m := read(t, bob); m["id"] != id {
+		t.Fatalf("bob got %v", m)
 	}
 }

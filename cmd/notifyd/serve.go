@@ -55,12 +55,24 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 	}
 	defer rc.Close()
 
+	// After a resubscribe, revocations announced while this gateway was not
+	// listening are applied by a sweep (see recheckLoop). The read loop only
+	// signals it.
+	resubscribed := make(chan struct{}, 1)
 	broker, err := pubsub.New(rc.client, pubsub.Config{
 		Channel: cfg.Channel, ControlChannel: cfg.ControlChannel,
 		NotificationsKey: cfg.NotificationsKey, NotificationsLength: cfg.NotificationsLength,
 		MaxMessageSize: cfg.MaxMessageSize, Resolver: registry,
 		Logger:      log.With("component", "pubsub"),
 		Revocations: pubsub.RevocationsConfig{TTL: cfg.RevocationTTL},
+		Subscriber: pubsub.SubscriberConfig{OnSubscribed: func(_ context.Context, reconnect bool) {
+			if reconnect {
+				select {
+				case resubscribed <- struct{}{}:
+				default: // a sweep is already due
+				}
+			}
+		}},
 	})
 	if err != nil {
 		return err
@@ -124,6 +136,7 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 	var wg sync.WaitGroup
 	subErr := make(chan error, 1)
 	wg.Go(func() { subErr <- sub.Run(subCtx) })
+	wg.Go(func() { recheckLoop(subCtx, resubscribed, gw, broker.Revocations, log) })
 	srvErr := make(chan error, 1)
 	wg.Go(func() { srvErr <- srv.Serve(ln) })
 
@@ -196,4 +209,22 @@ func newRegistry(cfg *config, log *slog.Logger) (*handler.Registry, error) {
 		}
 	}
 	return reg, nil
+}
+
+// recheckLoop closes the connections of principals revoked while the
+// gateway was not subscribed, once after each resubscribe, until ctx ends.
+func recheckLoop(ctx context.Context, resubscribed <-chan struct{}, gw *wsgateway.Gateway, store auth.RevocationStore, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-resubscribed:
+		}
+		n, err := gw.RecheckRevocations(ctx, store)
+		if err != nil {
+			log.Warn("revocation recheck after resubscribe failed", "err", err, "closed", n)
+			continue
+		}
+		log.Info("revocations rechecked after resubscribe", "closed", n)
+	}
 }

@@ -1,0 +1,57 @@
+package wsgateway
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// storeByPrincipal is a revocation store with one revocation time per
+// principal.
+type storeByPrincipal struct {
+	at  map[string]time.Time
+	err error
+}
+
+func (s storeByPrincipal) RevokedAt(_ context.Context, p string) (time.Time, bool, error) {
+	at, ok := s.at[p]
+	return at, ok, s.err
+}
+
+func TestRecheckRevocations(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	alice1 := e.connect(t, siteA, "users:alice")
+	alice2 := e.connect(t, siteB, "users:alice")
+	bob := e.connect(t, siteA, "users:bob")
+	carol := e.connect(t, siteA, "users:carol")
+	now := time.Now()
+	store := storeByPrincipal{at: map[string]time.Time{
+		"users:alice": now.Add(time.Second), // after her tokens were issued: closed
+		"users:carol": now.Add(-time.Hour),  // before her token was issued: kept
+	}}
+	if _, err := e.g.RecheckRevocations(context.Background(), storeByPrincipal{err: errors.New("redis down")}); err == nil {
+		t.Fatal("a store error was not returned")
+	}
+	n, err := e.g.RecheckRevocations(context.Background(), store)
+	if err != nil || n != 2 {
+		t.Fatalf("RecheckRevocations = %d, %v; want 2 closed", n, err)
+	}
+	expectClose(t, alice1, CloseRevoked, "")
+	expectClose(t, alice2, CloseRevoked, "")
+	eventually(t, func() bool { return e.g.Count() == 2 })
+	for name, c := range map[string]string{"users:bob": "for bob", "users:carol": "for carol"} {
+		m := newMessage(siteA, "users:system", c, name)
+		e.g.Deliver(m, m.PushJSON())
+	}
+	if got := readText(t, bob); got == "" {
+		t.Fatal("bob got nothing")
+	}
+	if got := readText(t, carol); got == "" {
+		t.Fatal("carol got nothing")
+	}
+	if got := e.g.Stats().Disconnects[DisconnectRevoked]; got != 2 {
+		t.Fatalf("revoked disconnects = %d, want 2", got)
+	}
+}
