@@ -16,7 +16,8 @@ const maxAddrLength = 64
 // one a trusted proxy appended; several header lines count as one list, in
 // order), or, when header is empty or the request carries no such entry, the
 // TCP peer of r.RemoteAddr without its port. IP addresses are canonicalized
-// (IPv4-mapped IPv6 becomes IPv4, a port is dropped); other entries are kept
+// (IPv4-mapped IPv6 becomes IPv4, a port is dropped, IPv6 becomes its /64:
+// see limitKey); other entries are kept
 // as they are, at most maxAddrLength bytes.
 func clientIP(r *http.Request, header string) string {
 	if header != "" {
@@ -50,13 +51,29 @@ func rightmostEntry(values []string) string {
 	return ""
 }
 
+// limitKey is the rate-limit key of an address: IPv4 addresses stand for
+// themselves, IPv6 addresses for their /64, the smallest block one client
+// (a home or a host) usually holds, so that rotating through a /64 does not
+// multiply a client's budget nor fill the limiter's key table.
+func limitKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return a.String()
+	}
+	return p.String()
+}
+
 // canonicalAddr returns the canonical form of an IP address, with or without
 // a port, and any other string as it is; both at most maxAddrLength bytes.
 func canonicalAddr(s string) string {
 	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
-		s = a.Unmap().String()
+		s = limitKey(a)
 	} else if ap, err := netip.ParseAddrPort(s); err == nil {
-		s = ap.Addr().Unmap().String()
+		s = limitKey(ap.Addr())
 	}
 	if len(s) > maxAddrLength {
 		s = s[:maxAddrLength]

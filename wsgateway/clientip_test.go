@@ -18,7 +18,9 @@ func TestClientIP(t *testing.T) {
 		want   string
 	}{
 		{"peer", "", nil, "192.0.2.1:5555", "192.0.2.1"},
-		{"peer ipv6", "", nil, "[2001:db8::1]:5555", "2001:db8::1"},
+		{"peer ipv6", "", nil, "[2001:db8::1]:5555", "2001:db8::/64"},
+		{"ipv6 same /64", "", nil, "[2001:db8::ffff:1]:5555", "2001:db8::/64"},
+		{"ipv6 other /64", "", nil, "[2001:db8:0:1::1]:5555", "2001:db8:0:1::/64"},
 		{"peer without port", "", nil, "192.0.2.1", "192.0.2.1"},
 		{"header ignored when not configured", "", []string{"203.0.113.9"}, "192.0.2.1:5555", "192.0.2.1"},
 		{"single entry", xff, []string{"203.0.113.9"}, "192.0.2.1:5555", "203.0.113.9"},
@@ -28,8 +30,8 @@ func TestClientIP(t *testing.T) {
 		{"absent header: peer", xff, nil, "192.0.2.1:5555", "192.0.2.1"},
 		{"only empty entries: peer", xff, []string{" , ,"}, "192.0.2.1:5555", "192.0.2.1"},
 		{"with port", xff, []string{"203.0.113.9:4444"}, "", "203.0.113.9"},
-		{"ipv6 bracketed", xff, []string{"[2001:DB8::9]"}, "", "2001:db8::9"},
-		{"ipv6 bracketed with port", xff, []string{"[2001:db8::9]:443"}, "", "2001:db8::9"},
+		{"ipv6 bracketed", xff, []string{"[2001:DB8::9]"}, "", "2001:db8::/64"},
+		{"ipv6 bracketed with port", xff, []string{"[2001:db8::9]:443"}, "", "2001:db8::/64"},
 		{"ipv4-mapped", xff, []string{"::ffff:203.0.113.9"}, "", "203.0.113.9"},
 		{"not an ip: kept", xff, []string{"unknown"}, "", "unknown"},
 		{"long junk: truncated", xff, []string{strings.Repeat("z", 500)}, "", strings.Repeat("z", maxAddrLength)},
