@@ -27,6 +27,11 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoSite)
 		return
 	}
+	id, _ := IdentityFrom(r.Context())
+	if err := id.CheckSite(host); err != nil { // a site-bound token used for another site
+		s.fail(w, r, err)
+		return
+	}
 	var list []*message.Message
 	if s.cfg.History != nil {
 		if list, err = s.cfg.History.List(r.Context(), host); err != nil {
@@ -34,7 +39,6 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id, _ := IdentityFrom(r.Context())
 	page := selectNotifications(list, q, message.Recipient{Host: host, Principal: id.Principal, Principals: id.Principals})
 	writeRawJSON(w, http.StatusOK, page.appendJSON(nil, message.FormatTimestamp(s.cfg.Now())))
 }

@@ -46,6 +46,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	id, verr := g.cfg.Auth.Verify(r.Context(), token)
+	if verr == nil {
+		verr = id.CheckSite(host) // a site-bound token used for another site is invalid here
+	}
 	if verr != nil { // refused: nothing to admit
 		admitting = false
 		g.hub.abandonAdmission()

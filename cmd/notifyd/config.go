@@ -27,6 +27,7 @@ type config struct {
 	JWTSecret           string
 	JWTPublicKey        string
 	PrincipalsClaim     string
+	SiteClaim           string
 	AllowedOrigins      []string
 	DefaultHost         string
 	PublishTokens       []string
@@ -105,6 +106,7 @@ func settings(c *config) []setting {
 		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret (>= 32 bytes) verifying HS256/384/512 tokens", str(&c.JWTSecret)},
 		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys verifying RS/PS/ES/EdDSA tokens", str(&c.JWTPublicKey)},
 		{"principals-claim", "NOTIFYD_PRINCIPALS_CLAIM", "principals", "token claim listing the bearer's extra principals", str(&c.PrincipalsClaim)},
+		{"jwt-site-claim", "NOTIFYD_JWT_SITE_CLAIM", "", "token claim listing the sites (origins) a token is valid for; when set, tokens without it or used for another site are refused; empty: tokens are valid for every site", str(&c.SiteClaim)},
 		{"allowed-origins", "NOTIFYD_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to connect; * allows any; empty allows same-origin and non-browser clients", list(&c.AllowedOrigins)},
 		{"default-host", "NOTIFYD_DEFAULT_HOST", "", "site of clients that send neither Origin nor ?host=", str(&c.DefaultHost)},
 		{"publish-tokens", "NOTIFYD_PUBLISH_TOKENS", "", "comma-separated tokens allowed to POST /api/chat/messages (each >= 16 characters)", list(&c.PublishTokens)},

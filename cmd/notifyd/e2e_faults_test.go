@@ -219,3 +219,57 @@ func TestMissedRevocationAppliedAfterResubscribe(t *testing.T) {
 		t.Fatalf("bob got %v", m)
 	}
 }
+
+// TestSiteBoundTokens: with NOTIFYD_JWT_SITE_CLAIM, a token for one site
+// cannot be used to read another (websocket or REST), whatever Origin or
+// ?host= the client sends.
+func TestSiteBoundTokens(t *testing.T) {
+	const other = "http://other.example"
+	g := startGateway(t, map[string]string{
+		"NOTIFYD_JWT_SITE_CLAIM":  "sites",
+		"NOTIFYD_ALLOWED_ORIGINS": testSite + "," + other,
+	})
+	tok, err := auth.MintForSites([]byte(testSecret), "users:bob", "", nil, []string{testSite}, "sites", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unbound := token(t, "users:bob") // no site claim: refused everywhere
+	c := dial(t, g, tok)             // Origin testSite: allowed
+	waitSessions(t, g, 1)
+	id := publishTo(t, g, "for my site", "users:bob")
+	if m := read(t, c); m["id"] != id {
+		t.Fatalf("got %v", m)
+	}
+	for _, tc := range []struct{ name, url, tok string }{
+		{"other site via ?host=", "ws://" + g.addr + "/ws/chat?host=" + other, tok},
+		{"token without site claim", "ws://" + g.addr + "/ws/chat", unbound},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		hdr := http.Header{}
+		if tc.name == "token without site claim" {
+			hdr.Set("Origin", testSite)
+		}
+		ws, _, err := websocket.Dial(ctx, tc.url, &websocket.DialOptions{Subprotocols: []string{"accessToken", tc.tok}, HTTPHeader: hdr})
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: dial: %v", tc.name, err)
+		}
+		code, frames := readUntilClosed(t, ws)
+		if code != 4001 || len(frames) != 1 || frames[0] != `{"action":"logout","status":"FORBIDDEN"}` {
+			t.Fatalf("%s: close %v frames %q, want the logout frame and 4001", tc.name, code, frames)
+		}
+	}
+	req, _ := http.NewRequest("GET", g.url("/api/chat/notifications?host="+other), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("REST history of another site: %d, want 401", resp.StatusCode)
+	}
+	if resp := get(t, g.url("/api/chat/notifications"), tok); resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST history of its own site: %d", resp.StatusCode)
+	}
+}

@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 }
 
 func newVerifier(cfg *config) (*auth.Verifier, error) {
-	ac := auth.Config{PrincipalsClaim: cfg.PrincipalsClaim, Leeway: 30 * time.Second}
+	ac := auth.Config{PrincipalsClaim: cfg.PrincipalsClaim, SiteClaim: cfg.SiteClaim, Leeway: 30 * time.Second}
 	if cfg.JWTSecret != "" {
 		ac.Secret = []byte(cfg.JWTSecret)
 	} else {

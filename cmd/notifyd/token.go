@@ -19,6 +19,8 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	name := fs.String("name", "", "display name (name claim)")
 	principals := fs.String("principals", "", "comma-separated extra principals, e.g. role:editor,group:ops")
 	ttl := fs.Duration("ttl", time.Hour, "validity")
+	sites := fs.String("sites", "", "comma-separated sites the token is valid for (claim named by -site-claim)")
+	siteClaim := fs.String("site-claim", "", "name of the site claim (env NOTIFYD_JWT_SITE_CLAIM)")
 	secret := fs.String("jwt-secret", "", "HMAC secret (env NOTIFYD_JWT_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -26,15 +28,20 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if *secret == "" {
 		*secret = getenv("NOTIFYD_JWT_SECRET")
 	}
+	if *siteClaim == "" {
+		*siteClaim = getenv("NOTIFYD_JWT_SITE_CLAIM")
+	}
 	switch {
 	case *sub == "":
 		return errors.New("token: -sub is required")
 	case len(*secret) < auth.MinSecretLength:
 		return fmt.Errorf("token: set NOTIFYD_JWT_SECRET or -jwt-secret (at least %d bytes)", auth.MinSecretLength)
+	case *sites != "" && *siteClaim == "":
+		return errors.New("token: -sites needs -site-claim or NOTIFYD_JWT_SITE_CLAIM")
 	case *ttl <= 0:
 		return errors.New("token: -ttl must be positive")
 	}
-	tok, err := auth.Mint([]byte(*secret), *sub, *name, splitList(*principals), time.Now(), *ttl)
+	tok, err := auth.MintForSites([]byte(*secret), *sub, *name, splitList(*principals), splitList(*sites), *siteClaim, time.Now(), *ttl)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}

@@ -10,6 +10,12 @@ import (
 // at now and valid for ttl. It serves the `notifyd token` command and tests;
 // production tokens come from the site's identity provider.
 func Mint(secret []byte, sub, name string, principals []string, now time.Time, ttl time.Duration) (string, error) {
+	return MintForSites(secret, sub, name, principals, nil, "", now, ttl)
+}
+
+// MintForSites is Mint with a site claim: when siteClaim and sites are set,
+// the token lists the sites it is valid for (see Config.SiteClaim).
+func MintForSites(secret []byte, sub, name string, principals, sites []string, siteClaim string, now time.Time, ttl time.Duration) (string, error) {
 	claims := jwt.MapClaims{
 		"sub": sub,
 		"iat": now.Unix(),
@@ -20,6 +26,9 @@ func Mint(secret []byte, sub, name string, principals []string, now time.Time, t
 	}
 	if len(principals) > 0 {
 		claims[DefaultPrincipalsClaim] = principals
+	}
+	if siteClaim != "" && len(sites) > 0 {
+		claims[siteClaim] = sites
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 }

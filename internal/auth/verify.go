@@ -43,6 +43,12 @@ type Config struct {
 	// PrincipalsClaim names the claim holding extra principals (a string or a
 	// list of strings). Zero value: DefaultPrincipalsClaim.
 	PrincipalsClaim string
+	// SiteClaim, when set, names the claim (a string or a list of strings)
+	// listing the sites (origins) a token is valid for: Identity.SiteBound is
+	// then true and callers check the requested site with
+	// Identity.CheckSite. A token without the claim is refused. Zero value:
+	// tokens are valid for every site.
+	SiteClaim string
 	// Issuer, when set, must equal the iss claim.
 	Issuer string
 	// Audience, when set, must be in the aud claim.
@@ -203,6 +209,13 @@ func (v *Verifier) identity(claims jwt.MapClaims) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: claim %q: %v", ErrInvalidToken, v.cfg.PrincipalsClaim, err)
 	}
 	id.Principals = dedupe(append([]string{sub, Everyone, Authenticated}, extra...))
+	if v.cfg.SiteClaim != "" {
+		sites, err := stringList(claims[v.cfg.SiteClaim])
+		if err != nil || len(sites) == 0 {
+			return Identity{}, fmt.Errorf("%w: claim %q must list the token's sites", ErrInvalidToken, v.cfg.SiteClaim)
+		}
+		id.SiteBound, id.Sites = true, sites
+	}
 	return id, nil
 }
 

@@ -155,3 +155,37 @@ func TestParsePublicKeys(t *testing.T) {
 		t.Fatal("ParsePublicKeys accepted no PEM")
 	}
 }
+
+func TestSiteClaim(t *testing.T) {
+	t.Parallel()
+	v, err := NewVerifier(Config{Secret: secret, SiteClaim: "sites"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(claims jwt.MapClaims) string {
+		claims["sub"], claims["exp"] = "users:alice", time.Now().Add(time.Hour).Unix()
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	id, err := v.Verify(context.Background(), sign(jwt.MapClaims{"sites": []any{"https://a.example", "https://B.example/"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for site, ok := range map[string]bool{"https://a.example": true, "https://b.example": true, "https://c.example": false} {
+		err := id.CheckSite(site)
+		if ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidToken)) {
+			t.Errorf("CheckSite(%q) = %v, want ok=%v", site, err, ok)
+		}
+	}
+	if _, err := v.Verify(context.Background(), sign(jwt.MapClaims{})); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token without the site claim: %v, want ErrInvalidToken", err)
+	}
+	free, _ := NewVerifier(Config{Secret: secret})
+	id, err = free.Verify(context.Background(), sign(jwt.MapClaims{}))
+	if err != nil || id.CheckSite("https://any.example") != nil {
+		t.Fatalf("without SiteClaim every site is allowed: %v", err)
+	}
+}
