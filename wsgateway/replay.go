@@ -62,6 +62,10 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 		if !list[i].VisibleTo(r) {
 			continue
 		}
+		if !c.expires.IsZero() && !g.cfg.Now().Before(c.expires) {
+			c.stop(stopExpired) // no connection outlives its token, not even mid-replay
+			return nil
+		}
 		if c.stopping.Load() || !g.writeFrame(ctx, c, snap.pushAt(i)) {
 			return nil // the writer's loop performs the close
 		}

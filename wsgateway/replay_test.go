@@ -301,3 +301,21 @@ func TestIDSet(t *testing.T) {
 		t.Error("empty set has a")
 	}
 }
+
+// TestReplayStopsAtTokenExpiry: a replay does not outlive the token; once it
+// has expired the connection gets the logout frame and 4001 instead of more
+// history.
+func TestReplayStopsAtTokenExpiry(t *testing.T) {
+	t.Parallel()
+	list, _ := replayFixture()
+	late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
+	e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late}})
+	c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
+	if got := readText(t, c); got != string(logoutFrame) {
+		t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
+	}
+	expectClose(t, c, CloseUnauthorized, "")
+	if got := e.g.Stats().Replayed; got != 0 {
+		t.Fatalf("replayed %d messages after the token expired", got)
+	}
+}
