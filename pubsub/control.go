@@ -81,7 +81,7 @@ func (s *Subscriber) handleControl(payload string) {
 	c, err := decodeControl(payload)
 	if err != nil {
 		s.stats.controlMalformed.Add(1)
-		s.limiter.warn(s.log, "control_malformed", "pubsub: control message ignored",
+		s.limiter.Warn(s.log, "control_malformed", "pubsub: control message ignored",
 			"reason", "malformed", "err", err, "bytes", len(payload), "payload", truncate(payload, logPayloadBytes))
 		return
 	}
@@ -98,7 +98,7 @@ func (s *Subscriber) handleControl(payload string) {
 		s.log.Info("pubsub: disconnect order", "principal", c.Principal, "connections", n, "at", c.At)
 	default:
 		s.stats.controlUnknown.Add(1)
-		s.limiter.warn(s.log, "control_unknown", "pubsub: control message ignored",
+		s.limiter.Warn(s.log, "control_unknown", "pubsub: control message ignored",
 			"reason", "unknown action", "action", truncate(c.Action, 64))
 	}
 }

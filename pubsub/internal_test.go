@@ -27,28 +27,6 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func TestLogLimiter(t *testing.T) {
-	t.Parallel()
-	l := newLogLimiter(time.Hour)
-	if ok, n := l.allow("a"); !ok || n != 0 {
-		t.Fatalf("first allow = %v, %d", ok, n)
-	}
-	for range 3 {
-		if ok, _ := l.allow("a"); ok {
-			t.Fatal("allowed within the interval")
-		}
-	}
-	if ok, _ := l.allow("b"); !ok {
-		t.Error("keys are not independent")
-	}
-	l.mu.Lock()
-	l.last["a"] = time.Now().Add(-2 * time.Hour)
-	l.mu.Unlock()
-	if ok, n := l.allow("a"); !ok || n != 3 {
-		t.Errorf("allow after the interval = %v, %d; want true, 3 suppressed", ok, n)
-	}
-}
-
 func TestTruncate(t *testing.T) {
 	t.Parallel()
 	if got := truncate("abcdef", 3); got != "abc…" {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/lograte"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/notifyd/notifyd/message"
@@ -173,7 +175,7 @@ type Subscriber struct {
 	sink         Sink
 	cfg          SubscriberConfig // defaults applied
 	log          *slog.Logger
-	limiter      *logLimiter
+	limiter      *lograte.Limiter
 
 	stats   *counters     // atomic
 	ready   atomic.Bool   // true while the subscription is confirmed
@@ -245,7 +247,7 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		sink:    sink,
 		cfg:     cfg,
 		log:     cfg.Logger.With("channel", cfg.Channel),
-		limiter: newLogLimiter(10 * time.Second),
+		limiter: lograte.New(10*time.Second, nil),
 		stats:   stats,
 		pending: newPendingSites(&stats.pending),
 		recent:  newRecentIDs(cfg.RecentIDs),

@@ -161,7 +161,7 @@ func (d *dispatcher) store(ctx context.Context) {
 		}
 	}
 	if retryErr != nil {
-		s.limiter.warn(s.log, "history_deferred", "pubsub: history write failed, delivering first and retrying",
+		s.limiter.Warn(s.log, "history_deferred", "pubsub: history write failed, delivering first and retrying",
 			"entries", len(d.entries), "timeout", s.cfg.StoreTimeout, "err", retryErr)
 	}
 }

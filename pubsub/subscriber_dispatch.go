@@ -103,5 +103,5 @@ func (s *Subscriber) dropN(reason DropReason, n int, err error, payload string) 
 	if payload != "" {
 		args = append(args, "bytes", len(payload), "payload", truncate(payload, logPayloadBytes))
 	}
-	s.limiter.warn(s.log, string(reason), "pubsub: message dropped", args...)
+	s.limiter.Warn(s.log, string(reason), "pubsub: message dropped", args...)
 }

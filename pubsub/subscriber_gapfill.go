@@ -73,7 +73,7 @@ func (s *Subscriber) requestFill(out chan<- item, lostAt time.Time) {
 	case out <- item{fill: true}:
 	default: // cannot happen: the last slot is kept free
 		s.fills.queued.Store(false)
-		s.limiter.warn(s.log, "gap_fill", "pubsub: gap fill marker could not be queued")
+		s.limiter.Warn(s.log, "gap_fill", "pubsub: gap fill marker could not be queued")
 	}
 }
 
@@ -104,7 +104,7 @@ func (s *Subscriber) gapFill(ctx context.Context) bool {
 			if errs[i] != nil {
 				failed = append(failed, host)
 				s.stats.gapFillErrors.Add(1)
-				s.limiter.warn(s.log, "gap_fill", "pubsub: gap fill could not read a history, will retry",
+				s.limiter.Warn(s.log, "gap_fill", "pubsub: gap fill could not read a history, will retry",
 					"host", host, "err", errs[i])
 				continue
 			}

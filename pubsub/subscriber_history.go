@@ -122,7 +122,7 @@ func (w *historyWriter) arm(d time.Duration) {
 }
 
 func (w *historyWriter) warn(err error) {
-	w.s.limiter.warn(w.s.log, "history", "pubsub: history write failed, retrying",
+	w.s.limiter.Warn(w.s.log, "history", "pubsub: history write failed, retrying",
 		"waiting", w.retry.size(), "sites", len(w.retry.order), "err", err)
 }
 

@@ -99,7 +99,7 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- s
 				case ctl <- v.Payload:
 				default:
 					s.stats.controlDropped.Add(1)
-					s.limiter.warn(s.log, "control_dropped", "pubsub: control message dropped",
+					s.limiter.Warn(s.log, "control_dropped", "pubsub: control message dropped",
 						"reason", "queue full", "payload", truncate(v.Payload, logPayloadBytes))
 				}
 			}
@@ -193,7 +193,7 @@ func (s *Subscriber) subscribed(ctx context.Context, reconnect bool) {
 
 func (s *Subscriber) connectionLost(err error) {
 	s.ready.Store(false)
-	s.limiter.warn(s.log, "connection", "pubsub: subscription lost, reconnecting", "err", err)
+	s.limiter.Warn(s.log, "connection", "pubsub: subscription lost, reconnecting", "err", err)
 }
 
 func isTimeout(err error) bool {

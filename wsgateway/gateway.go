@@ -3,7 +3,8 @@ package wsgateway
 import (
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/notifyd/notifyd/internal/lograte"
 
 	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/message"
@@ -20,9 +21,8 @@ type Gateway struct {
 	connects *limit.Keyed  // ConnectRate buckets per client address; guards itself
 
 	// atomic
-	nextID          atomic.Uint64 // conn_id source
-	slowWarn        warnLimiter   // slow-consumer Warn logs
-	unavailableWarn warnLimiter   // "Authenticator unavailable" Warn logs
+	nextID atomic.Uint64    // conn_id source
+	warns  *lograte.Limiter // slow-consumer and "Authenticator unavailable" Warn logs
 
 	// Shutdown state: shutOnce runs the first Shutdown's close spread and
 	// starts the goroutine that closes drained once every ServeHTTP call
@@ -53,6 +53,7 @@ func New(cfg Config) (*Gateway, error) {
 			Burst: cfg.ConnectBurst,
 			Now:   cfg.Now,
 		}),
+		warns:   lograte.New(slowWarnEvery, cfg.Now),
 		drained: make(chan struct{}),
 	}, nil
 }
@@ -87,14 +88,3 @@ func (g *Gateway) Count() int { return g.hub.len() }
 
 // Stats returns a snapshot of the gateway's counters.
 func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.hub.len()) }
-
-// warnLimiter lets one Warn log through per slowWarnEvery; the others are
-// logged at Debug. Safe for concurrent use.
-type warnLimiter struct {
-	last atomic.Int64 // unix nanoseconds of the last Warn
-}
-
-func (w *warnLimiter) allow(now time.Time) bool {
-	n, last := now.UnixNano(), w.last.Load()
-	return n-last >= int64(slowWarnEvery) && w.last.CompareAndSwap(last, n)
-}

@@ -54,11 +54,12 @@ func (g *Gateway) refuse(ctx context.Context, ws *websocket.Conn, req closeReque
 // logRefusal logs a refused token at Debug; an unavailable Authenticator is
 // an operational problem, logged at Warn at most once a second.
 func (g *Gateway) logRefusal(log *slog.Logger, reason RejectReason, source string, err error) {
-	level := slog.LevelDebug
-	if reason == RejectUnavailable && g.unavailableWarn.allow(g.cfg.Now()) {
-		level = slog.LevelWarn
+	args := []any{"reason", string(reason), "token_source", source, "err", err}
+	if reason == RejectUnavailable {
+		g.warns.WarnOrDebug(log, "auth_unavailable", "wsgateway: token refused", args...)
+		return
 	}
-	log.Log(context.Background(), level, "wsgateway: token refused", "reason", string(reason), "token_source", source, "err", err)
+	log.Debug("wsgateway: token refused", args...)
 }
 
 func (g *Gateway) reject(r RejectReason) { g.stats.rejected[r].Add(1) }
@@ -66,9 +67,10 @@ func (g *Gateway) reject(r RejectReason) { g.stats.rejected[r].Add(1) }
 // logDisconnect logs an ended connection: slow consumers at Warn, at most
 // once a second (Debug otherwise), everything else at Debug.
 func (g *Gateway) logDisconnect(log *slog.Logger, req closeRequest) {
-	level := slog.LevelDebug
-	if req.reason == DisconnectSlow && g.slowWarn.allow(g.cfg.Now()) {
-		level = slog.LevelWarn
+	args := []any{"reason", string(req.reason), "code", int(req.code)}
+	if req.reason == DisconnectSlow {
+		g.warns.WarnOrDebug(log, "slow", "wsgateway: disconnected", args...)
+		return
 	}
-	log.Log(context.Background(), level, "wsgateway: disconnected", "reason", string(req.reason), "code", int(req.code))
+	log.Debug("wsgateway: disconnected", args...)
 }
