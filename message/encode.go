@@ -9,13 +9,39 @@ import (
 // MarshalJSON encodes the stored form: every key, target included. It has a
 // value receiver so that json.Marshal of a Message value uses it too.
 func (m Message) MarshalJSON() ([]byte, error) {
-	return m.AppendJSON(nil, true), nil
+	return m.StoredJSON(), nil
+}
+
+// StoredJSON encodes the stored form (target included), as history keeps
+// it, in one allocation.
+func (m *Message) StoredJSON() []byte {
+	return m.AppendJSON(make([]byte, 0, m.sizeHint()), true)
 }
 
 // PushJSON encodes what recipients see: the message without its target, so that
 // principal ids are not leaked to the people a message is sent to.
 func (m *Message) PushJSON() []byte {
-	return m.AppendJSON(nil, false)
+	return m.AppendJSON(make([]byte, 0, m.sizeHint()), false)
+}
+
+// sizeHint estimates the encoded size, so that one allocation usually
+// suffices: the fixed keys plus the variable fields, with a margin for
+// escapes.
+func (m *Message) sizeHint() int {
+	n := 192 + len(m.Host) + len(m.Channel) + len(m.Action) + len(m.Category) + len(m.Status) +
+		len(m.Title) + len(m.Body) + len(m.Image) + len(m.URL) + len(m.Timestamp) + len(m.ID)
+	if m.Source != nil {
+		n += len(m.Source.ID) + len(m.Source.Title) + len(m.Source.Avatar)
+	}
+	if m.Target != nil {
+		for _, p := range m.Target.Principals {
+			n += len(p) + 3
+		}
+	}
+	for k, v := range m.Extra {
+		n += len(k) + len(v) + 4
+	}
+	return n + n/8
 }
 
 // AppendJSON appends the compact JSON form of m to dst: PyAMS's 13 keys in

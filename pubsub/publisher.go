@@ -117,7 +117,7 @@ func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
 	if err := p.complete(ctx, m); err != nil {
 		return err
 	}
-	stored := m.AppendJSON(nil, true)
+	stored := m.StoredJSON()
 	if p.max > 0 && len(stored) > p.max {
 		return fmt.Errorf("pubsub: publish: %w: %d bytes, limit %d", message.ErrTooLarge, len(stored), p.max)
 	}

@@ -99,7 +99,7 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	s.recent.add(m.ID) // it will be delivered: a copy later in the batch is a duplicate
 	p := prepared{m: m}
 	if s.store != nil {
-		p.entry = Entry{Host: m.Host, ID: m.ID, Stored: m.AppendJSON(nil, true)}
+		p.entry = Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON()}
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)

@@ -153,10 +153,8 @@ func serve(ctx context.Context, cfg *config, logOut io.Writer, ready chan<- stri
 		log.Info("shutting down", "cause", context.Cause(ctx))
 	case err := <-srvErr:
 		runErr = fmt.Errorf("http server: %w", err)
-		srvErr <- nil
 	case err := <-subErr:
 		runErr = fmt.Errorf("subscriber: %w", err)
-		subErr <- nil
 	}
 
 	draining.Store(true)
