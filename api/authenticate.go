@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 // identityKey is the context key of the caller's identity.

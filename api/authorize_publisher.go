@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 // authorizePublisher requires a publisher token in "Authorization: Bearer":

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
 // Defaults applied by New to zero Config fields.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 func TestContextShape(t *testing.T) {

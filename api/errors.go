@@ -8,9 +8,9 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
 // apiError is an entry of the catalogue below: what a client is told. code

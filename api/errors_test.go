@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
 // catalogue lists every entry of errors.go's catalogue.

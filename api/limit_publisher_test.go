@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 const otherPublisherToken = "publisher-token-abcdefghij"

@@ -16,9 +16,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
 func TestMain(m *testing.M) {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -43,7 +44,7 @@ func TestSubscriberControl(t *testing.T) {
 			// The default control channel: each test has its own server.
 			s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{})
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			control := pubsub.DefaultControlChannel
 			bad := []struct {
@@ -76,7 +77,7 @@ func TestSubscriberControl(t *testing.T) {
 			}
 			publish(t, rdb, control, `{"action":"disconnect","principal":"users:bob","at":"2025-01-18T17:20:54.123456789Z"}`)
 			publish(t, rdb, control, `{"action":"disconnect","principal":"users:carol","future":"ignored"}`)
-			eventually(t, "the disconnect orders", func() bool { return len(sink.principals()) == 2 })
+			poll.Until(t, "the disconnect orders", func() bool { return len(sink.principals()) == 2 })
 
 			if got := sink.principals(); got[0] != "users:bob" || got[1] != "users:carol" {
 				t.Errorf("Disconnect calls = %q, want users:bob then users:carol", got)
@@ -109,12 +110,12 @@ func TestSubscriberControlWithoutControlSink(t *testing.T) {
 	s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{ControlChannel: control})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 	publish(t, rdb, pubsub.DefaultControlChannel, `{"action":"disconnect","principal":"users:bob"}`)
 	publish(t, rdb, control, `{"action":"disconnect","principal":"users:bob"}`)
 	publish(t, rdb, channel, bare("after", channel))
-	eventually(t, "the message after the order", func() bool { return len(sink.deliveries()) == 1 })
-	eventually(t, "the order read", func() bool { return s.Stats().Control == 1 })
+	poll.Until(t, "the message after the order", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "the order read", func() bool { return s.Stats().Control == 1 })
 	if st := s.Stats(); st.Disconnects != 0 || st.ControlMalformed != 0 {
 		t.Errorf("stats = %+v, want the order ignored without error", st)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -131,7 +132,7 @@ func newGapSetup(t *testing.T, sink pubsub.Sink, hcfg pubsub.HistoryConfig) *gap
 	viaProxy := newNamedClient(t, g.proxy.Addr(), gatewayA)
 	g.a = newSubscriber(t, viaProxy, newHistory(t, viaProxy, hcfg), sink, pubsub.SubscriberConfig{Channel: g.channel})
 	run(t, g.a)
-	eventually(t, "A subscribed", g.a.Ready)
+	poll.Until(t, "A subscribed", g.a.Ready)
 	return g
 }
 
@@ -143,14 +144,14 @@ func (g *gapSetup) cut(t *testing.T, others int64) {
 	if n := killSubscriptions(t, g.direct, gatewayA); n != 1 {
 		t.Fatalf("killed %d subscriptions of A, want 1", n)
 	}
-	eventually(t, "A unsubscribed", func() bool { return numSub(t, g.direct, g.channel) == others })
+	poll.Until(t, "A unsubscribed", func() bool { return numSub(t, g.direct, g.channel) == others })
 }
 
 // reconnect lets A resubscribe and waits for its gap fill.
 func (g *gapSetup) reconnect(t *testing.T, fills uint64) {
 	t.Helper()
 	g.proxy.Unstall()
-	eventually(t, "A's gap fill", func() bool { return g.a.Ready() && g.a.Stats().GapFills == fills })
+	poll.Until(t, "A's gap fill", func() bool { return g.a.Ready() && g.a.Stats().GapFills == fills })
 }
 
 func TestGapFillAfterKill(t *testing.T) {
@@ -162,22 +163,22 @@ func TestGapFillAfterKill(t *testing.T) {
 	b := newSubscriber(t, g.direct, newHistory(t, g.direct, pubsub.HistoryConfig{Key: g.key}), sinkB,
 		pubsub.SubscriberConfig{Channel: g.channel})
 	stopB := run(t, b)
-	eventually(t, "B subscribed", b.Ready)
+	poll.Until(t, "B subscribed", b.Ready)
 
 	publishTitled(t, g.pub, testHost, "before")
-	eventually(t, "before", func() bool { return len(sinkA.deliveries()) == 1 && len(sinkB.deliveries()) == 1 })
+	poll.Until(t, "before", func() bool { return len(sinkA.deliveries()) == 1 && len(sinkB.deliveries()) == 1 })
 
 	g.cut(t, 1)
 	gap := []string{"g0", "g1", "g2", "g3", "g4"}
 	publishTitled(t, g.pub, testHost, gap...)
-	eventually(t, "B to get the gap live", func() bool { return len(sinkB.deliveries()) == 6 })
+	poll.Until(t, "B to get the gap live", func() bool { return len(sinkB.deliveries()) == 6 })
 	if n := len(sinkA.deliveries()); n != 1 {
 		t.Fatalf("A delivered %d messages while cut off, want 1", n)
 	}
 
 	g.reconnect(t, 1)
 	publishTitled(t, g.pub, testHost, "l0", "l1")
-	eventually(t, "A's deliveries", func() bool { return len(sinkA.deliveries()) >= 8 })
+	poll.Until(t, "A's deliveries", func() bool { return len(sinkA.deliveries()) >= 8 })
 	checkTitles(t, "A", sinkA, "before", "g0", "g1", "g2", "g3", "g4", "l0", "l1")
 	st := g.a.Stats()
 	if st.GapFilled != 5 || st.Reconnects != 1 || st.Delivered != 8 || st.Received != 3 {
@@ -188,10 +189,10 @@ func TestGapFillAfterKill(t *testing.T) {
 	// which only the gateways store (and B is gone), marks the end of A's
 	// history queue: once it is written, everything queued before it was
 	// counted.
-	eventually(t, "B's deliveries", func() bool { return len(sinkB.deliveries()) == 8 })
+	poll.Until(t, "B's deliveries", func() bool { return len(sinkB.deliveries()) == 8 })
 	stopB()
 	publish(t, g.direct, g.channel, bare("sync", g.channel))
-	eventually(t, "the sync message stored", func() bool { return g.a.Stats().HistoryWritten == 1 })
+	poll.Until(t, "the sync message stored", func() bool { return g.a.Stats().HistoryWritten == 1 })
 	if st := g.a.Stats(); st.HistoryDuplicates != 3 {
 		t.Errorf("A's history duplicates = %d, want 3 (before, l0, l1: the filled ones are not appended)",
 			st.HistoryDuplicates)
@@ -209,13 +210,13 @@ func TestGapFillAfterRestart(t *testing.T) {
 	a := newSubscriber(t, viaProxy, newHistory(t, viaProxy, pubsub.HistoryConfig{}), sink,
 		pubsub.SubscriberConfig{Channel: channel, HealthCheckInterval: 100 * time.Millisecond})
 	run(t, a)
-	eventually(t, "subscription", a.Ready)
+	poll.Until(t, "subscription", a.Ready)
 	before := newClient(t, srv.Addr())
 	publishTitled(t, newPublisher(t, before, newHistory(t, before, pubsub.HistoryConfig{}), channel), testHost, "before")
-	eventually(t, "before", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 
 	srv.Stop()
-	eventually(t, "not ready while Redis is stopped", func() bool { return !a.Ready() })
+	poll.Until(t, "not ready while Redis is stopped", func() bool { return !a.Ready() })
 	proxy.Stall() // A cannot resubscribe before the test publishes
 	srv.Restart()
 	// The restarted server is empty: A's last id is not in the history, so
@@ -224,9 +225,9 @@ func TestGapFillAfterRestart(t *testing.T) {
 	pub := newPublisher(t, after, newHistory(t, after, pubsub.HistoryConfig{}), channel)
 	publishTitled(t, pub, testHost, "g0", "g1", "g2")
 	proxy.Unstall()
-	eventually(t, "gap fill", func() bool { return a.Ready() && a.Stats().GapFills >= 1 })
+	poll.Until(t, "gap fill", func() bool { return a.Ready() && a.Stats().GapFills >= 1 })
 	publishTitled(t, pub, testHost, "l0")
-	eventually(t, "deliveries", func() bool { return len(sink.deliveries()) >= 5 })
+	poll.Until(t, "deliveries", func() bool { return len(sink.deliveries()) >= 5 })
 	checkTitles(t, "A", sink, "before", "g0", "g1", "g2", "l0")
 	if st := a.Stats(); st.GapFilled != 3 {
 		t.Errorf("GapFilled = %d, want 3", st.GapFilled)
@@ -238,7 +239,7 @@ func TestGapFillTrimmedHistory(t *testing.T) {
 	sink := &recordingSink{}
 	g := newGapSetup(t, sink, pubsub.HistoryConfig{Length: 3})
 	publishTitled(t, g.pub, testHost, "before")
-	eventually(t, "before", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 
 	g.cut(t, 0)
 	// "before", A's last id, is trimmed away with g0 and g1: the fill
@@ -247,7 +248,7 @@ func TestGapFillTrimmedHistory(t *testing.T) {
 	publishTitled(t, g.pub, testHost, "g0", "g1", "g2", "g3", "g4")
 	g.reconnect(t, 1)
 	publishTitled(t, g.pub, testHost, "l0")
-	eventually(t, "deliveries", func() bool { return len(sink.deliveries()) >= 5 })
+	poll.Until(t, "deliveries", func() bool { return len(sink.deliveries()) >= 5 })
 	checkTitles(t, "A", sink, "before", "g2", "g3", "g4", "l0")
 	if st := g.a.Stats(); st.GapFilled != 3 {
 		t.Errorf("GapFilled = %d, want 3", st.GapFilled)
@@ -265,10 +266,10 @@ func TestGapFillAfterOutputBufferLimit(t *testing.T) {
 	sink := &recordingSink{}
 	a := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{Channel: channel})
 	run(t, a)
-	eventually(t, "subscription", a.Ready)
+	poll.Until(t, "subscription", a.Ready)
 	pub := newPublisher(t, newClient(t, srv.Addr()), h, channel)
 	publishTitled(t, pub, testHost, "before")
-	eventually(t, "before", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 
 	// Redis sends the first 16 KiB of a reply from a fixed buffer; the rest
 	// is what the limit counts.
@@ -280,9 +281,9 @@ func TestGapFillAfterOutputBufferLimit(t *testing.T) {
 	if err := pub.Publish(context.Background(), big); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
-	eventually(t, "resubscribed and filled", func() bool { return a.Ready() && a.Stats().GapFills == 1 })
+	poll.Until(t, "resubscribed and filled", func() bool { return a.Ready() && a.Stats().GapFills == 1 })
 	publishTitled(t, pub, testHost, "after")
-	eventually(t, "after", func() bool { return len(sink.deliveries()) >= 3 })
+	poll.Until(t, "after", func() bool { return len(sink.deliveries()) >= 3 })
 	checkTitles(t, "A", sink, "before", "big", "after")
 	if st := a.Stats(); st.Reconnects != 1 || st.GapFilled != 1 || st.Received != 2 {
 		t.Errorf("stats = %+v, want 1 reconnect, the big message filled, 2 received", st)
@@ -321,7 +322,7 @@ func TestGapFillSinkSites(t *testing.T) {
 			publishTitled(t, g.pub, quiet, "g0")
 			g.reconnect(t, 1)
 			publishTitled(t, g.pub, quiet, "l0")
-			eventually(t, "the live message", func() bool {
+			poll.Until(t, "the live message", func() bool {
 				return slices.Contains(sink.titles(), "l0")
 			})
 			checkTitles(t, "A", &sink.recordingSink, tt.want...)
@@ -340,7 +341,7 @@ func TestGapFillUnderRepeatedKills(t *testing.T) {
 	sink := &recordingSink{}
 	a := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{Channel: channel})
 	run(t, a)
-	eventually(t, "subscription", a.Ready)
+	poll.Until(t, "subscription", a.Ready)
 	pub := newPublisher(t, newClient(t, srv.Addr()), h, channel)
 
 	// The publisher stays at most window messages ahead of A's deliveries:
@@ -381,13 +382,13 @@ func TestGapFillUnderRepeatedKills(t *testing.T) {
 	}()
 	const kills = 5
 	for k := range kills {
-		eventually(t, "messages flowing", func() bool { return a.Stats().Delivered > uint64(20*(k+1)) })
+		poll.Until(t, "messages flowing", func() bool { return a.Stats().Delivered > uint64(20*(k+1)) })
 		if _, err := srv.Do("CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
 			t.Fatalf("CLIENT KILL: %v", err)
 		}
 		// Each fill runs before the next kill (fills requested while one is
 		// queued merge into it).
-		eventually(t, "resubscribed and filled", func() bool {
+		poll.Until(t, "resubscribed and filled", func() bool {
 			st := a.Stats()
 			return a.Ready() && st.Reconnects == uint64(k+1) && st.GapFills == uint64(k+1)
 		})
@@ -397,7 +398,7 @@ func TestGapFillUnderRepeatedKills(t *testing.T) {
 	if pubErr != nil {
 		t.Fatalf("Publish: %v", pubErr)
 	}
-	eventually(t, "every message delivered", func() bool { return len(sink.deliveries()) >= len(published) })
+	poll.Until(t, "every message delivered", func() bool { return len(sink.deliveries()) >= len(published) })
 	checkTitles(t, "A", sink, published...)
 	t.Logf("%d messages, %d by gap fill, %d duplicates skipped",
 		len(published), a.Stats().GapFilled, a.Stats().Duplicates)
@@ -413,7 +414,7 @@ func TestSubscriberSkipsDuplicates(t *testing.T) {
 			s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{}), sink, pubsub.SubscriberConfig{})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			withID := newMessage("with id")
 			withID.Channel, withID.ID = channel, "01JHX7Z5Q2ZB7Y8W9V0T1S2R3Q"
@@ -426,13 +427,13 @@ func TestSubscriberSkipsDuplicates(t *testing.T) {
 			} {
 				publish(t, rdb, channel, p)
 			}
-			eventually(t, "the last message", func() bool { return s.Stats().Received == 5 && s.Stats().Delivered == 3 })
+			poll.Until(t, "the last message", func() bool { return s.Stats().Received == 5 && s.Stats().Delivered == 3 })
 			checkTitles(t, "the subscriber", sink, "bare", "with id", "last")
 			st := s.Stats()
 			if st.Duplicates != 2 {
 				t.Errorf("Duplicates = %d, want 2", st.Duplicates)
 			}
-			eventually(t, "history writes", func() bool { return s.Stats().HistoryWritten == 3 })
+			poll.Until(t, "history writes", func() bool { return s.Stats().HistoryWritten == 3 })
 		})
 	}
 }
@@ -446,12 +447,12 @@ func TestSubscriberRecentIDsBound(t *testing.T) {
 	s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{RecentIDs: 2})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 	for _, title := range []string{"a", "b", "a", "c", "a"} {
 		publish(t, rdb, channel, bare(title, channel))
 	}
-	eventually(t, "every payload", func() bool { return s.Stats().Received == 5 })
-	eventually(t, "deliveries", func() bool { return s.Stats().Delivered+s.Stats().Duplicates == 5 })
+	poll.Until(t, "every payload", func() bool { return s.Stats().Received == 5 })
+	poll.Until(t, "deliveries", func() bool { return s.Stats().Delivered+s.Stats().Duplicates == 5 })
 	// a b [a: dup] c (forgets a) a
 	checkTitles(t, "the subscriber", sink, "a", "b", "c", "a")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -53,7 +54,7 @@ func TestPublisherHistoryOrderIsDeliveryOrder(t *testing.T) {
 	sink := newOrderSink()
 	s := newSubscriber(t, sub, newHistory(t, sub, hcfg), sink, pubsub.SubscriberConfig{Channel: channel})
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 
 	var pubs []*pubsub.Publisher
 	for range 2 {
@@ -81,7 +82,7 @@ func TestPublisherHistoryOrderIsDeliveryOrder(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("Publish: %v", err)
 	}
-	eventually(t, "every message delivered", func() bool { return len(sink.of(testHost)) == total })
+	poll.Until(t, "every message delivered", func() bool { return len(sink.of(testHost)) == total })
 
 	list, err := newHistory(t, sub, hcfg).List(ctx, testHost)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -228,7 +229,7 @@ func TestPublisherUnavailable(t *testing.T) {
 				t.Errorf("Publish with a canceled context: err = %v, want context.Canceled only", err)
 			}
 			srv.Restart()
-			eventually(t, "Publish to succeed after Restart", func() bool {
+			poll.Until(t, "Publish to succeed after Restart", func() bool {
 				return pub.Publish(context.Background(), newMessage("again")) == nil
 			})
 		})

@@ -10,7 +10,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -160,14 +161,14 @@ func TestRevokeDisconnects(t *testing.T) {
 				sink := &controlSink{conns: 1}
 				s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{ControlChannel: control})
 				run(t, s)
-				eventually(t, "subscription", s.Ready)
+				poll.Until(t, "subscription", s.Ready)
 				sinks = append(sinks, sink)
 			}
 			if _, err := r.Revoke(ctx, "users:bob"); err != nil {
 				t.Fatalf("Revoke: %v", err)
 			}
 			for i, sink := range sinks {
-				eventually(t, "the disconnect order", func() bool { return len(sink.principals()) == 1 })
+				poll.Until(t, "the disconnect order", func() bool { return len(sink.principals()) == 1 })
 				if got := sink.principals()[0]; got != "users:bob" {
 					t.Errorf("gateway %d disconnected %q, want users:bob", i, got)
 				}
@@ -218,12 +219,12 @@ func TestBrokerControlChannel(t *testing.T) {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 	if n := numSub(t, rdb, control); n != 1 {
 		t.Fatalf("%d subscribers on %s, want 1", n, control)
 	}
 	if _, err := b.Revocations.Revoke(context.Background(), "users:bob"); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
-	eventually(t, "the disconnect order", func() bool { return len(sink.principals()) == 1 })
+	poll.Until(t, "the disconnect order", func() bool { return len(sink.principals()) == 1 })
 }

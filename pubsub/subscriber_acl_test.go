@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -31,7 +32,7 @@ func TestSubscriberRecoversFromRefusedSubscribe(t *testing.T) {
 		pubsub.SubscriberConfig{Channel: channel, ControlChannel: control,
 			BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	run(t, s)
-	eventually(t, "Redis to refuse the SUBSCRIBE", func() bool {
+	poll.Until(t, "Redis to refuse the SUBSCRIBE", func() bool {
 		entries, err := admin.Do(t.Context(), "ACL", "LOG").Slice()
 		return err == nil && len(entries) > 0
 	})
@@ -41,7 +42,7 @@ func TestSubscriberRecoversFromRefusedSubscribe(t *testing.T) {
 	if _, err := srv.Do("ACL", "SETUSER", "sub", "&"+channel); err != nil {
 		t.Fatalf("ACL SETUSER: %v", err)
 	}
-	eventually(t, "subscription once allowed", s.Ready)
+	poll.Until(t, "subscription once allowed", s.Ready)
 	publish(t, admin, channel, bare("allowed", channel))
-	eventually(t, "delivery", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "delivery", func() bool { return len(sink.deliveries()) == 1 })
 }

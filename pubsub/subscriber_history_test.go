@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -41,7 +42,7 @@ func TestSubscriberHistoryFailingSite(t *testing.T) {
 	})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 
 	want := map[string][]string{} // titles per site, in publish order
 	for i := range 3 {
@@ -64,10 +65,10 @@ func TestSubscriberHistoryFailingSite(t *testing.T) {
 		}
 		return out
 	}
-	eventually(t, "the healthy site stored while the other fails", func() bool {
+	poll.Until(t, "the healthy site stored while the other fails", func() bool {
 		return len(titles(ok)) == len(want[ok])
 	})
-	eventually(t, "the failing site's messages waiting", func() bool {
+	poll.Until(t, "the failing site's messages waiting", func() bool {
 		return s.Stats().HistoryPending == uint64(len(want[bad]))
 	})
 	if got := titles(bad); len(got) != 0 {
@@ -77,13 +78,13 @@ func TestSubscriberHistoryFailingSite(t *testing.T) {
 	if _, err := srv.Do("ACL", "SETUSER", "gw", "allkeys"); err != nil {
 		t.Fatalf("ACL SETUSER: %v", err)
 	}
-	eventually(t, "the failing site stored once it may", func() bool { return len(titles(bad)) == len(want[bad]) })
+	poll.Until(t, "the failing site stored once it may", func() bool { return len(titles(bad)) == len(want[bad]) })
 	for _, host := range []string{ok, bad} {
 		if got := titles(host); !slices.Equal(got, want[host]) {
 			t.Errorf("history of %s = %v, want %v", host, got, want[host])
 		}
 	}
-	eventually(t, "every message counted as written", func() bool {
+	poll.Until(t, "every message counted as written", func() bool {
 		st := s.Stats()
 		return st.HistoryWritten == 6 && st.HistoryPending == 0
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -23,7 +24,7 @@ func TestSubscriberSurvivesBadPayloads(t *testing.T) {
 				pubsub.SubscriberConfig{MaxMessageSize: 2048})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			noHost := newMessage("no host")
 			noHost.Host = ""
@@ -51,7 +52,7 @@ func TestSubscriberSurvivesBadPayloads(t *testing.T) {
 				want[p.reason]++
 			}
 			publish(t, rdb, channel, bare("valid", channel))
-			eventually(t, "the valid message", func() bool { return len(sink.deliveries()) == 1 })
+			poll.Until(t, "the valid message", func() bool { return len(sink.deliveries()) == 1 })
 			if got := sink.titles(); fmt.Sprint(got) != "[valid]" {
 				t.Errorf("delivered %v, want only the valid message", got)
 			}
@@ -87,7 +88,7 @@ func TestSubscriberStoresOnce(t *testing.T) {
 		run(t, s)
 		subs, sinks = append(subs, s), append(sinks, sink)
 	}
-	eventually(t, "both subscriptions", func() bool { return subs[0].Ready() && subs[1].Ready() })
+	poll.Until(t, "both subscriptions", func() bool { return subs[0].Ready() && subs[1].Ready() })
 
 	// A Publisher on a third process stores first; the gateways then find
 	// its id already stored.
@@ -106,7 +107,7 @@ func TestSubscriberStoresOnce(t *testing.T) {
 		t.Fatalf("Publish: %v", err)
 	}
 	const total = bareCount + 1
-	eventually(t, "both gateways to deliver and store", func() bool {
+	poll.Until(t, "both gateways to deliver and store", func() bool {
 		var written, dup uint64
 		for i, s := range subs {
 			st := s.Stats()
@@ -161,16 +162,16 @@ func TestSubscriberRestart(t *testing.T) {
 	})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 	publish(t, rdb, channel, bare("before", channel))
-	eventually(t, "first delivery", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "first delivery", func() bool { return len(sink.deliveries()) == 1 })
 
 	srv.Stop()
-	eventually(t, "not ready while Redis is stopped", func() bool { return !s.Ready() })
+	poll.Until(t, "not ready while Redis is stopped", func() bool { return !s.Ready() })
 	srv.Restart()
-	eventually(t, "ready after restart", s.Ready)
+	poll.Until(t, "ready after restart", s.Ready)
 	publish(t, rdb, channel, bare("after", channel))
-	eventually(t, "delivery after restart", func() bool { return len(sink.deliveries()) == 2 })
+	poll.Until(t, "delivery after restart", func() bool { return len(sink.deliveries()) == 2 })
 	if got := sink.titles(); fmt.Sprint(got) != "[before after]" {
 		t.Errorf("delivered %v", got)
 	}
@@ -178,7 +179,7 @@ func TestSubscriberRestart(t *testing.T) {
 		t.Errorf("Reconnects = %d, OnSubscribed(reconnect) calls = %d; want 1 and 1", st.Reconnects, reconnects.Load())
 	}
 	// The restarted server is empty: the second message was stored afresh.
-	eventually(t, "history write after restart", func() bool { return s.Stats().HistoryWritten == 2 })
+	poll.Until(t, "history write after restart", func() bool { return s.Stats().HistoryWritten == 2 })
 }
 
 func TestSubscriberDetectsDeadConnection(t *testing.T) {
@@ -191,16 +192,16 @@ func TestSubscriberDetectsDeadConnection(t *testing.T) {
 	s := newSubscriber(t, viaProxy, nil, sink, pubsub.SubscriberConfig{HealthCheckInterval: 50 * time.Millisecond})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 
 	// The connection stays open but nothing comes back: only the PING
 	// health check can tell.
 	proxy.Stall()
-	eventually(t, "not ready while the connection is stalled", func() bool { return !s.Ready() })
+	poll.Until(t, "not ready while the connection is stalled", func() bool { return !s.Ready() })
 	proxy.Unstall()
-	eventually(t, "ready again", s.Ready)
+	poll.Until(t, "ready again", s.Ready)
 	publish(t, direct, channel, bare("after stall", channel))
-	eventually(t, "delivery after the stall", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "delivery after the stall", func() bool { return len(sink.deliveries()) == 1 })
 	if st := s.Stats(); st.Reconnects == 0 {
 		t.Errorf("Reconnects = 0 after a replaced connection")
 	}
@@ -217,7 +218,7 @@ func TestSubscriberQueueOverflow(t *testing.T) {
 			s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{QueueSize: queue})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			publish(t, rdb, channel, bare("first", channel))
 			<-sink.entered // the dispatcher is now stuck in Deliver
@@ -225,12 +226,12 @@ func TestSubscriberQueueOverflow(t *testing.T) {
 			for i := range more {
 				publish(t, rdb, channel, bare(fmt.Sprintf("m%d", i), channel))
 			}
-			eventually(t, "every payload read", func() bool { return s.Stats().Received == 1+more })
+			poll.Until(t, "every payload read", func() bool { return s.Stats().Received == 1+more })
 			if got := s.Stats().Dropped[pubsub.DropQueueFull]; got != more-queue {
 				t.Errorf("Dropped[queue_full] = %d, want %d", got, more-queue)
 			}
 			close(sink.release)
-			eventually(t, "queued messages delivered", func() bool { return s.Stats().Delivered == 1+queue })
+			poll.Until(t, "queued messages delivered", func() bool { return s.Stats().Delivered == 1+queue })
 			want := "[first m0 m1 m2 m3]"
 			if got := fmt.Sprint(sink.titles()); got != want {
 				t.Errorf("delivered %s, want %s", got, want)
@@ -247,7 +248,7 @@ func TestSubscriberHistoryRetry(t *testing.T) {
 	s := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 
 	// Writes fail (NOREPLICAS) while reads and pubsub keep working.
 	if _, err := srv.Do("CONFIG", "SET", "min-replicas-to-write", "1"); err != nil {
@@ -256,14 +257,14 @@ func TestSubscriberHistoryRetry(t *testing.T) {
 	for i := range 3 {
 		publish(t, rdb, channel, bare(fmt.Sprintf("m%d", i), channel))
 	}
-	eventually(t, "deliveries during the write outage", func() bool { return len(sink.deliveries()) == 3 })
+	poll.Until(t, "deliveries during the write outage", func() bool { return len(sink.deliveries()) == 3 })
 	if st := s.Stats(); st.HistoryWritten != 0 {
 		t.Fatalf("HistoryWritten = %d while writes fail", st.HistoryWritten)
 	}
 	if _, err := srv.Do("CONFIG", "SET", "min-replicas-to-write", "0"); err != nil {
 		t.Fatalf("CONFIG SET: %v", err)
 	}
-	eventually(t, "entries stored after the outage", func() bool { return s.Stats().HistoryWritten == 3 })
+	poll.Until(t, "entries stored after the outage", func() bool { return s.Stats().HistoryWritten == 3 })
 	list, err := h.List(context.Background(), testHost)
 	if err != nil || len(list) != 3 {
 		t.Fatalf("history = %v, %v; want 3 entries", ids(list), err)
@@ -288,7 +289,7 @@ func TestSubscriberHistoryRejected(t *testing.T) {
 	s := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 
 	publish(t, rdb, channel, bare("ok 1", channel))
 	m := newMessage("broken")
@@ -296,7 +297,7 @@ func TestSubscriberHistoryRejected(t *testing.T) {
 	publish(t, rdb, channel, string(m.AppendJSON(nil, true)))
 	publish(t, rdb, channel, bare("ok 2", channel))
 
-	eventually(t, "the broken entry rejected", func() bool {
+	poll.Until(t, "the broken entry rejected", func() bool {
 		st := s.Stats()
 		return st.Dropped[pubsub.DropHistoryRejected] == 1 && st.HistoryWritten == 2 && st.HistoryDuplicates == 0
 	})
@@ -327,7 +328,7 @@ func TestSubscriberShutdown(t *testing.T) {
 			s := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{FlushTimeout: flush})
 			channel := keyPrefix(t) + ":chan"
 			stop := run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 			if tt.writesFail {
 				if _, err := srv.Do("CONFIG", "SET", "min-replicas-to-write", "1"); err != nil {
 					t.Fatalf("CONFIG SET: %v", err)
@@ -338,7 +339,7 @@ func TestSubscriberShutdown(t *testing.T) {
 			<-sink.entered // m0 is stored (or its write failed) and being delivered
 			publish(t, rdb, channel, bare("m1", channel))
 			publish(t, rdb, channel, bare("m2", channel))
-			eventually(t, "payloads queued", func() bool { return s.Stats().Received == 3 })
+			poll.Until(t, "payloads queued", func() bool { return s.Stats().Received == 3 })
 
 			var wg sync.WaitGroup
 			wg.Add(1)
@@ -346,7 +347,7 @@ func TestSubscriberShutdown(t *testing.T) {
 				defer wg.Done()
 				stop() // returns once the queue is drained
 			}()
-			eventually(t, "not ready once stopping", func() bool { return !s.Ready() })
+			poll.Until(t, "not ready once stopping", func() bool { return !s.Ready() })
 			close(sink.release)
 			wg.Wait()
 
@@ -397,12 +398,12 @@ func TestSubscriberRejectsBadID(t *testing.T) {
 	s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
-	eventually(t, "subscription", s.Ready)
+	poll.Until(t, "subscription", s.Ready)
 	m := newMessage("bad id")
 	m.Channel, m.ID = channel, "has space"
 	publish(t, rdb, channel, string(m.AppendJSON(nil, true)))
 	publish(t, rdb, channel, bare("good", channel))
-	eventually(t, "the good message", func() bool { return len(sink.deliveries()) == 1 })
+	poll.Until(t, "the good message", func() bool { return len(sink.deliveries()) == 1 })
 	if got := s.Stats().Dropped[pubsub.DropInvalid]; got != 1 {
 		t.Errorf("Dropped[invalid] = %d, want 1", got)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -68,7 +69,7 @@ func TestSubscriberStoresBeforeDelivery(t *testing.T) {
 		run(t, s)
 		subs, sinks = append(subs, s), append(sinks, sink)
 	}
-	eventually(t, "subscriptions", func() bool { return subs[0].Ready() && subs[1].Ready() })
+	poll.Until(t, "subscriptions", func() bool { return subs[0].Ready() && subs[1].Ready() })
 
 	producer := newClient(t, srv.Addr())
 	const n = 100
@@ -87,7 +88,7 @@ func TestSubscriberStoresBeforeDelivery(t *testing.T) {
 		t.Fatalf("PUBLISH: %v", err)
 	}
 	for i, sink := range sinks {
-		eventually(t, "every delivery", func() bool { return len(sink.deliveries()) == n })
+		poll.Until(t, "every delivery", func() bool { return len(sink.deliveries()) == n })
 		if got := sink.titles(); !slices.Equal(got, titles) {
 			t.Errorf("gateway %d delivered %v, want %v", i, got, titles)
 		}
@@ -158,10 +159,10 @@ func TestSubscriberDeliversWhileHistoryFails(t *testing.T) {
 				Channel: channel, StoreTimeout: time.Second,
 			})
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			publish(t, rdb, channel, bare("before", channel))
-			eventually(t, "before", func() bool { return len(sink.deliveries()) == 1 })
+			poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 			if tt.stall {
 				proxy.Stall()
 			} else {
@@ -171,8 +172,8 @@ func TestSubscriberDeliversWhileHistoryFails(t *testing.T) {
 			for _, title := range outage {
 				publish(t, rdb, channel, bare(title, channel))
 			}
-			eventually(t, "deliveries during the outage", func() bool { return len(sink.deliveries()) == 4 })
-			eventually(t, "the outage's messages waiting", func() bool { return s.Stats().HistoryPending == 3 })
+			poll.Until(t, "deliveries during the outage", func() bool { return len(sink.deliveries()) == 4 })
+			poll.Until(t, "the outage's messages waiting", func() bool { return s.Stats().HistoryPending == 3 })
 			if tt.stall {
 				proxy.Unstall()
 			} else {
@@ -181,12 +182,12 @@ func TestSubscriberDeliversWhileHistoryFails(t *testing.T) {
 			// A write that timed out may still reach Redis (the stalled
 			// bytes flow once the server answers): its retry then finds it
 			// stored.
-			eventually(t, "the outage's messages stored", func() bool {
+			poll.Until(t, "the outage's messages stored", func() bool {
 				st := s.Stats()
 				return st.HistoryPending == 0 && st.HistoryWritten+st.HistoryDuplicates >= 4
 			})
 			publish(t, rdb, channel, bare("after", channel))
-			eventually(t, "after", func() bool { return len(sink.deliveries()) == 5 })
+			poll.Until(t, "after", func() bool { return len(sink.deliveries()) == 5 })
 
 			want := append(slices.Clone(outage), "after")
 			if tt.stall {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -81,14 +82,14 @@ func TestSubscriberDelivers(t *testing.T) {
 			})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
-			eventually(t, "subscription", s.Ready)
+			poll.Until(t, "subscription", s.Ready)
 
 			// A bare PyAMS PUBLISH: no id, no target.
 			m := newMessage("bare")
 			m.Channel, m.Target = channel, nil
 			payload := string(m.AppendJSON(nil, true))
 			publish(t, rdb, channel, payload)
-			eventually(t, "delivery", func() bool { return len(sink.deliveries()) == 1 })
+			poll.Until(t, "delivery", func() bool { return len(sink.deliveries()) == 1 })
 
 			d := sink.deliveries()[0]
 			wantID := message.DeriveID(m.Timestamp, []byte(payload))
@@ -102,7 +103,7 @@ func TestSubscriberDelivers(t *testing.T) {
 				t.Errorf("push = %s, want the message without target", d.push)
 			}
 
-			eventually(t, "history write", func() bool { return s.Stats().HistoryWritten == 1 })
+			poll.Until(t, "history write", func() bool { return s.Stats().HistoryWritten == 1 })
 			list, err := h.List(ctx, testHost)
 			if err != nil || len(list) != 1 || list[0].ID != wantID || list[0].Principals()[0] != "role:reader" {
 				t.Fatalf("history = %v, %v; want the message with its resolved target", ids(list), err)

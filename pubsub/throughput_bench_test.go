@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -38,7 +39,7 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 		Channel: channel, QueueSize: b.N + 1, HistoryQueueSize: b.N + 1, RecentIDs: b.N + 1,
 	})
 	run(b, s)
-	eventually(b, "subscription", s.Ready)
+	poll.Until(b, "subscription", s.Ready)
 	b.ReportAllocs()
 	b.ResetTimer()
 	const chunk = 256

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
 // ErrInvalidConfig is returned (wrapped) by New for a Config it cannot use.
@@ -62,7 +62,7 @@ type Config struct {
 	// Required.
 	Sites *site.Policy
 	// QueueSize is how many messages may wait for one connection's writer;
-	// one more closes the connection with CloseSlowConsumer. Zero value:
+	// one more closes the connection with protocol.CloseSlowConsumer. Zero value:
 	// DefaultQueueSize (256). Negative is an error.
 	QueueSize int
 	// WriteTimeout bounds each write to a socket; a write that exceeds it
@@ -74,7 +74,7 @@ type Config struct {
 	// DefaultPingInterval (30s). Negative disables pings.
 	PingInterval time.Duration
 	// ReadLimit is the largest inbound message in bytes; a larger one closes
-	// the connection with CloseTooBig. Zero value: DefaultReadLimit (4096).
+	// the connection with protocol.CloseTooBig. Zero value: DefaultReadLimit (4096).
 	// Negative is an error.
 	ReadLimit int64
 	// ShutdownSpread is the window over which Shutdown spreads its closes

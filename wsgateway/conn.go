@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // conn is one websocket client as the hub and its goroutines see it.
@@ -60,20 +61,20 @@ type closeRequest struct {
 	reason DisconnectReason
 	code   websocket.StatusCode // 0: close without a handshake (the peer is gone)
 	text   string
-	logout bool // send logoutFrame before closing
+	logout bool // send protocol.LogoutFrame before closing
 }
 
 // Close requests, by cause.
 var (
-	stopSlow     = closeRequest{reason: DisconnectSlow, code: CloseSlowConsumer, text: reasonSlow}
-	stopExpired  = closeRequest{reason: DisconnectExpired, code: CloseUnauthorized, text: reasonExpired, logout: true}
-	stopShutdown = closeRequest{reason: DisconnectShutdown, code: CloseGoingAway, text: reasonShutdown}
-	stopBinary   = closeRequest{reason: DisconnectBinary, code: CloseUnsupportedData, text: reasonBinary}
-	stopTooBig   = closeRequest{reason: DisconnectTooBig, code: CloseTooBig, text: reasonTooBig}
+	stopSlow     = closeRequest{reason: DisconnectSlow, code: protocol.CloseSlowConsumer, text: protocol.ReasonSlow}
+	stopExpired  = closeRequest{reason: DisconnectExpired, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired, logout: true}
+	stopShutdown = closeRequest{reason: DisconnectShutdown, code: protocol.CloseGoingAway, text: protocol.ReasonShutdown}
+	stopBinary   = closeRequest{reason: DisconnectBinary, code: protocol.CloseUnsupportedData, text: protocol.ReasonBinary}
+	stopTooBig   = closeRequest{reason: DisconnectTooBig, code: protocol.CloseTooBig, text: protocol.ReasonTooBig}
 	stopClient   = closeRequest{reason: DisconnectClient}
 	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
 	stopPing     = closeRequest{reason: DisconnectPing}
-	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: CloseRevoked, text: reasonDisconnected}
+	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: protocol.CloseRevoked, text: protocol.ReasonDisconnected}
 )
 
 func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {

@@ -1,11 +1,11 @@
 package wsgateway
 
 // Disconnect closes every connection whose identity principal (the token's
-// sub) is principal with CloseRevoked, and returns how many it closed;
+// sub) is principal with protocol.CloseRevoked, and returns how many it closed;
 // connections already closing for another reason are not counted. A
 // connection of principal whose token was verified before this call but that
 // is not registered yet is refused when it tries to register (logout frame,
-// CloseUnauthorized). Disconnect only signals the writers: it never blocks on
+// protocol.CloseUnauthorized). Disconnect only signals the writers: it never blocks on
 // a socket. It satisfies pubsub.ControlSink.
 //
 // Disconnect does not refuse future tokens: the revocation store consulted

@@ -12,7 +12,7 @@
 // same bytes, with the message id, on the bounded queue of every connection
 // whose site equals the message host, whose principals intersect the target
 // principals and that is not the sender. Deliver never blocks: a full queue
-// closes that connection with CloseSlowConsumer, and the client catches up.
+// closes that connection with protocol.CloseSlowConsumer, and the client catches up.
 //
 // # Catch-up on connect
 //
@@ -31,7 +31,7 @@
 // that is visible: the client may have missed messages and should reload.
 // An absent or empty since means no catch-up. Replayed frames are written by
 // the writer itself and do not count toward QueueSize; live messages that
-// arrive during the replay do, and overflow closes with CloseSlowConsumer.
+// arrive during the replay do, and overflow closes with protocol.CloseSlowConsumer.
 //
 // Catch-ups share history reads, so that a reconnect storm (every client of
 // a lost gateway reconnecting here at once) does not read and decode the
@@ -49,16 +49,16 @@
 // # Close codes
 //
 //	code  constant              when                                   the client should
-//	1001  CloseGoingAway        Shutdown                               reconnect with backoff (to another gateway), with since
-//	1003  CloseUnsupportedData  it sent a binary frame                 send text frames only
-//	1009  CloseTooBig           an inbound frame exceeded ReadLimit    send smaller frames
-//	1013  CloseTryAgainLater    the token could not be checked         reconnect with backoff and the same token;
+//	1001  protocol.CloseGoingAway        Shutdown                               reconnect with backoff (to another gateway), with since
+//	1003  protocol.CloseUnsupportedData  it sent a binary frame                 send text frames only
+//	1009  protocol.CloseTooBig           an inbound frame exceeded ReadLimit    send smaller frames
+//	1013  protocol.CloseTryAgainLater    the token could not be checked         reconnect with backoff and the same token;
 //	                            (revocation list unavailable)          no logout frame: do not log out
-//	4000  CloseSlowConsumer     its queue overflowed                   reconnect with since to catch up
-//	4001  CloseUnauthorized     token missing, invalid, expired or     refresh its token, reconnect
+//	4000  protocol.CloseSlowConsumer     its queue overflowed                   reconnect with since to catch up
+//	4001  protocol.CloseUnauthorized     token missing, invalid, expired or     refresh its token, reconnect
 //	                            revoked; preceded by
 //	                            {"action":"logout","status":"FORBIDDEN"}
-//	4003  CloseRevoked          an administrator disconnected this     get a new token (the same one will be
+//	4003  protocol.CloseRevoked          an administrator disconnected this     get a new token (the same one will be
 //	                            principal (Disconnect)                 refused with the logout frame), reconnect
 //
 // # Limits
@@ -115,7 +115,7 @@
 // Disconnect is refused when it tries to register.
 //
 // Shutdown refuses new upgrades, signals every connection to close with
-// CloseGoingAway spread over Config.ShutdownSpread, and joins every ServeHTTP
+// protocol.CloseGoingAway spread over Config.ShutdownSpread, and joins every ServeHTTP
 // call and every history read goroutine; when its context ends first, the
 // remaining sockets are closed without a handshake. http.Server.Shutdown does
 // not close hijacked connections, so call Gateway.Shutdown after it.

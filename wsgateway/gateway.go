@@ -63,7 +63,7 @@ func New(cfg Config) (*Gateway, error) {
 // not m's sender, and one of its principals is a target principal. The same
 // push slice is shared by every recipient and must not be modified
 // afterwards. Deliver never blocks; a connection whose queue is full is
-// closed with CloseSlowConsumer. It satisfies pubsub.Sink.
+// closed with protocol.CloseSlowConsumer. It satisfies pubsub.Sink.
 func (g *Gateway) Deliver(m *message.Message, push []byte) {
 	if m == nil || len(push) == 0 {
 		return

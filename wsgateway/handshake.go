@@ -5,7 +5,8 @@ import (
 	"net/http"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // ServeHTTP handles GET /ws/chat: the connection rate of the client address,
@@ -89,7 +90,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.hub.detach(c)
 	if !open {
 		g.reject(RejectShutdown)
-		_ = ws.Close(CloseGoingAway, reasonShutdown)
+		_ = ws.Close(protocol.CloseGoingAway, protocol.ReasonShutdown)
 		return
 	}
 	if verr != nil {

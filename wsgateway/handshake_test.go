@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 func TestTokenSources(t *testing.T) {
@@ -49,7 +51,7 @@ func TestTokenSources(t *testing.T) {
 			if got := c.Subprotocol(); got != tt.wantSubprot {
 				t.Errorf("subprotocol = %q, want %q", got, tt.wantSubprot)
 			}
-			eventually(t, func() bool { return e.g.Count() == 1 })
+			poll.Until(t, "condition", func() bool { return e.g.Count() == 1 })
 			m := newMessage(siteA, "users:bob", "hello", "users:alice")
 			e.g.Deliver(m, m.PushJSON())
 			if got, want := readText(t, c), string(m.PushJSON()); got != want {
@@ -66,22 +68,22 @@ func TestBadTokenLogsOut(t *testing.T) {
 		token      string
 		wantReason string
 	}{
-		{"missing", "", reasonUnauthorized},
-		{"garbage", "not-a-jwt", reasonUnauthorized},
+		{"missing", "", protocol.ReasonUnauthorized},
+		{"garbage", "not-a-jwt", protocol.ReasonUnauthorized},
 		{"wrong secret", func() string {
 			tok, err := auth.Mint([]byte("another-secret-another-secret-0123456789"), "users:alice", "", nil, time.Now(), time.Hour)
 			if err != nil {
 				t.Fatalf("Mint: %v", err)
 			}
 			return tok
-		}(), reasonUnauthorized},
+		}(), protocol.ReasonUnauthorized},
 		{"expired", func() string {
 			tok, err := auth.Mint(testSecret, "users:alice", "", nil, time.Now().Add(-2*time.Hour), time.Hour)
 			if err != nil {
 				t.Fatalf("Mint: %v", err)
 			}
 			return tok
-		}(), reasonExpired},
+		}(), protocol.ReasonExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,8 +100,8 @@ func TestBadTokenLogsOut(t *testing.T) {
 			if got := readText(t, c); got != `{"action":"logout","status":"FORBIDDEN"}` {
 				t.Errorf("first frame = %s, want the logout frame", got)
 			}
-			expectClose(t, c, CloseUnauthorized, tt.wantReason)
-			eventually(t, func() bool { return e.g.Stats().Rejected[RejectToken] == 1 })
+			expectClose(t, c, protocol.CloseUnauthorized, tt.wantReason)
+			poll.Until(t, "condition", func() bool { return e.g.Stats().Rejected[RejectToken] == 1 })
 			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 {
 				t.Errorf("accepted %d, connections %d; want 0, 0", s.Accepted, s.Connections)
 			}
@@ -117,13 +119,13 @@ func TestTokenExpiresWhileConnected(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	eventually(t, func() bool { return e.g.Count() == 1 })
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 1 })
 	// Nothing is sent until the token expires; then the logout frame and 4001.
 	if got := readText(t, c); got != `{"action":"logout","status":"FORBIDDEN"}` {
 		t.Errorf("frame = %s, want the logout frame", got)
 	}
-	expectClose(t, c, CloseUnauthorized, reasonExpired)
-	eventually(t, func() bool { return e.g.Count() == 0 })
+	expectClose(t, c, protocol.CloseUnauthorized, protocol.ReasonExpired)
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
 	if got := e.g.Stats().Disconnects[DisconnectExpired]; got != 1 {
 		t.Errorf("expired disconnects = %d, want 1", got)
 	}
@@ -189,7 +191,7 @@ func TestOriginAndSite(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dial: %v", err)
 			}
-			eventually(t, func() bool { return e.g.Count() == 1 })
+			poll.Until(t, "condition", func() bool { return e.g.Count() == 1 })
 			// The connection receives a message for its site only.
 			other := newMessage(wantSite+".other", "users:bob", "other site", "users:alice")
 			e.g.Deliver(other, other.PushJSON())
@@ -257,8 +259,8 @@ func TestShutdownRefusesUpgrades(t *testing.T) {
 func TestCloseCodes(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[websocket.StatusCode]int{
-		CloseGoingAway: 1001, CloseUnsupportedData: 1003, CloseTooBig: 1009,
-		CloseTryAgainLater: 1013, CloseSlowConsumer: 4000, CloseUnauthorized: 4001, CloseRevoked: 4003,
+		protocol.CloseGoingAway: 1001, protocol.CloseUnsupportedData: 1003, protocol.CloseTooBig: 1009,
+		protocol.CloseTryAgainLater: 1013, protocol.CloseSlowConsumer: 4000, protocol.CloseUnauthorized: 4001, protocol.CloseRevoked: 4003,
 	} {
 		if int(code) != want {
 			t.Errorf("code %d, want %d", code, want)

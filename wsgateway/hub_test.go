@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // fakeConn is a hub entry without a socket.
@@ -76,7 +77,7 @@ func TestHubOverflowStopsConn(t *testing.T) {
 	default:
 		t.Fatal("writer not signalled")
 	}
-	if slow.req.reason != DisconnectSlow || slow.req.code != CloseSlowConsumer {
+	if slow.req.reason != DisconnectSlow || slow.req.code != protocol.CloseSlowConsumer {
 		t.Errorf("close request %+v, want slow consumer", slow.req)
 	}
 }

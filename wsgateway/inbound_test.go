@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 func TestPingPong(t *testing.T) {
@@ -65,9 +67,9 @@ func TestBadInboundFramesClose(t *testing.T) {
 		code   websocket.StatusCode
 		reason DisconnectReason
 	}{
-		{"binary", websocket.MessageBinary, 4, CloseUnsupportedData, DisconnectBinary},
-		{"over read limit", websocket.MessageText, DefaultReadLimit + 1, CloseTooBig, DisconnectTooBig},
-		{"far over read limit", websocket.MessageText, 1 << 20, CloseTooBig, DisconnectTooBig},
+		{"binary", websocket.MessageBinary, 4, protocol.CloseUnsupportedData, DisconnectBinary},
+		{"over read limit", websocket.MessageText, DefaultReadLimit + 1, protocol.CloseTooBig, DisconnectTooBig},
+		{"far over read limit", websocket.MessageText, 1 << 20, protocol.CloseTooBig, DisconnectTooBig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +82,7 @@ func TestBadInboundFramesClose(t *testing.T) {
 			// server closes mid-frame; what matters is the close code.
 			_ = c.Write(ctx, tt.typ, make([]byte, tt.size))
 			expectClose(t, c, tt.code, "")
-			eventually(t, func() bool { return e.g.Count() == 0 })
+			poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
 			if got := e.g.Stats().Disconnects[tt.reason]; got != 1 {
 				t.Errorf("disconnects[%s] = %d, want 1", tt.reason, got)
 			}
@@ -98,5 +100,5 @@ func TestReadLimitConfigurable(t *testing.T) {
 		t.Fatalf("got %q, want PONG", got)
 	}
 	writeText(t, c, "123456789")
-	expectClose(t, c, CloseTooBig, "")
+	expectClose(t, c, protocol.CloseTooBig, "")
 }

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 )
 
 // dialAs attempts one handshake as sub on site A with extra headers.
@@ -55,7 +56,7 @@ func TestMaxConnectionsPerPrincipal(t *testing.T) {
 	}
 	// A closed connection frees its slot.
 	alice[0].Close(websocket.StatusNormalClosure, "")
-	eventually(t, func() bool { return e.principalSlots("users:alice") == limit-1 })
+	poll.Until(t, "condition", func() bool { return e.principalSlots("users:alice") == limit-1 })
 	e.connect(t, siteA, "users:alice")
 	if n := e.principalSlots("users:alice"); n != limit {
 		t.Errorf("alice holds %d slots, want %d", n, limit)
@@ -76,7 +77,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Errorf("rejected[capacity] = %d, want 1", got)
 	}
 	conns[0].Close(websocket.StatusNormalClosure, "")
-	eventually(t, func() bool {
+	poll.Until(t, "condition", func() bool {
 		e.g.hub.mu.RLock()
 		defer e.g.hub.mu.RUnlock()
 		return e.g.hub.slots.total == limit-1

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 	"go.uber.org/goleak"
 )
 
@@ -161,20 +162,8 @@ func (e *testEnv) connectWith(tb testing.TB, host, query, sub string, principals
 	if err != nil {
 		tb.Fatalf("dial %s: %v", sub, err)
 	}
-	eventually(tb, func() bool { return e.g.Stats().Accepted > before })
+	poll.Until(tb, "condition", func() bool { return e.g.Stats().Accepted > before })
 	return c
-}
-
-// eventually polls cond until it holds, failing the test after ioTimeout.
-func eventually(tb testing.TB, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(ioTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met in time")
-		}
-		time.Sleep(time.Millisecond) // polling interval, not synchronisation
-	}
 }
 
 // read returns the next message of c.

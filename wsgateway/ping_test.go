@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 )
 
 // TestServerPingsKeepLiveClient: a client that reads answers the pings and
@@ -34,7 +35,7 @@ func TestServerPingsKeepLiveClient(t *testing.T) {
 			got <- string(data)
 		}
 	}()
-	eventually(t, func() bool { return pings.Load() >= 3 })
+	poll.Until(t, "condition", func() bool { return pings.Load() >= 3 })
 	if n := e.g.Count(); n != 1 {
 		t.Fatalf("Count = %d, want 1", n)
 	}
@@ -51,7 +52,7 @@ func TestServerPingDropsDeadPeer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{cfg: Config{PingInterval: 10 * time.Millisecond}})
 	e.connect(t, siteA, "users:dead")
-	eventually(t, func() bool { return e.g.Count() == 0 })
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
 	if got := e.g.Stats().Disconnects[DisconnectPing]; got != 1 {
 		t.Errorf("ping disconnects = %d, want 1", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // readLoop reads inbound messages until the connection fails or must close.
@@ -17,7 +18,7 @@ func (g *Gateway) readLoop(ctx context.Context, c *conn) {
 		typ, data, err := c.ws.Read(ctx)
 		switch {
 		case errors.Is(err, websocket.ErrMessageTooBig):
-			// The library has already sent CloseTooBig; closeConn completes
+			// The library has already sent protocol.CloseTooBig; closeConn completes
 			// the handshake.
 			c.stop(stopTooBig)
 			return
@@ -31,8 +32,8 @@ func (g *Gateway) readLoop(ctx context.Context, c *conn) {
 		case typ != websocket.MessageText:
 			c.stop(stopBinary)
 			return
-		case string(data) == pingText:
-			c.enqueue(item{b: pongFrame})
+		case string(data) == protocol.Ping:
+			c.enqueue(item{b: protocol.PongFrame})
 		default:
 			// Clients cannot inject messages: PyAMS dispatched them.
 			g.stats.ignored.Add(1)

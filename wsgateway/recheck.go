@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 // RecheckRevocations asks store about the principal of every connection and
-// closes with CloseRevoked those whose token was issued at or before that
+// closes with protocol.CloseRevoked those whose token was issued at or before that
 // principal's revocation (or has no iat), as auth.Revocable would refuse it
 // now. It returns how many it closed.
 //

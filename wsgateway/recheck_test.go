@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // storeByPrincipal is a revocation store with one revocation time per
@@ -38,9 +41,9 @@ func TestRecheckRevocations(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("RecheckRevocations = %d, %v; want 2 closed", n, err)
 	}
-	expectClose(t, alice1, CloseRevoked, "")
-	expectClose(t, alice2, CloseRevoked, "")
-	eventually(t, func() bool { return e.g.Count() == 2 })
+	expectClose(t, alice1, protocol.CloseRevoked, "")
+	expectClose(t, alice2, protocol.CloseRevoked, "")
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 2 })
 	for name, c := range map[string]string{"users:bob": "for bob", "users:carol": "for carol"} {
 		m := newMessage(siteA, "users:system", c, name)
 		e.g.Deliver(m, m.PushJSON())

@@ -6,16 +6,17 @@ import (
 	"log/slog"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // Refusals of an upgraded connection that is never registered. Their reason
 // field is unused: refusals are counted as RejectReason.
 var (
-	refuseInvalid     = closeRequest{code: CloseUnauthorized, text: reasonUnauthorized, logout: true}
-	refuseExpired     = closeRequest{code: CloseUnauthorized, text: reasonExpired, logout: true}
-	refuseRevoked     = closeRequest{code: CloseUnauthorized, text: reasonRevoked, logout: true}
-	refuseUnavailable = closeRequest{code: CloseTryAgainLater, text: reasonUnavailable}
+	refuseInvalid     = closeRequest{code: protocol.CloseUnauthorized, text: protocol.ReasonUnauthorized, logout: true}
+	refuseExpired     = closeRequest{code: protocol.CloseUnauthorized, text: protocol.ReasonExpired, logout: true}
+	refuseRevoked     = closeRequest{code: protocol.CloseUnauthorized, text: protocol.ReasonRevoked, logout: true}
+	refuseUnavailable = closeRequest{code: protocol.CloseTryAgainLater, text: protocol.ReasonUnavailable}
 )
 
 // refusalFor maps an Authenticator error to the refusal the client gets and
@@ -41,7 +42,7 @@ func refusalFor(err error) (closeRequest, RejectReason) {
 func (g *Gateway) refuse(ctx context.Context, ws *websocket.Conn, req closeRequest) {
 	if req.logout {
 		wctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
-		err := ws.Write(wctx, websocket.MessageText, logoutFrame)
+		err := ws.Write(wctx, websocket.MessageText, protocol.LogoutFrame)
 		cancel()
 		if err != nil {
 			_ = ws.CloseNow()

@@ -2,10 +2,10 @@ package wsgateway
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // replay is catch-up on connect (GET /ws/chat?since=<id>). The writer runs
@@ -20,7 +20,7 @@ import (
 // itself, each within WriteTimeout, without going through the queue: replay
 // does not count toward QueueSize, but live messages that arrive meanwhile
 // do, and overflowing the queue during a replay closes the connection with
-// CloseSlowConsumer as usual. A close requested meanwhile stops the replay.
+// protocol.CloseSlowConsumer as usual. A close requested meanwhile stops the replay.
 //
 // It returns the ids the writer must not send again from the live queue:
 // every visible message of the list read (replayed, or at or before since,
@@ -76,22 +76,11 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 
 // writeGap sends the gap frame for since and reports whether it was written.
 func (g *Gateway) writeGap(ctx context.Context, c *conn, since string) bool {
-	if !g.writeFrame(ctx, c, gapFrame(since)) {
+	if !g.writeFrame(ctx, c, protocol.GapFrame(since)) {
 		return false
 	}
 	g.stats.gaps.Add(1)
 	return true
-}
-
-// gapFrame returns {"action":"gap","status":"warning","since":"<since>"},
-// with since JSON-escaped (ids are validated first; this is defence in depth).
-func gapFrame(since string) []byte {
-	q, _ := json.Marshal(since) // a string always marshals
-	const prefix = `{"action":"gap","status":"warning","since":`
-	b := make([]byte, 0, len(prefix)+len(q)+1)
-	b = append(b, prefix...)
-	b = append(b, q...)
-	return append(b, '}')
 }
 
 // validID reports whether id is a well-formed message id: 1 to

@@ -11,7 +11,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -80,7 +81,7 @@ func BenchmarkReplayStorm(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		eventually(b, func() bool { return e.g.Count() == 0 })
+		poll.Until(b, "condition", func() bool { return e.g.Count() == 0 })
 	}
 	s := e.g.Stats()
 	if s.Gaps != 0 || s.HistoryErrors != 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -48,7 +49,7 @@ func TestReplayFromRedisHistory(t *testing.T) {
 	t.Run("since trimmed", func(t *testing.T) {
 		// The list keeps 3: stored[0] was trimmed, so a gap, then alice's kept.
 		c := e.connectWith(t, siteA, "since="+stored[0].ID, "users:alice")
-		if got, want := readText(t, c), string(gapFrame(stored[0].ID)); got != want {
+		if got, want := readText(t, c), string(protocol.GapFrame(stored[0].ID)); got != want {
 			t.Fatalf("got %s, want the gap frame %s", got, want)
 		}
 		for _, want := range stored[2:] {

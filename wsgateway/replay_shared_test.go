@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // stepHistory is a History whose List calls the test releases one by one.
@@ -184,14 +186,14 @@ func TestReplaySharedReads(t *testing.T) {
 	}
 	early := connectGroup(0)
 	// One of them asked for a read, the others joined it.
-	eventually(t, func() bool { return e.g.Stats().HistoryJoins == group-1 })
+	poll.Until(t, "condition", func() bool { return e.g.Stats().HistoryJoins == group-1 })
 	close(holderCall.release)
 	first := hist.next(t, siteA) // its snapshot: h2 h1 h0
 
 	hist.set(siteA, m, h2, h1, h0) // M is stored, then published
 	e.g.Deliver(m, m.PushJSON())
 	late := connectGroup(group)
-	eventually(t, func() bool { return e.g.Stats().HistoryJoins == 2*(group-1) })
+	poll.Until(t, "condition", func() bool { return e.g.Stats().HistoryJoins == 2*(group-1) })
 	close(first.release)
 	second := hist.next(t, siteA) // its snapshot has M
 	close(second.release)
@@ -244,7 +246,7 @@ func TestReplayNotJoiningOlderRead(t *testing.T) {
 			// y waits for a newer read, which starts once first ends.
 			if tt.abandon {
 				e.g.Disconnect("users:x")
-				expectClose(t, x, CloseRevoked, "")
+				expectClose(t, x, protocol.CloseRevoked, "")
 				waitClosed(t, first.ctx.Done()) // its last waiter left: cancelled
 			} else {
 				close(first.release)
@@ -289,7 +291,7 @@ func TestReplayConcurrencyBound(t *testing.T) {
 			}
 			// Every connection has asked for its read; let the first
 			// ones block while the others wait.
-			eventually(t, func() bool { return e.g.reads.sitesOnOffer() == sites })
+			poll.Until(t, "condition", func() bool { return e.g.reads.sitesOnOffer() == sites })
 			calls := make([]*listCall, 0, sites)
 			for len(calls) < limit {
 				calls = append(calls, <-hist.calls)
@@ -327,22 +329,22 @@ func TestReplayWaitForSlot(t *testing.T) {
 		act     func(t *testing.T, e *testEnv, c *websocket.Conn)
 	}{
 		{"timeout", 50 * time.Millisecond, func(t *testing.T, e *testEnv, c *websocket.Conn) {
-			if got, want := readText(t, c), string(gapFrame("id-h1")); got != want {
+			if got, want := readText(t, c), string(protocol.GapFrame("id-h1")); got != want {
 				t.Fatalf("got %s, want the gap frame %s", got, want)
 			}
 			assertLiveNext(t, e, c, "users:alice")
 			// The holder's wait timed out too; its writer counts its gap
 			// after writing it.
-			eventually(t, func() bool { s := e.g.Stats(); return s.HistoryErrors == 2 && s.Gaps == 2 })
+			poll.Until(t, "condition", func() bool { s := e.g.Stats(); return s.HistoryErrors == 2 && s.Gaps == 2 })
 			if s := e.g.Stats(); s.Replayed != 0 {
 				t.Errorf("replayed %d, want 0", s.Replayed)
 			}
 		}},
 		{"close", time.Hour, func(t *testing.T, e *testEnv, c *websocket.Conn) {
-			eventually(t, func() bool { return e.g.reads.sitesOnOffer() == 2 }) // c waits
+			poll.Until(t, "condition", func() bool { return e.g.reads.sitesOnOffer() == 2 }) // c waits
 			e.g.Disconnect("users:alice")
-			expectClose(t, c, CloseRevoked, "")
-			eventually(t, func() bool { return e.g.reads.sitesOnOffer() == 1 }) // only the holder's
+			expectClose(t, c, protocol.CloseRevoked, "")
+			poll.Until(t, "condition", func() bool { return e.g.reads.sitesOnOffer() == 1 }) // only the holder's
 			s := e.g.Stats()
 			if s.HistoryErrors != 0 || s.Gaps != 0 {
 				t.Errorf("history errors %d gaps %d, want 0 0", s.HistoryErrors, s.Gaps)
@@ -381,12 +383,12 @@ func TestReplaySharedReadOutlivesLeaver(t *testing.T) {
 	holder := hist.next(t, siteB)
 	x := e.connectWith(t, siteA, "since=id-h1", "users:x", "group:all") // asks for the read
 	y := e.connectWith(t, siteA, "since=id-h1", "users:y", "group:all") // joins it
-	eventually(t, func() bool { return e.g.Stats().HistoryJoins == 1 })
+	poll.Until(t, "condition", func() bool { return e.g.Stats().HistoryJoins == 1 })
 	close(holder.release)
 	call := hist.next(t, siteA)
 	e.g.Disconnect("users:x")
-	expectClose(t, x, CloseRevoked, "")
-	eventually(t, func() bool { return e.g.Count() == 2 }) // x is gone
+	expectClose(t, x, protocol.CloseRevoked, "")
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 2 }) // x is gone
 	if err := call.ctx.Err(); err != nil {
 		t.Fatalf("the shared read was cancelled: %v", err)
 	}

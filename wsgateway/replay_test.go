@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // fakeHistory serves a fixed list. When gate is set, List reports on entered
@@ -97,7 +99,7 @@ func TestReplay(t *testing.T) {
 		}
 		return out
 	}
-	gap := func(since string) string { return string(gapFrame(since)) }
+	gap := func(since string) string { return string(protocol.GapFrame(since)) }
 	tooLong := strings.Repeat("a", message.MaxIDLength+1)
 	tests := []struct {
 		name      string
@@ -218,7 +220,7 @@ func TestReplayInterrupted(t *testing.T) {
 			if n := e.g.Disconnect("users:alice"); n != 1 {
 				t.Errorf("Disconnect = %d, want 1", n)
 			}
-		}, CloseRevoked, DisconnectRevoked},
+		}, protocol.CloseRevoked, DisconnectRevoked},
 		// Replay does not use the queue, but live messages queue meanwhile
 		// and overflow it as usual.
 		{"queue overflow", 2, func(e *testEnv) {
@@ -226,7 +228,7 @@ func TestReplayInterrupted(t *testing.T) {
 				m := histMsg("id-"+string(rune('a'+i)), siteA, "users:zed", "users:alice")
 				e.g.Deliver(m, m.PushJSON())
 			}
-		}, CloseSlowConsumer, DisconnectSlow},
+		}, protocol.CloseSlowConsumer, DisconnectSlow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,7 +242,7 @@ func TestReplayInterrupted(t *testing.T) {
 			tt.act(e)
 			// Whatever was queued is not sent: a requested close wins.
 			expectClose(t, c, tt.code, "")
-			eventually(t, func() bool { return e.g.Count() == 0 })
+			poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
 			s := e.g.Stats()
 			if s.Disconnects[tt.reason] != 1 || s.HistoryErrors != 0 || s.Gaps != 0 {
 				t.Errorf("disconnects %v, history errors %d, gaps %d", s.Disconnects, s.HistoryErrors, s.Gaps)
@@ -256,8 +258,8 @@ func TestGapFrame(t *testing.T) {
 		"":                           `{"action":"gap","status":"warning","since":""}`,
 		`a"b\c<`:                     `{"action":"gap","status":"warning","since":"a\"b\\c\u003c"}`,
 	} {
-		if got := string(gapFrame(since)); got != want {
-			t.Errorf("gapFrame(%q) = %s, want %s", since, got, want)
+		if got := string(protocol.GapFrame(since)); got != want {
+			t.Errorf("protocol.GapFrame(%q) = %s, want %s", since, got, want)
 		}
 	}
 }
@@ -311,10 +313,10 @@ func TestReplayStopsAtTokenExpiry(t *testing.T) {
 	late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
 	e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late}})
 	c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
-	if got := readText(t, c); got != string(logoutFrame) {
+	if got := readText(t, c); got != string(protocol.LogoutFrame) {
 		t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
 	}
-	expectClose(t, c, CloseUnauthorized, "")
+	expectClose(t, c, protocol.CloseUnauthorized, "")
 	if got := e.g.Stats().Replayed; got != 0 {
 		t.Fatalf("replayed %d messages after the token expired", got)
 	}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 func TestDisconnect(t *testing.T) {
@@ -29,10 +31,10 @@ func TestDisconnect(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, c := range alice {
-		wg.Go(func() { expectClose(t, c, CloseRevoked, reasonDisconnected) })
+		wg.Go(func() { expectClose(t, c, protocol.CloseRevoked, protocol.ReasonDisconnected) })
 	}
 	wg.Wait()
-	eventually(t, func() bool { return e.g.Count() == 2 })
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 2 })
 	for sub, c := range map[string]*websocket.Conn{"users:bob": bob, "users:carol": carol} {
 		m := newMessage(siteA, "users:zed", "still here", sub)
 		e.g.Deliver(m, m.PushJSON())
@@ -85,13 +87,13 @@ func TestAuthenticatorErrors(t *testing.T) {
 		rejected   RejectReason
 	}{
 		{"revoked", auth.Revocable{Verifier: verifier, Store: revocations{at: time.Now().Add(time.Hour)}},
-			true, CloseUnauthorized, reasonRevoked, RejectRevoked},
+			true, protocol.CloseUnauthorized, protocol.ReasonRevoked, RejectRevoked},
 		{"revocation list unavailable", auth.Revocable{Verifier: verifier, Store: revocations{err: errors.New("redis down")}},
-			false, CloseTryAgainLater, reasonUnavailable, RejectUnavailable},
+			false, protocol.CloseTryAgainLater, protocol.ReasonUnavailable, RejectUnavailable},
 		{"unknown error", failingAuth{errors.New("identity provider down")},
-			false, CloseTryAgainLater, reasonUnavailable, RejectUnavailable},
+			false, protocol.CloseTryAgainLater, protocol.ReasonUnavailable, RejectUnavailable},
 		{"wrapped invalid", failingAuth{errors.Join(errors.New("x"), auth.ErrInvalidToken)},
-			true, CloseUnauthorized, reasonUnauthorized, RejectToken},
+			true, protocol.CloseUnauthorized, protocol.ReasonUnauthorized, RejectToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,12 +104,12 @@ func TestAuthenticatorErrors(t *testing.T) {
 				t.Fatalf("dial: %v", err)
 			}
 			if tt.wantLogout {
-				if got := readText(t, c); got != string(logoutFrame) {
+				if got := readText(t, c); got != string(protocol.LogoutFrame) {
 					t.Fatalf("first frame %s, want the logout frame", got)
 				}
 			}
 			expectClose(t, c, tt.code, tt.reason) // fails on a logout frame that is not wanted
-			eventually(t, func() bool { return e.g.Stats().Rejected[tt.rejected] == 1 })
+			poll.Until(t, "condition", func() bool { return e.g.Stats().Rejected[tt.rejected] == 1 })
 			if s := e.g.Stats(); s.Accepted != 0 {
 				t.Errorf("accepted = %d, want 0", s.Accepted)
 			}
@@ -158,11 +160,11 @@ func TestDisconnectDuringHandshake(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("dial: %v", r.err)
 	}
-	if got := readText(t, r.c); got != string(logoutFrame) {
+	if got := readText(t, r.c); got != string(protocol.LogoutFrame) {
 		t.Fatalf("first frame %s, want the logout frame", got)
 	}
-	expectClose(t, r.c, CloseUnauthorized, reasonRevoked)
-	eventually(t, func() bool { return e.g.Stats().Rejected[RejectRevoked] == 1 })
+	expectClose(t, r.c, protocol.CloseUnauthorized, protocol.ReasonRevoked)
+	poll.Until(t, "condition", func() bool { return e.g.Stats().Rejected[RejectRevoked] == 1 })
 	if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 {
 		t.Errorf("accepted %d, connections %d; want 0, 0", s.Accepted, s.Connections)
 	}
@@ -183,8 +185,8 @@ func TestSites(t *testing.T) {
 		t.Errorf("Sites = %v, want %v", got, want)
 	}
 	e.g.Disconnect("users:b")
-	expectClose(t, b, CloseRevoked, "") // completes the close handshake
-	eventually(t, func() bool { return slices.Equal(e.g.Sites(), []string{siteA}) })
+	expectClose(t, b, protocol.CloseRevoked, "") // completes the close handshake
+	poll.Until(t, "condition", func() bool { return slices.Equal(e.g.Sites(), []string{siteA}) })
 	a2.CloseNow()
 	if got := e.g.Sites(); !slices.Equal(got, []string{siteA}) {
 		t.Errorf("Sites = %v, want [%s] while a1 is connected", got, siteA)

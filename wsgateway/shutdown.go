@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Shutdown refuses new upgrades, closes every connection with CloseGoingAway
+// Shutdown refuses new upgrades, closes every connection with protocol.CloseGoingAway
 // (the closes are spread uniformly over Config.ShutdownSpread, so browsers do
 // not all reconnect at once), and waits until every ServeHTTP call, and every
 // catch-up history read they started, has returned. If ctx ends first, the remaining sockets are closed without a
@@ -43,7 +43,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return fmt.Errorf("wsgateway: shutdown: %w", ctx.Err())
 }
 
-// spreadCloses signals conns to close with CloseGoingAway, the i-th at
+// spreadCloses signals conns to close with protocol.CloseGoingAway, the i-th at
 // start + spread*i/n. Signalling only wakes each connection's writer, so this
 // one goroutine paces the closes and bounds how many start at a time.
 func (g *Gateway) spreadCloses(ctx context.Context, conns []*conn) {

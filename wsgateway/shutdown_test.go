@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 func TestShutdownClosesEveryConnection(t *testing.T) {
@@ -24,7 +25,7 @@ func TestShutdownClosesEveryConnection(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, c := range conns {
-		wg.Go(func() { expectClose(t, c, CloseGoingAway, reasonShutdown) })
+		wg.Go(func() { expectClose(t, c, protocol.CloseGoingAway, protocol.ReasonShutdown) })
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // TestSlowConsumer delivers thousands of large messages to two clients: one
 // that never reads, one that reads everything. The first is closed with
-// CloseSlowConsumer once its socket buffers and queue are full; the second
+// protocol.CloseSlowConsumer once its socket buffers and queue are full; the second
 // receives every message, in order, and stays connected.
 func TestSlowConsumer(t *testing.T) {
 	t.Parallel()
@@ -95,8 +97,8 @@ func TestSlowConsumer(t *testing.T) {
 	for {
 		_, data, err := slow.Read(ctx)
 		if err != nil {
-			if code := websocket.CloseStatus(err); code != CloseSlowConsumer {
-				t.Fatalf("slow client read error %v (code %d), want close %d", err, code, CloseSlowConsumer)
+			if code := websocket.CloseStatus(err); code != protocol.CloseSlowConsumer {
+				t.Fatalf("slow client read error %v (code %d), want close %d", err, code, protocol.CloseSlowConsumer)
 			}
 			break
 		}
@@ -112,7 +114,7 @@ func TestSlowConsumer(t *testing.T) {
 	if next >= sent {
 		t.Errorf("slow client got all %d messages, want fewer", next)
 	}
-	eventually(t, func() bool { return e.g.Count() == 1 })
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 1 })
 	s := e.g.Stats()
 	if s.Disconnects[DisconnectSlow] != 1 || s.Dropped == 0 {
 		t.Errorf("slow disconnects %d, dropped %d; want 1, > 0", s.Disconnects[DisconnectSlow], s.Dropped)
@@ -159,7 +161,7 @@ func TestWriteTimeout(t *testing.T) {
 	for range queue / 2 { // 320 MB of writes: the socket buffers fill first
 		e.g.Deliver(m, push)
 	}
-	eventually(t, func() bool { return e.g.Count() == 0 })
+	poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
 	s := e.g.Stats()
 	if s.Disconnects[DisconnectWriteTimeout] != 1 || s.Dropped != 0 {
 		t.Errorf("disconnects %v, dropped %d; want 1 write timeout, 0", s.Disconnects, s.Dropped)

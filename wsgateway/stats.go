@@ -16,14 +16,14 @@ const (
 	// RejectHandshake: not a valid websocket upgrade; the library answered.
 	RejectHandshake RejectReason = "handshake"
 	// RejectToken: the token was missing, invalid or expired; upgraded, then
-	// the logout frame and CloseUnauthorized.
+	// the logout frame and protocol.CloseUnauthorized.
 	RejectToken RejectReason = "token"
 	// RejectRevoked: the token was revoked (auth.ErrRevoked), or its
 	// principal was disconnected during the handshake; upgraded, then the
-	// logout frame and CloseUnauthorized.
+	// logout frame and protocol.CloseUnauthorized.
 	RejectRevoked RejectReason = "revoked"
 	// RejectUnavailable: the Authenticator could not decide (for example
-	// auth.ErrUnavailable); upgraded, then CloseTryAgainLater.
+	// auth.ErrUnavailable); upgraded, then protocol.CloseTryAgainLater.
 	RejectUnavailable RejectReason = "auth_unavailable"
 	// RejectRate: the client address exceeded ConnectRate (429).
 	RejectRate RejectReason = "rate"
@@ -41,21 +41,21 @@ type DisconnectReason string
 const (
 	// DisconnectClient: the peer closed the connection or the network failed.
 	DisconnectClient DisconnectReason = "client"
-	// DisconnectSlow: its queue overflowed (CloseSlowConsumer).
+	// DisconnectSlow: its queue overflowed (protocol.CloseSlowConsumer).
 	DisconnectSlow DisconnectReason = "slow"
-	// DisconnectExpired: its token expired (logout frame, CloseUnauthorized).
+	// DisconnectExpired: its token expired (logout frame, protocol.CloseUnauthorized).
 	DisconnectExpired DisconnectReason = "token_expired"
-	// DisconnectShutdown: Shutdown closed it (CloseGoingAway).
+	// DisconnectShutdown: Shutdown closed it (protocol.CloseGoingAway).
 	DisconnectShutdown DisconnectReason = "shutdown"
-	// DisconnectBinary: it sent a binary frame (CloseUnsupportedData).
+	// DisconnectBinary: it sent a binary frame (protocol.CloseUnsupportedData).
 	DisconnectBinary DisconnectReason = "binary"
-	// DisconnectTooBig: it sent a message over ReadLimit (CloseTooBig).
+	// DisconnectTooBig: it sent a message over ReadLimit (protocol.CloseTooBig).
 	DisconnectTooBig DisconnectReason = "too_big"
 	// DisconnectWriteTimeout: a write exceeded WriteTimeout.
 	DisconnectWriteTimeout DisconnectReason = "write_timeout"
 	// DisconnectPing: no pong arrived within PingInterval.
 	DisconnectPing DisconnectReason = "ping_timeout"
-	// DisconnectRevoked: Disconnect closed it (CloseRevoked).
+	// DisconnectRevoked: Disconnect closed it (protocol.CloseRevoked).
 	DisconnectRevoked DisconnectReason = "revoked"
 )
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // writeLoop is the only goroutine that writes data frames to c. It first
@@ -83,7 +84,7 @@ func (g *Gateway) closeConn(ctx context.Context, c *conn) {
 		return
 	}
 	if req.logout {
-		if err := g.write(ctx, c, logoutFrame); err != nil {
+		if err := g.write(ctx, c, protocol.LogoutFrame); err != nil {
 			_ = c.ws.CloseNow()
 			return
 		}

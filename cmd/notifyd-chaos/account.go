@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/client"
 )
 
 // tally is the accounting of one phase.
@@ -48,7 +48,7 @@ func missing(l *ledger, f *fleet, p int) int {
 // account computes phase p's tally. before and after are the clients'
 // stats at the start and the end of the phase; injected is when the fault
 // hit (zero: no fault) and restored when its disruptive action ended.
-func account(l *ledger, f *fleet, p int, before, after []wsclient.Stats, injected, restored time.Time) tally {
+func account(l *ledger, f *fleet, p int, before, after []client.Stats, injected, restored time.Time) tally {
 	var t tally
 	msgs := l.phaseMessages(p)
 	for _, s := range msgs {

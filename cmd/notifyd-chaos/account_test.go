@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/client"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -37,8 +37,8 @@ func TestAccount(t *testing.T) {
 	got(2, api.seq, 1)     // not a target of api
 	got(0, other.seq, 1)   // another phase
 
-	before := make([]wsclient.Stats, 3)
-	after := []wsclient.Stats{{Duplicates: 2, Gaps: 1}, {Duplicates: 3}, {Connects: 1}}
+	before := make([]client.Stats, 3)
+	after := []client.Stats{{Duplicates: 2, Gaps: 1}, {Duplicates: 3}, {Connects: 1}}
 	tl := account(l, f, 1, before, after, time.Time{}, time.Time{})
 	want := tally{published: 3, publishedAPI: 1, publishedBare: 2, refused: 1, bareNoSubscriber: 1,
 		expected: 5, delivered: 2, lostAPI: 1, lostBare: 1, lostBareUnsub: 1, appDup: 1,

@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/client"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -24,7 +24,7 @@ type tracked struct {
 	// immutable after newFleet
 	index     int
 	recipient message.Recipient
-	client    *wsclient.Client
+	client    *client.Client
 
 	gateway     atomic.Int32 // index of the gateway it is connected to; -1 while not connected
 	connectedAt atomic.Int64 // unix nanoseconds of its latest connection
@@ -85,7 +85,7 @@ func newFleet(n int, urls []string, site string, secret []byte, hc *http.Client,
 		for k := 1; k < len(urls); k++ {
 			fallbacks = append(fallbacks, urls[(home+k)%len(urls)])
 		}
-		c, err := wsclient.New(wsclient.Config{
+		c, err := client.New(client.Config{
 			URL: urls[home], Fallbacks: fallbacks, Origin: site,
 			Header:     http.Header{"X-Forwarded-For": {forwardedFor(i)}},
 			HTTPClient: hc, Logger: log.With("client", p),

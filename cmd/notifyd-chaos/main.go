@@ -1,7 +1,7 @@
 // Command notifyd-chaos proves notifyd's delivery guarantees under faults.
 // It starts its own redis-server (append-only, fsync always) and two notifyd
 // gateways as subprocesses on free loopback ports, connects clients built
-// on internal/wsclient (split across the gateways, each with its own
+// on client (split across the gateways, each with its own
 // principal and one of four shared groups), publishes a steady stream
 // through POST /api/chat/messages (alternating gateways) and bare PUBLISH
 // (PyAMS's JSON, no id), and injects each fault in turn:

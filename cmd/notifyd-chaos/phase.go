@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/client"
 )
 
 // faultSpec is one fault the run injects, in its own phase.
@@ -58,7 +58,7 @@ type result struct {
 func (c *chaos) runPhase(ctx context.Context, index int, spec *faultSpec) result {
 	ph := &phase{index: index, spec: spec}
 	c.log.Info("phase starting", "phase", index, "fault", spec.name)
-	before := make([]wsclient.Stats, len(c.fleet.clients))
+	before := make([]client.Stats, len(c.fleet.clients))
 	for i, t := range c.fleet.clients {
 		before[i] = t.client.Stats()
 	}
@@ -101,7 +101,7 @@ func (c *chaos) runPhase(ctx context.Context, index int, spec *faultSpec) result
 			c.races[i] = n
 		}
 	}
-	after := make([]wsclient.Stats, len(c.fleet.clients))
+	after := make([]client.Stats, len(c.fleet.clients))
 	for i, t := range c.fleet.clients {
 		after[i] = t.client.Stats()
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/client"
 )
 
 const revokePrincipal = "users:revokee"
@@ -23,7 +23,7 @@ const revokePrincipal = "users:revokee"
 // (as a stolen token would be), so that every reconnect after the
 // revocation must be refused.
 type revokeState struct {
-	clients []*wsclient.Client
+	clients []*client.Client
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
@@ -43,7 +43,7 @@ func revokePrepare(ctx context.Context, c *chaos, ph *phase) error {
 	n := len(c.gws)
 	s := &revokeState{up: make([]bool, n), closedAt: make([]time.Time, n), closeErr: make([]error, n)}
 	for i, g := range c.gws {
-		cl, err := wsclient.New(wsclient.Config{
+		cl, err := client.New(client.Config{
 			URL: g.wsURL(), Origin: c.site, HTTPClient: c.wsHTTP,
 			Header: http.Header{"X-Forwarded-For": {fmt.Sprintf("10.254.0.%d", i+1)}},
 			Token:  func(context.Context) (string, error) { return tok, nil },
@@ -144,7 +144,7 @@ func revokeFinish(_ context.Context, _ *chaos, ph *phase) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, err := range s.closeErr {
-		if errors.Is(err, wsclient.ErrRevoked) && refused > 0 {
+		if errors.Is(err, client.ErrRevoked) && refused > 0 {
 			refused-- // the close itself, not a reconnect
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 type result struct {

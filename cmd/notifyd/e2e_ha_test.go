@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 )
 
@@ -35,12 +36,12 @@ func TestClusterTwoGateways(t *testing.T) {
 		}
 	}
 	key := "chat:notifications::" + testSite
-	eventually(t, func() bool { return rdb.LLen(t.Context(), key).Val() >= 3 })
+	poll.Until(t, "condition", func() bool { return rdb.LLen(t.Context(), key).Val() >= 3 })
 	// One more round trip through both gateways so late duplicates would show.
 	publishTo(t, g1, "sentinel", "users:bob")
 	read(t, b1)
 	read(t, b2)
-	eventually(t, func() bool { return rdb.LLen(t.Context(), key).Val() >= 4 })
+	poll.Until(t, "condition", func() bool { return rdb.LLen(t.Context(), key).Val() >= 4 })
 	if n := rdb.LLen(t.Context(), key).Val(); n != 4 {
 		t.Fatalf("history holds %d entries for 4 messages on 2 gateways", n)
 	}
@@ -65,9 +66,9 @@ func TestSentinelFailoverKeepsDelivering(t *testing.T) {
 	s.KillMaster()
 	s.WaitFailover(30 * time.Second)
 	// The websocket stays open; readiness comes back once resubscribed.
-	eventually(t, func() bool { return get(t, g.url("/readyz"), "").StatusCode == http.StatusOK })
+	poll.Until(t, "condition", func() bool { return get(t, g.url("/readyz"), "").StatusCode == http.StatusOK })
 	var after string
-	eventually(t, func() bool {
+	poll.Until(t, "condition", func() bool {
 		code, out := post(t, g.url("/api/chat/messages"), publisherToken,
 			`{"host":"`+testSite+`","action":"notify","category":"test","title":"after failover","message":"m",`+
 				`"source":{"id":"users:system","title":"System"},"target":{"principals":["users:bob"]}}`)
@@ -88,7 +89,7 @@ func TestSentinelFailoverKeepsDelivering(t *testing.T) {
 		}
 	}
 	var h struct{ Notifications []map[string]any }
-	eventually(t, func() bool {
+	poll.Until(t, "condition", func() bool {
 		h.Notifications = nil
 		_ = jsonDecode(get(t, g.url("/api/chat/notifications"), tok), &h)
 		return len(h.Notifications) == 2 && h.Notifications[0]["id"] == after && h.Notifications[1]["id"] == before

@@ -14,7 +14,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 )
 
@@ -87,19 +88,8 @@ func startGateway(t *testing.T, extra map[string]string) *gateway {
 		return stopErr
 	}
 	t.Cleanup(func() { _ = g.stop() })
-	eventually(t, func() bool { return get(t, g.url("/readyz"), "").StatusCode == http.StatusOK })
+	poll.Until(t, "condition", func() bool { return get(t, g.url("/readyz"), "").StatusCode == http.StatusOK })
 	return g
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
 }
 
 func get(t *testing.T, url, token string) *http.Response {
@@ -149,7 +139,7 @@ func dial(t *testing.T, g *gateway, tok string) *websocket.Conn {
 // waitSessions polls /monitor until the gateway counts n sessions.
 func waitSessions(t *testing.T, g *gateway, n int) {
 	t.Helper()
-	eventually(t, func() bool {
+	poll.Until(t, "condition", func() bool {
 		var m struct {
 			Count int `json:"sessions_count"`
 		}
@@ -248,7 +238,7 @@ func TestEmbeddedRedisEndToEnd(t *testing.T) {
 	var h struct {
 		Notifications []map[string]any
 	}
-	eventually(t, func() bool {
+	poll.Until(t, "condition", func() bool {
 		h.Notifications = nil
 		_ = json.NewDecoder(get(t, g.url("/api/chat/notifications"), token(t, "users:bob")).Body).Decode(&h)
 		return len(h.Notifications) == 3
@@ -313,7 +303,7 @@ func TestTwoGatewaysStoreHistoryExactlyOnce(t *testing.T) {
 		t.Fatalf("ids not unique: %v", ids)
 	}
 	key := "chat:notifications::" + testSite
-	eventually(t, func() bool { return rdb.LLen(t.Context(), key).Val() >= 7 })
+	poll.Until(t, "condition", func() bool { return rdb.LLen(t.Context(), key).Val() >= 7 })
 	// A sentinel through both gateways: each writes history in order after
 	// delivering, so once both delivered it and it is stored, any duplicate of
 	// the first seven would already be in the list.
@@ -323,7 +313,7 @@ func TestTwoGatewaysStoreHistoryExactlyOnce(t *testing.T) {
 	if a, b := read(t, bob1), read(t, bob2); a["title"] != "sentinel" || b["title"] != "sentinel" {
 		t.Fatalf("sentinel: %v / %v", a, b)
 	}
-	eventually(t, func() bool { return rdb.LLen(t.Context(), key).Val() >= 8 })
+	poll.Until(t, "condition", func() bool { return rdb.LLen(t.Context(), key).Val() >= 8 })
 	items, err := rdb.LRange(t.Context(), key, 0, -1).Result()
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/wsclient"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/client"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -42,7 +42,7 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
-	c, err := wsclient.New(wsclient.Config{
+	c, err := client.New(client.Config{
 		URL: *url, Origin: *origin, Since: *since,
 		Token: func(context.Context) (string, error) { return tok, nil },
 		OnMessage: func(_ *message.Message, raw []byte) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/notifyd/notifyd/internal/poll"
 )
 
 func TestListenPrintsNotifications(t *testing.T) {
@@ -17,7 +19,7 @@ func TestListenPrintsNotifications(t *testing.T) {
 	}()
 	waitSessions(t, g, 1)
 	id := publishTo(t, g, "hello listener", "users:bob")
-	eventually(t, func() bool { return strings.Contains(out.String(), id) })
+	poll.Until(t, "condition", func() bool { return strings.Contains(out.String(), id) })
 	if !strings.Contains(out.String(), `"title":"hello listener"`) || strings.Contains(out.String(), `"target"`) {
 		t.Fatalf("listen printed %q", out.String())
 	}

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/api"
+	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/handler"
-	"github.com/notifyd/notifyd/internal/auth"
 	"github.com/notifyd/notifyd/internal/metrics"
-	"github.com/notifyd/notifyd/internal/site"
 	"github.com/notifyd/notifyd/pubsub"
+	"github.com/notifyd/notifyd/site"
 	"github.com/notifyd/notifyd/wsgateway"
 )
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
 )
 
 // runToken implements `notifyd token`: it prints an HS256 token signed with

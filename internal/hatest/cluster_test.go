@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -174,7 +175,7 @@ func TestClusterMasterOutage(t *testing.T) {
 		tr.waitStored(tr.rdb, healthyHosts...)
 		// The dead master's sites' messages wait, every one of them, in
 		// each gateway's retry queues, to be stored once the master is back.
-		eventually(t, "the dead master's sites' messages waiting for a retry", func() bool {
+		poll.Until(t, "the dead master's sites' messages waiting for a retry", func() bool {
 			for _, g := range gws {
 				if g.sub.Stats().HistoryPending != uint64(rounds*len(victimHosts)) {
 					return false
@@ -202,14 +203,14 @@ func TestClusterMasterOutage(t *testing.T) {
 		// delivered once. (The clients' pools may take a second to stop
 		// failing fast on the address that refused connections.)
 		for _, m := range failed {
-			eventually(t, "a failed publish to succeed when retried", func() bool {
+			poll.Until(t, "a failed publish to succeed when retried", func() bool {
 				return tr.tryPublish(m) == nil
 			})
 		}
 		tr.round(hosts)
 		tr.waitDelivered(gws...)
 		tr.waitStored(tr.rdb)
-		eventually(t, "no message waiting for a retry", func() bool {
+		poll.Until(t, "no message waiting for a retry", func() bool {
 			for _, g := range gws {
 				if g.sub.Stats().HistoryPending != 0 {
 					return false
@@ -275,7 +276,7 @@ func TestClusterReplicaFailover(t *testing.T) {
 	}
 	c.WaitOK(waitTimeout)
 	t.Logf("replica promoted %v after the kill", time.Since(killed))
-	eventually(t, "the subscriptions on the dead master to move", func() bool {
+	poll.Until(t, "the subscriptions on the dead master to move", func() bool {
 		var reconnects uint64
 		for _, g := range gws {
 			if !g.sub.Ready() {
@@ -292,7 +293,7 @@ func TestClusterReplicaFailover(t *testing.T) {
 		}
 	}
 	if pending != nil {
-		eventually(t, "the failed publish to succeed when retried", func() bool {
+		poll.Until(t, "the failed publish to succeed when retried", func() bool {
 			return tr.tryPublish(pending) == nil
 		})
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -106,7 +107,7 @@ func startGateway(t testing.TB, name string, rdb redis.UniversalClient) *gateway
 // at least reconnects times.
 func waitReady(t testing.TB, reconnects uint64, gws ...*gateway) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("gateways subscribed with %d reconnects", reconnects), func() bool {
+	poll.Until(t, fmt.Sprintf("gateways subscribed with %d reconnects", reconnects), func() bool {
 		for _, g := range gws {
 			if !g.sub.Ready() || g.sub.Stats().Reconnects < reconnects {
 				return false

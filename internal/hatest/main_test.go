@@ -15,17 +15,9 @@ func TestMain(m *testing.M) { leaktest.Main(m) }
 // even on a loaded two-core machine.
 const waitTimeout = 30 * time.Second
 
-// eventually polls cond until it holds, failing t after waitTimeout.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	if !poll(cond) {
-		t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
-	}
-}
-
-// poll calls cond every few milliseconds until it holds (true) or
+// holdsWithin calls cond every few milliseconds until it holds (true) or
 // waitTimeout has passed (false).
-func poll(cond func() bool) bool {
+func holdsWithin(cond func() bool) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)

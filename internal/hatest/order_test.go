@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -82,7 +83,7 @@ func TestClusterPublishOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, g := range gws {
-		eventually(t, g.name+" to deliver every message", func() bool {
+		poll.Until(t, g.name+" to deliver every message", func() bool {
 			for _, host := range hosts {
 				if len(g.sink.delivered(host)) != perSite {
 					return false

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 )
 
@@ -53,7 +54,7 @@ func TestSentinelFailover(t *testing.T) {
 	waitReady(t, 1, gws...)
 	t.Logf("gateways subscribed again %v after the kill", time.Since(killed))
 	if pending != nil {
-		eventually(t, "the failed publish to succeed when retried", func() bool {
+		poll.Until(t, "the failed publish to succeed when retried", func() bool {
 			return tr.tryPublish(pending) == nil
 		})
 	}

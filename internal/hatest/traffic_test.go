@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -139,7 +140,7 @@ func (tr *traffic) forget(host string) { delete(tr.stored, host) }
 func (tr *traffic) waitDelivered(gws ...*gateway) {
 	tr.t.Helper()
 	for _, g := range gws {
-		eventually(tr.t, g.name+" to deliver every message", func() bool { return g.sink.has(tr.delivered) })
+		poll.Until(tr.t, g.name+" to deliver every message", func() bool { return g.sink.has(tr.delivered) })
 	}
 	want := map[string]int{}
 	for _, id := range tr.delivered {
@@ -190,7 +191,7 @@ func (tr *traffic) waitStored(rdb redis.UniversalClient, hosts ...string) {
 		}
 		return true
 	}
-	if !poll(complete) {
+	if !holdsWithin(complete) {
 		tr.t.Logf("last error: %v", lastErr)
 	}
 	for _, host := range hosts {

@@ -139,9 +139,9 @@ func parseFields(text, sep string) map[string]string {
 	return out
 }
 
-// poll calls cond every few milliseconds until it returns nil, or returns
+// retryUntil calls cond every few milliseconds until it returns nil, or returns
 // its last error wrapped once timeout has passed.
-func poll(timeout time.Duration, cond func() error) error {
+func retryUntil(timeout time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

@@ -127,7 +127,7 @@ func (c *Cluster) create() error {
 	// A replica can only REPLICATE a master it knows.
 	for i, r := range c.nodes[c.cfg.Masters:] {
 		master := c.ids[i/c.cfg.ReplicasPerMaster]
-		err := poll(c.cfg.Timeout, func() error {
+		err := retryUntil(c.cfg.Timeout, func() error {
 			_, err := r.Call("CLUSTER", "REPLICATE", master)
 			return err
 		})
@@ -137,7 +137,7 @@ func (c *Cluster) create() error {
 	}
 	// Every node must know every replica's role before WaitOK's checks mean
 	// anything for replicas.
-	return poll(c.cfg.Timeout, func() error {
+	return retryUntil(c.cfg.Timeout, func() error {
 		for _, s := range c.nodes {
 			view, err := clusterNodes(s.Addr())
 			if err != nil {
@@ -244,7 +244,7 @@ func (c *Cluster) MasterFor(key string) *Server {
 // for the failover. It fails the test after timeout.
 func (c *Cluster) WaitOK(timeout time.Duration) {
 	c.tb.Helper()
-	if err := poll(timeout, c.ok); err != nil {
+	if err := retryUntil(timeout, c.ok); err != nil {
 		c.tb.Fatalf("redistest: cluster not OK: %v\n%s", err, c.logs())
 	}
 }
@@ -307,7 +307,7 @@ func (c *Cluster) ok() error {
 func (c *Cluster) WaitReplicasSynced(timeout time.Duration) {
 	c.tb.Helper()
 	targets := map[*Server]int64{} // replica -> master offset to reach
-	err := poll(timeout, func() error {
+	err := retryUntil(timeout, func() error {
 		for _, s := range c.running() {
 			info, err := Info(s.Addr(), "replication")
 			if err != nil {

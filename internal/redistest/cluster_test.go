@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -77,7 +78,7 @@ func TestCluster(t *testing.T) {
 	if got, err := callString(victim.Addr(), "CLUSTER", "MYID"); err != nil || got != id {
 		t.Fatalf("restarted node id = %q, %v; want %q", got, err, id)
 	}
-	eventually(t, "writes to the restarted master", func() bool {
+	poll.Until(t, "writes to the restarted master", func() bool {
 		return rdb.Set(ctx, keys[victim], "back", 0).Err() == nil
 	})
 	if got, err := victim.Call("GET", keys[victim]); err != nil || got != "back" {
@@ -107,7 +108,7 @@ func TestClusterReplicaFailover(t *testing.T) {
 	if promoted != c.Replicas(0)[0] {
 		t.Fatalf("slot of %s served by %s, want the replica %s", key, promoted.Addr(), c.Replicas(0)[0].Addr())
 	}
-	eventually(t, "the value on the promoted replica through the client", func() bool {
+	poll.Until(t, "the value on the promoted replica through the client", func() bool {
 		v, err := rdb.Get(ctx, key).Result()
 		return err == nil && v == "v"
 	})

@@ -83,7 +83,7 @@ sentinel parallel-syncs %[4]s 1
 	}
 	want := fmt.Sprintf("name=%s,status=ok,address=%s,slaves=1,sentinels=%d",
 		sentinelMasterName, s.master.Addr(), sentinelCount)
-	err := poll(sentinelStartTimeout, func() error {
+	err := retryUntil(sentinelStartTimeout, func() error {
 		for _, sn := range s.sentinels {
 			info, err := Info(sn.Addr(), "sentinel")
 			if err != nil {
@@ -169,7 +169,7 @@ func (s *Sentinel) server(addr string) *Server {
 func (s *Sentinel) WaitReplicaSynced() {
 	s.tb.Helper()
 	var target int64 = -1
-	err := poll(sentinelStartTimeout, func() error {
+	err := retryUntil(sentinelStartTimeout, func() error {
 		var master, replica *Server
 		for _, srv := range []*Server{s.master, s.replica} {
 			if !srv.Running() {
@@ -225,7 +225,7 @@ func (s *Sentinel) WaitFailover(timeout time.Duration) (newMasterAddr string) {
 	if s.killed == "" {
 		s.tb.Fatalf("redistest: WaitFailover without KillMaster")
 	}
-	err := poll(timeout, func() error {
+	err := retryUntil(timeout, func() error {
 		newMasterAddr = ""
 		for _, sn := range s.sentinels {
 			if !sn.Running() {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -40,7 +41,7 @@ func TestSentinelFailover(t *testing.T) {
 	if addr != s.Replica().Addr() {
 		t.Fatalf("new master %s, want the replica %s", addr, s.Replica().Addr())
 	}
-	eventually(t, "the replicated value through the failover client", func() bool {
+	poll.Until(t, "the replicated value through the failover client", func() bool {
 		v, err := rdb.Get(ctx, "k").Result()
 		return err == nil && v == "v"
 	})

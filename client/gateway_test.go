@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/internal/auth"
-	"github.com/notifyd/notifyd/internal/site"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 	"github.com/notifyd/notifyd/wsgateway"
 )
 
@@ -180,11 +181,11 @@ func TestDeliversMessagesNotControlFrames(t *testing.T) {
 	}
 	// Several PONGs must have been read (and kept from OnMessage) before the
 	// messages.
-	eventually(t, func() bool { return c.Stats().Pongs >= 3 })
+	poll.Until(t, "condition", func() bool { return c.Stats().Pongs >= 3 })
 	first, own, other, last := msg("first", "users:alice", "users:bob"), msg("own", "users:bob", "users:bob"),
 		msg("other", "users:alice", "users:carol"), msg("last", "users:alice", message.Authenticated)
 	deliver(s.gw, first, own, other, last)
-	eventually(t, func() bool { return len(rec.titles()) == 2 })
+	poll.Until(t, "condition", func() bool { return len(rec.titles()) == 2 })
 	if got := strings.Join(rec.titles(), ","); got != "first,last" {
 		t.Fatalf("OnMessage got %q, want first,last", got)
 	}
@@ -209,7 +210,7 @@ func TestDropsDuplicateIDs(t *testing.T) {
 	recv(t, rec.connects)
 	a, b := msg("a", "users:x", "users:bob"), msg("b", "users:x", "users:bob")
 	deliver(s.gw, a, a, b, a)
-	eventually(t, func() bool { return c.Stats().Messages+c.Stats().Duplicates == 4 })
+	poll.Until(t, "condition", func() bool { return c.Stats().Messages+c.Stats().Duplicates == 4 })
 	if got := strings.Join(rec.titles(), ","); got != "a,b" || c.Stats().Duplicates != 2 {
 		t.Fatalf("OnMessage got %q with %d duplicates, want a,b and 2", got, c.Stats().Duplicates)
 	}
@@ -271,7 +272,7 @@ func TestMovesToFallbackWithSinceOnShutdown(t *testing.T) {
 	}
 	m := msg("before", "users:x", "users:bob")
 	deliver(a.gw, m)
-	eventually(t, func() bool { return c.LastID() == m.ID })
+	poll.Until(t, "condition", func() bool { return c.LastID() == m.ID })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -300,7 +301,7 @@ func TestRunEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	eventually(t, func() bool { return s.gw.Count() == 1 })
+	poll.Until(t, "condition", func() bool { return s.gw.Count() == 1 })
 	if err := c.Run(ctx); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run: %v, want ErrRunning", err)
 	}
@@ -308,7 +309,7 @@ func TestRunEndsWithContext(t *testing.T) {
 	if err := recv(t, done); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	eventually(t, func() bool { return s.gw.Count() == 0 })
+	poll.Until(t, "condition", func() bool { return s.gw.Count() == 0 })
 	if st := s.gw.Stats(); st.Disconnects[wsgateway.DisconnectClient] != 1 {
 		t.Fatalf("gateway disconnect reasons %v, want one client close", st.Disconnects)
 	}

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := c.bo.delay(failures)
 		failures++
-		c.cfg.Logger.Info("wsclient: reconnecting", "url", url, "err", o.err, "refresh", refresh,
+		c.cfg.Logger.Info("client: reconnecting", "url", url, "err", o.err, "refresh", refresh,
 			"wait", wait, "next_url", c.urls[c.urlIdx])
 		if timer == nil {
 			timer = time.NewTimer(wait)

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // scripted is a websocket server (the real library) that plays the part of
@@ -75,10 +76,10 @@ func answer(code websocket.StatusCode, frames ...string) func(http.ResponseWrite
 			if err != nil {
 				return
 			}
-			if string(data) != pingText {
+			if string(data) != protocol.Ping {
 				continue
 			}
-			if err := ws.Write(ctx, websocket.MessageText, []byte(pongText)); err != nil {
+			if err := ws.Write(ctx, websocket.MessageText, []byte(protocol.Pong)); err != nil {
 				return
 			}
 			if !first {
@@ -130,9 +131,9 @@ func TestReactionsToCloseCodesAndStatuses(t *testing.T) {
 		wantMoved bool   // the second dial went to the fallback
 		wantSince string // of the second dial
 	}{
-		{name: "1012 moves to the fallback", first: answer(CloseServiceRestart), wantCode: CloseServiceRestart, wantMoved: true},
+		{name: "1012 moves to the fallback", first: answer(protocol.CloseServiceRestart), wantCode: protocol.CloseServiceRestart, wantMoved: true},
 		{name: "1001 moves to the fallback", first: answer(websocket.StatusGoingAway), wantCode: websocket.StatusGoingAway, wantMoved: true},
-		{name: "4000 reconnects with since", first: answer(CloseSlowConsumer, scriptedMsg), wantCode: CloseSlowConsumer,
+		{name: "4000 reconnects with since", first: answer(protocol.CloseSlowConsumer, scriptedMsg), wantCode: protocol.CloseSlowConsumer,
 			wantSince: "01JHWX2X3B0000000000000001"},
 		{name: "unanswered PING drops the connection", first: mute, cfg: Config{PongTimeout: 20 * time.Millisecond},
 			wantErr: ErrPongTimeout},

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome 
 	token, err := c.cfg.Token(withRefresh(ctx, refresh))
 	if err != nil {
 		// Keep asking for a fresh token until one is obtained.
-		return outcome{err: fmt.Errorf("wsclient: token: %w", err), refresh: refresh}
+		return outcome{err: fmt.Errorf("client: token: %w", err), refresh: refresh}
 	}
 	c.stats.dials.Add(1)
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
@@ -39,7 +39,7 @@ func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome 
 		// be the same everywhere.
 		move := status == 0 || status == http.StatusServiceUnavailable ||
 			status == http.StatusBadGateway || status == http.StatusGatewayTimeout
-		return outcome{err: fmt.Errorf("wsclient: dial %s: status %d: %w", url, status, err), move: move}
+		return outcome{err: fmt.Errorf("client: dial %s: status %d: %w", url, status, err), move: move}
 	}
 	return c.serve(ctx, url, ws)
 }

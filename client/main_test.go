@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"testing"
@@ -9,18 +9,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// eventually polls cond until it holds, failing t after 10 seconds.
-func eventually(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
 }
 
 // recv returns the next value from ch, failing t after 10 seconds.

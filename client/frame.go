@@ -1,9 +1,10 @@
-package wsclient
+package client
 
 import (
 	"encoding/json"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // frameKind classifies an inbound text frame.
@@ -17,15 +18,6 @@ const (
 	frameMessage                  // anything else that decodes
 )
 
-// Control frames of the gateway's protocol.
-const (
-	pingText     = "PING"
-	pongText     = "PONG"
-	actionLogout = "logout"
-	statusLogout = "FORBIDDEN"
-	actionGap    = "gap"
-)
-
 // frame is one parsed inbound frame.
 type frame struct {
 	kind  frameKind
@@ -36,7 +28,7 @@ type frame struct {
 // parseFrame classifies data. The read limit bounds its size, so Decode
 // applies none of its own.
 func parseFrame(data []byte) frame {
-	if string(data) == pongText {
+	if string(data) == protocol.Pong {
 		return frame{kind: framePong}
 	}
 	m, err := message.Decode(data, -1)
@@ -44,9 +36,9 @@ func parseFrame(data []byte) frame {
 		return frame{kind: frameInvalid}
 	}
 	switch {
-	case m.Action == actionLogout && m.Status == statusLogout:
+	case m.Action == protocol.ActionLogout && m.Status == protocol.StatusForbidden:
 		return frame{kind: frameLogout}
-	case m.Action == actionGap:
+	case m.Action == protocol.ActionGap:
 		var since string
 		if raw, ok := m.Extra["since"]; ok {
 			_ = json.Unmarshal(raw, &since) // not a string: since stays empty

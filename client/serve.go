@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // conn is one dialled connection as Run's goroutine and its pinger see it.
@@ -45,13 +46,13 @@ func (c *Client) serve(ctx context.Context, url string, ws *websocket.Conn) outc
 		return o
 	case cn.pongTimeout.Load():
 		err = ErrPongTimeout
-	case code == CloseRevoked:
+	case code == protocol.CloseRevoked:
 		err = fmt.Errorf("%w: %w", ErrRevoked, err)
 		o.refresh = true
-	case cn.loggedOut || code == CloseUnauthorized:
+	case cn.loggedOut || code == protocol.CloseUnauthorized:
 		err = fmt.Errorf("%w: %w", ErrTokenRefused, err)
 		o.refresh = true
-	case code == websocket.StatusGoingAway || code == CloseServiceRestart:
+	case code == websocket.StatusGoingAway || code == protocol.CloseServiceRestart:
 		o.move = true
 	}
 	if o.refresh {
@@ -97,7 +98,7 @@ func (c *Client) handle(cn *conn, data []byte) {
 		cn.loggedOut = true // the gateway closes with 4001 next
 	case frameGap:
 		c.stats.gaps.Add(1)
-		c.cfg.Logger.Warn("wsclient: gap in replay, reload from REST history", "since", f.since)
+		c.cfg.Logger.Warn("client: gap in replay, reload from REST history", "since", f.since)
 		if c.cfg.OnGap != nil {
 			c.cfg.OnGap(f.since)
 		}
@@ -126,7 +127,7 @@ func (c *Client) establish(cn *conn) {
 	}
 	cn.established = true
 	c.stats.connects.Add(1)
-	c.cfg.Logger.Debug("wsclient: connected", "url", cn.url)
+	c.cfg.Logger.Debug("client: connected", "url", cn.url)
 	if c.cfg.OnConnect != nil {
 		c.cfg.OnConnect(cn.url)
 	}

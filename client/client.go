@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 )
 
 // ErrRunning is returned by Run when the client is already running.
-var ErrRunning = errors.New("wsclient: already running")
+var ErrRunning = errors.New("client: already running")
 
 // Client is one logical subscription to notifyd that survives reconnects.
 // Create it with New and drive it with Run.

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // ErrInvalidConfig is returned (wrapped) by New for a Config it cannot use.
-var ErrInvalidConfig = errors.New("wsclient: invalid config")
+var ErrInvalidConfig = errors.New("client: invalid config")
 
 // Defaults applied by New to zero Config fields.
 const (

@@ -1,4 +1,4 @@
-// Package wsclient is notifyd's reference Go client: what a service that
+// Package client is notifyd's reference Go client: what a service that
 // listens to notifyd over a websocket should do, written once and tested
 // against the real gateway.
 //
@@ -37,4 +37,4 @@
 // that blocks stops the reading, and a gateway closes a connection whose
 // reader falls too far behind (4000). LastID and Stats may be called from any
 // goroutine.
-package wsclient
+package client

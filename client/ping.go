@@ -1,10 +1,11 @@
-package wsclient
+package client
 
 import (
 	"context"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // pingLoop sends "PING" at once and then every PingInterval, drops the
@@ -27,7 +28,7 @@ func (c *Client) pingLoop(ctx context.Context, cn *conn) {
 	ping := func() bool {
 		wctx, cancel := context.WithTimeout(context.Background(), c.cfg.WriteTimeout)
 		defer cancel()
-		if err := cn.ws.Write(wctx, websocket.MessageText, []byte(pingText)); err != nil {
+		if err := cn.ws.Write(wctx, websocket.MessageText, []byte(protocol.Ping)); err != nil {
 			return false // the reader sees the failure
 		}
 		if c.cfg.PongTimeout > 0 && expired == nil {

@@ -3,11 +3,13 @@ package auth
 import (
 	"net/http"
 	"strings"
+
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // SubProtocol is the websocket subprotocol PyAMS's browser client offers
 // before its token: new WebSocket(url, ['accessToken', token]).
-const SubProtocol = "accessToken"
+const SubProtocol = protocol.SubProtocol
 
 // Token sources, as reported by TokenFromRequest.
 const (

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 // recent is a bounded set of message ids: adding to a full set forgets the
 // oldest id. It is owned by Run's goroutine.

@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/internal/auth"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/wsgateway"
 )
 
@@ -48,7 +50,7 @@ func TestCatchUpOnConnect(t *testing.T) {
 			rec.wire(&cfg)
 			c := runClient(t, cfg)
 			// The gateway answers the first PING after the replay.
-			eventually(t, func() bool { return c.Stats().Pongs >= 1 })
+			poll.Until(t, "condition", func() bool { return c.Stats().Pongs >= 1 })
 			if got := strings.Join(rec.titles(), ","); got != tt.want {
 				t.Fatalf("replayed %q, want %q", got, tt.want)
 			}
@@ -85,7 +87,7 @@ func TestGapReplayOverlapIsDeduplicated(t *testing.T) {
 	c := runClient(t, cfg)
 	recv(t, rec.connects)
 	deliver(a.gw, m1, m2)
-	eventually(t, func() bool { return c.LastID() == m2.ID })
+	poll.Until(t, "condition", func() bool { return c.LastID() == m2.ID })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := a.gw.Shutdown(ctx); err != nil {
@@ -94,7 +96,7 @@ func TestGapReplayOverlapIsDeduplicated(t *testing.T) {
 	if got := recv(t, rec.gaps); got != m2.ID {
 		t.Fatalf("OnGap(%q), want %q", got, m2.ID)
 	}
-	eventually(t, func() bool { return c.Stats().Pongs >= 2 }) // after b's replay
+	poll.Until(t, "condition", func() bool { return c.Stats().Pongs >= 2 }) // after b's replay
 	if got := strings.Join(rec.titles(), ","); got != "m1,m2,m3" {
 		t.Fatalf("OnMessage got %q, want m1,m2,m3", got)
 	}
@@ -173,7 +175,7 @@ func TestTryAgainLaterKeepsToken(t *testing.T) {
 	rec.wire(&cfg)
 	c := runClient(t, cfg)
 	err = recv(t, rec.disconnects)
-	if code := websocket.CloseStatus(err); code != CloseTryAgainLater || errors.Is(err, ErrTokenRefused) {
+	if code := websocket.CloseStatus(err); code != protocol.CloseTryAgainLater || errors.Is(err, ErrTokenRefused) {
 		t.Fatalf("first connection ended with %v (code %d), want 1013 without a refusal", err, code)
 	}
 	recv(t, rec.connects)
