@@ -3,6 +3,8 @@ package client
 import (
 	"errors"
 	"sync/atomic"
+
+	"github.com/notifyd/notifyd/internal/backoff"
 )
 
 // ErrRunning is returned by Run when the client is already running.
@@ -14,7 +16,7 @@ type Client struct {
 	// immutable after New
 	cfg  Config
 	urls []string // cfg.URL then cfg.Fallbacks
-	bo   backoff
+	bo   backoff.Backoff
 
 	// owned by Run's goroutine
 	seen   *recent // ids recently passed to OnMessage
@@ -36,7 +38,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:  cfg,
 		urls: append([]string{cfg.URL}, cfg.Fallbacks...),
-		bo:   backoff{min: cfg.BackoffMin, max: cfg.BackoffMax},
+		bo:   backoff.Backoff{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Jitter: backoff.Full},
 		seen: newRecent(cfg.DedupSize),
 	}
 	since := cfg.Since

@@ -113,12 +113,19 @@ func (cfg Config) withDefaults() (Config, error) {
 			return cfg, err
 		}
 	}
-	switch {
-	case cfg.BackoffMin < 0, cfg.BackoffMax < 0:
-		return cfg, fmt.Errorf("%w: negative backoff", ErrInvalidConfig)
-	case cfg.DialTimeout < 0, cfg.WriteTimeout < 0, cfg.ReadLimit < 0:
-		return cfg, fmt.Errorf("%w: negative DialTimeout, WriteTimeout or ReadLimit", ErrInvalidConfig)
-	case cfg.HTTPClient != nil && cfg.HTTPClient.Timeout != 0:
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"BackoffMin", int64(cfg.BackoffMin)}, {"BackoffMax", int64(cfg.BackoffMax)},
+		{"DialTimeout", int64(cfg.DialTimeout)}, {"WriteTimeout", int64(cfg.WriteTimeout)},
+		{"ReadLimit", cfg.ReadLimit},
+	} {
+		if f.v < 0 {
+			return cfg, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
+		}
+	}
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Timeout != 0 {
 		return cfg, fmt.Errorf("%w: HTTPClient.Timeout must be zero", ErrInvalidConfig)
 	}
 	cfg.BackoffMin = orDefault(cfg.BackoffMin, DefaultBackoffMin)

@@ -1,6 +1,15 @@
-// Package client is notifyd's reference Go client: what a service that
-// listens to notifyd over a websocket should do, written once and tested
-// against the real gateway.
+// Package client is notifyd's Go client: what a service that listens to
+// notifyd over a websocket should do, written once and tested against the
+// real gateway. See Example for a complete listener.
+//
+//	c, err := client.New(client.Config{
+//		URL:       "wss://notify.example.com/ws/chat",
+//		Origin:    "https://app.example.com",
+//		Token:     func(ctx context.Context) (string, error) { return myToken(ctx, client.Refresh(ctx)) },
+//		OnMessage: func(m *message.Message, raw []byte) { show(m) },
+//	})
+//	if err != nil { ... }
+//	err = c.Run(ctx) // reconnects until ctx ends
 //
 // A Client dials GET /ws/chat the way PyAMS's browser client does (the token
 // travels as the subprotocol pair "accessToken", <jwt>), hands every message
@@ -11,6 +20,8 @@
 // overlap with.
 //
 // # How it reacts
+//
+// The close codes and control frames are those of package protocol.
 //
 //	event                                   reaction
 //	{"action":"logout","status":"FORBIDDEN"} ask Config.Token again (Refresh(ctx) is true), reconnect

@@ -36,7 +36,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if o.move {
 			c.urlIdx = (c.urlIdx + 1) % len(c.urls)
 		}
-		wait := c.bo.delay(failures)
+		wait := c.bo.Delay(failures)
 		failures++
 		c.cfg.Logger.Info("client: reconnecting", "url", url, "err", o.err, "refresh", refresh,
 			"wait", wait, "next_url", c.urls[c.urlIdx])

@@ -193,22 +193,32 @@ func TestReactionsToCloseCodesAndStatuses(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	tok := func(context.Context) (string, error) { return "", nil }
+	const u = "ws://127.0.0.1/ws/chat"
 	tests := []struct {
-		name string
-		cfg  Config
+		name  string
+		cfg   Config
+		field string // named in the error
 	}{
-		{"no token func", Config{URL: "ws://127.0.0.1/ws/chat"}},
-		{"no URL", Config{Token: tok}},
-		{"not a websocket URL", Config{URL: "ftp://127.0.0.1/x", Token: tok}},
-		{"bad fallback", Config{URL: "ws://127.0.0.1/ws/chat", Fallbacks: []string{"::"}, Token: tok}},
-		{"negative backoff", Config{URL: "ws://127.0.0.1/ws/chat", Token: tok, BackoffMin: -1}},
-		{"client with timeout", Config{URL: "ws://127.0.0.1/ws/chat", Token: tok, HTTPClient: &http.Client{Timeout: time.Second}}},
+		{"no token func", Config{URL: u}, "Token"},
+		{"no URL", Config{Token: tok}, "URL"},
+		{"not a websocket URL", Config{URL: "ftp://127.0.0.1/x", Token: tok}, "URL"},
+		{"bad fallback", Config{URL: u, Fallbacks: []string{"::"}, Token: tok}, "URL"},
+		{"negative backoff min", Config{URL: u, Token: tok, BackoffMin: -1}, "BackoffMin"},
+		{"negative backoff max", Config{URL: u, Token: tok, BackoffMax: -1}, "BackoffMax"},
+		{"negative dial timeout", Config{URL: u, Token: tok, DialTimeout: -1}, "DialTimeout"},
+		{"negative write timeout", Config{URL: u, Token: tok, WriteTimeout: -1}, "WriteTimeout"},
+		{"negative read limit", Config{URL: u, Token: tok, ReadLimit: -1}, "ReadLimit"},
+		{"client with timeout", Config{URL: u, Token: tok, HTTPClient: &http.Client{Timeout: time.Second}}, "HTTPClient.Timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := New(tt.cfg); !errors.Is(err, ErrInvalidConfig) {
+			_, err := New(tt.cfg)
+			if !errors.Is(err, ErrInvalidConfig) {
 				t.Fatalf("New: %v, want ErrInvalidConfig", err)
+			}
+			if !strings.Contains(err.Error(), tt.field) {
+				t.Errorf("New: %v, want the error to name %s", err, tt.field)
 			}
 		})
 	}

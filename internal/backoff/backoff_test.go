@@ -17,6 +17,7 @@ func TestDelayCeilings(t *testing.T) {
 		{"full first", Full, 0, 100*time.Millisecond - 1},
 		{"full doubles", Full, 2, 400*time.Millisecond - 1},
 		{"full capped", Full, 30, time.Second - 1},
+		{"huge n does not overflow", Full, 1 << 20, time.Second - 1},
 		{"equal first", Equal, 0, 100 * time.Millisecond},
 		{"equal capped", Equal, 30, time.Second},
 	}
@@ -73,6 +74,9 @@ func TestZeroValueWaitsNothing(t *testing.T) {
 	var b Backoff
 	if got := b.Next(); got != 0 {
 		t.Errorf("zero Backoff Next = %v", got)
+	}
+	if got := b.Delay(4); got != 0 {
+		t.Errorf("zero Backoff Delay(4) = %v", got)
 	}
 }
 
