@@ -37,8 +37,10 @@
 // The site is the Origin header, else the host parameter, else the default
 // site. since is the id of the newest message the client has. gap is the REST
 // side of the catch-up guarantee (the websocket's ?since= sends the control
-// frame {"action":"gap",...} in the same case): true when since is not in the
-// kept history (trimmed, or never stored), so messages may have been missed
+// frame {"action":"gap",...} in the same case): true when since is not among
+// the kept messages the caller may see (trimmed, never stored, or hidden from
+// the caller: a hidden id is answered exactly as an unknown one, so the
+// answer never confirms that it exists), so messages may have been missed
 // and the client should reload without since; the answer then holds
 // everything still kept that the caller may see (within limit). Without
 // since, limit=N returns the newest N; with since, the N oldest messages
