@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/notifyd/notifyd/internal/limit"
 )
@@ -102,7 +101,7 @@ func newLimiter(name string, rate *float64, burst *int, defRate float64, defBurs
 
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer)
+	r.Use(requestID, s.recoverer)
 	// Set before Route so that the /api subrouter inherits them.
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errMethodNotAllowed) })
