@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -142,7 +143,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	attrs := []slog.Attr{
 		slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", loggedPath(r)),
 		slog.Int("status", e.status),
 		slog.Int("code", e.code),
 	}
@@ -166,4 +167,17 @@ func challenge(cause error) string {
 		return "Bearer"
 	}
 	return `Bearer error="invalid_token"`
+}
+
+// maxLoggedPathBytes is how much of a request path a log line keeps.
+const maxLoggedPathBytes = 256
+
+// loggedPath is r's path as logs show it: clipped to maxLoggedPathBytes, as
+// a client may send a path as long as the header limit allows.
+func loggedPath(r *http.Request) string {
+	p := r.URL.Path
+	if len(p) <= maxLoggedPathBytes {
+		return p
+	}
+	return strings.ToValidUTF8(p[:maxLoggedPathBytes], "") + "…"
 }
