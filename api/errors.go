@@ -61,7 +61,7 @@ var (
 	errMethodNotAllowed = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
 	errBodyTooLarge     = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
 	errMessageTooLarge  = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
-	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"}
+	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"} // see rateLimited
 	errInternal         = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
 	errUnavailable      = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
 	errNotReady         = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}

@@ -3,14 +3,17 @@ package api
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/limit"
 )
 
-// limit applies the rate limit l to the bucket key(r) names (429 with
-// Retry-After beyond it). It must follow the middleware that authenticates
+// limit applies the rate limit l to the bucket key(r) names (429 beyond it,
+// with Retry-After saying when the bucket has a token again). It must follow the middleware that authenticates
 // the caller (authenticate or authorizePublisher): only verified principals
 // and known publisher tokens get a bucket, so the number of buckets is
 // bounded by the callers the issuer vouches for and an anonymous caller can
@@ -18,8 +21,8 @@ import (
 func (s *server) limit(l *limit.Keyed, key func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !l.Allow(key(r)) {
-				s.fail(w, r, errRateLimited)
+			if ok, wait := l.Take(key(r)); !ok {
+				s.fail(w, r, rateLimited(wait))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -42,4 +45,12 @@ func principalKey(r *http.Request) string {
 func limitKey(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:sha256.Size/2])
+}
+
+// rateLimited is errRateLimited with Retry-After set to wait in whole
+// seconds, rounded up: at least 1.
+func rateLimited(wait time.Duration) *apiError {
+	e := errRateLimited.with(nil)
+	e.retryAfter = strconv.FormatInt(max(1, int64(math.Ceil(wait.Seconds()))), 10)
+	return e
 }

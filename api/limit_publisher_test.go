@@ -184,3 +184,27 @@ func TestAdminRateLimitDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterTellsTheWait: below one request per second, Retry-After says
+// how long until the next request is allowed, not 1.
+func TestRetryAfterTellsTheWait(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{t: fixedNow()}
+	f := newFixture(t, withPublishLimit(0.25, 1), withRESTLimit(0.1, 1), func(c *Config) { c.Now = clock.now })
+	f.publish(t, publisherToken).wantStatus(t, http.StatusAccepted)
+	tok := bearer(mint(t, "users:jdoe", ""))
+	f.do(t, http.MethodGet, PathContext, "", tok...).wantStatus(t, http.StatusOK)
+	clock.add(1500 * time.Millisecond)
+	for _, c := range []struct {
+		r    response
+		want string
+	}{
+		{f.publish(t, publisherToken), "3"},                     // 2.5s left: rounded up
+		{f.do(t, http.MethodGet, PathContext, "", tok...), "9"}, // 8.5s left
+	} {
+		c.r.wantError(t, http.StatusTooManyRequests, "rate limit exceeded")
+		if got := c.r.header.Get("Retry-After"); got != c.want {
+			t.Errorf("Retry-After %q, want %q", got, c.want)
+		}
+	}
+}
