@@ -35,7 +35,7 @@
 //	 "gap":false,"more":false}
 //
 // The site is the Origin header, else the host parameter, else the default
-// site. since is the id of the newest message the client has. gap is the REST
+// site; one longer than an origin can be (267 bytes) is refused with 400. since is the id of the newest message the client has. gap is the REST
 // side of the catch-up guarantee (the websocket's ?since= sends the control
 // frame {"action":"gap",...} in the same case): true when since is not among
 // the kept messages the caller may see (trimmed, never stored, or hidden from

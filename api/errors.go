@@ -54,6 +54,7 @@ var (
 	errUnknownField     = &apiError{code: 40007, status: http.StatusBadRequest, message: "unknown field"}
 	errNoPrincipal      = &apiError{code: 40008, status: http.StatusBadRequest, message: `field "principal" is required`, field: "principal"}
 	errBadPrincipal     = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
+	errBadSite          = &apiError{code: 40010, status: http.StatusBadRequest, message: "invalid site: longer than an origin can be"}
 	errAuthRequired     = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
 	errNotPublisher     = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
 	errOriginForbidden  = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}

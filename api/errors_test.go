@@ -16,7 +16,7 @@ import (
 func catalogue() []*apiError {
 	return []*apiError{
 		errNoSite, errBadLimit, errBadSince, errMalformedBody, errInvalidMessage, errUnreadableBody,
-		errUnknownField, errNoPrincipal, errBadPrincipal,
+		errUnknownField, errNoPrincipal, errBadPrincipal, errBadSite,
 		errAuthRequired, errNotPublisher, errOriginForbidden, errNotFound, errMethodNotAllowed,
 		errBodyTooLarge, errMessageTooLarge, errRateLimited, errInternal, errUnavailable, errNotReady,
 	}

@@ -7,6 +7,10 @@ import (
 	"github.com/notifyd/notifyd/message"
 )
 
+// maxSiteBytes is the longest site an origin can name: https://, a 253-byte
+// DNS name and a port.
+const maxSiteBytes = len("https://") + 253 + len(":65535")
+
 // notifications answers GET /api/chat/notifications with the caller's
 // visible messages of the request's site, newest first, without target:
 //
@@ -24,8 +28,12 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host := s.cfg.Sites.Of(r)
-	if host == "" {
+	switch {
+	case host == "":
 		s.fail(w, r, errNoSite)
+		return
+	case len(host) > maxSiteBytes: // the site names a Redis key
+		s.fail(w, r, errBadSite)
 		return
 	}
 	id, _ := IdentityFrom(r.Context())

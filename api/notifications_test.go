@@ -125,6 +125,22 @@ func TestNotificationsNoSite(t *testing.T) {
 	r.wantError(t, http.StatusBadRequest, errNoSite.message)
 }
 
+// TestNotificationsSiteIsBounded: the site names a Redis key; a host
+// parameter longer than any origin is refused before it reaches one.
+func TestNotificationsSiteIsBounded(t *testing.T) {
+	t.Parallel()
+	h := &countingHistory{}
+	f := newFixture(t, func(c *Config) { c.History = h })
+	tok := bearer(mint(t, "users:jdoe", ""))
+	longest := "https://" + strings.Repeat("a.", 126) + "b:65535" // a 253-byte DNS name
+	getNotifications(t, f, "?host="+url.QueryEscape(longest), tok...)
+	f.do(t, http.MethodGet, PathNotifications+"?host=https://"+strings.Repeat("a", 5000)+".example", "", tok...).
+		wantError(t, http.StatusBadRequest, errBadSite.message)
+	if got := h.hosts(); !slices.Equal(got, []string{longest}) {
+		t.Fatalf("history read for %q, want only the longest valid site", got)
+	}
+}
+
 func TestNotificationsWithoutHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *Config) { c.History = nil })
