@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/notifyd/notifyd/internal/limit"
 )
@@ -35,9 +34,11 @@ type server struct {
 	cfg Config
 	log *slog.Logger
 
-	// publishLimit holds one token bucket per publisher token; it is safe
-	// for concurrent use and disabled when Config.PublishRate is negative.
-	publishLimit *limit.Keyed
+	// The rate limiters guard themselves (safe for concurrent use); each is
+	// disabled when its Config rate is negative.
+	publishLimit *limit.Keyed // per publisher token, POST /api/chat/messages
+	adminLimit   *limit.Keyed // per publisher token, POST /api/admin/disconnect
+	restLimit    *limit.Keyed // per principal, GET /api/chat/context and /notifications
 }
 
 // New applies defaults to cfg, validates it and returns the router. It starts
@@ -52,10 +53,6 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative: %d", cfg.MaxBodyBytes)
 	case cfg.MaxLimit < 0:
 		return nil, fmt.Errorf("api: Config.MaxLimit is negative: %d", cfg.MaxLimit)
-	case math.IsNaN(cfg.PublishRate) || math.IsInf(cfg.PublishRate, 0):
-		return nil, fmt.Errorf("api: Config.PublishRate is not finite: %v", cfg.PublishRate)
-	case cfg.PublishBurst < 0:
-		return nil, fmt.Errorf("api: Config.PublishBurst is negative: %d", cfg.PublishBurst)
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -72,21 +69,39 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.PublishRate == 0 {
-		cfg.PublishRate = DefaultPublishRate
-	}
-	if cfg.PublishBurst == 0 {
-		cfg.PublishBurst = DefaultPublishBurst
-	}
 	s := &server{cfg: cfg, log: cfg.Logger}
-	// A negative rate disables the limiter (limit.Keyed allows everything).
-	s.publishLimit = limit.New(limit.Config{Rate: cfg.PublishRate, Burst: cfg.PublishBurst, Now: cfg.Now})
+	var errs [3]error
+	s.publishLimit, errs[0] = newLimiter("Publish", &s.cfg.PublishRate, &s.cfg.PublishBurst, DefaultPublishRate, DefaultPublishBurst, cfg.Now)
+	s.adminLimit, errs[1] = newLimiter("Admin", &s.cfg.AdminRate, &s.cfg.AdminBurst, DefaultAdminRate, DefaultAdminBurst, cfg.Now)
+	s.restLimit, errs[2] = newLimiter("REST", &s.cfg.RESTRate, &s.cfg.RESTBurst, DefaultRESTRate, DefaultRESTBurst, cfg.Now)
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
 	return s.routes(), nil
+}
+
+// newLimiter validates the <name>Rate and <name>Burst fields, applies their
+// defaults in place (zero: the default) and returns their limiter. A
+// negative rate disables it (limit.Keyed then allows everything).
+func newLimiter(name string, rate *float64, burst *int, defRate float64, defBurst int, now func() time.Time) (*limit.Keyed, error) {
+	switch {
+	case math.IsNaN(*rate) || math.IsInf(*rate, 0):
+		return nil, fmt.Errorf("api: Config.%sRate is not finite: %v", name, *rate)
+	case *burst < 0:
+		return nil, fmt.Errorf("api: Config.%sBurst is negative: %d", name, *burst)
+	}
+	if *rate == 0 {
+		*rate = defRate
+	}
+	if *burst == 0 {
+		*burst = defBurst
+	}
+	return limit.New(limit.Config{Rate: *rate, Burst: *burst, Now: now}), nil
 }
 
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.recoverer)
+	r.Use(requestID, s.recoverer)
 	// Set before Route so that the /api subrouter inherits them.
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errMethodNotAllowed) })
@@ -101,18 +116,21 @@ func (s *server) routes() http.Handler {
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.cors)
-		r.With(s.authenticate).Get(PathContext, s.chatContext)
+		// Authentication first: only verified principals and publisher
+		// tokens reach a rate limiter, so refused callers can neither fill a
+		// limiter nor spend someone else's allowance.
+		user := r.With(s.authenticate, s.limit(s.restLimit, principalKey))
+		user.Get(PathContext, s.chatContext)
 		r.Options(PathContext, preflight)
-		r.With(s.authenticate).Get(PathNotifications, s.notifications)
+		user.Get(PathNotifications, s.notifications)
 		r.Options(PathNotifications, preflight)
-		// Authorization first: only publisher tokens reach the rate limiter.
-		publisher := r.With(s.authorizePublisher, s.limitPublisher)
 		if s.cfg.Publisher != nil {
-			publisher.Post(PathMessages, s.postMessage)
+			r.With(s.authorizePublisher, s.limit(s.publishLimit, publisherKey)).Post(PathMessages, s.postMessage)
 			r.Options(PathMessages, preflight)
 		}
 		if s.cfg.Revoker != nil {
-			publisher.Post(PathAdminDisconnect, s.disconnect)
+			// A bucket of its own: a publish flood never delays a revocation.
+			r.With(s.authorizePublisher, s.limit(s.adminLimit, publisherKey)).Post(PathAdminDisconnect, s.disconnect)
 			r.Options(PathAdminDisconnect, preflight)
 		}
 	})

@@ -20,12 +20,26 @@ const (
 	// DefaultVersion is reported by /monitor when Config.Version is empty.
 	DefaultVersion = "dev"
 	// DefaultPublishRate is the sustained number of requests per second each
-	// publisher token may make to POST /api/chat/messages and POST
-	// /api/admin/disconnect together.
+	// publisher token may make to POST /api/chat/messages.
 	DefaultPublishRate = 100
 	// DefaultPublishBurst is how many requests a publisher token may make at
 	// once before DefaultPublishRate applies.
 	DefaultPublishBurst = 200
+	// DefaultAdminRate is the sustained number of requests per second each
+	// publisher token may make to POST /api/admin/disconnect, from a bucket
+	// of its own so that a publish flood never delays a revocation. It keeps
+	// the allowance revocations had when they shared the publish bucket.
+	DefaultAdminRate = 100
+	// DefaultAdminBurst is how many admin requests a publisher token may
+	// make at once before DefaultAdminRate applies.
+	DefaultAdminBurst = 200
+	// DefaultRESTRate is the sustained number of requests per second each
+	// authenticated principal may make to GET /api/chat/context and GET
+	// /api/chat/notifications together.
+	DefaultRESTRate = 20
+	// DefaultRESTBurst is how many of those requests a principal may make at
+	// once before DefaultRESTRate applies.
+	DefaultRESTBurst = 40
 	// MaxPrincipalBytes is the longest principal POST /api/admin/disconnect
 	// accepts.
 	MaxPrincipalBytes = 256
@@ -102,18 +116,33 @@ type Config struct {
 	// MaxLimit is the largest accepted limit parameter. Zero: DefaultMaxLimit.
 	MaxLimit int
 	// PublishRate is the sustained number of requests per second each
-	// publisher token may make to POST /api/chat/messages and POST
-	// /api/admin/disconnect together (429 beyond). Zero: DefaultPublishRate.
-	// Negative: unlimited.
+	// publisher token may make to POST /api/chat/messages (429 beyond).
+	// Zero: DefaultPublishRate. Negative: unlimited.
 	PublishRate float64
 	// PublishBurst is the number of requests a publisher token may make at
 	// once. Zero: DefaultPublishBurst. Must not be negative.
 	PublishBurst int
+	// AdminRate is the sustained number of requests per second each
+	// publisher token may make to POST /api/admin/disconnect (429 beyond),
+	// counted apart from PublishRate. Zero: DefaultAdminRate. Negative:
+	// unlimited.
+	AdminRate float64
+	// AdminBurst is the number of admin requests a publisher token may make
+	// at once. Zero: DefaultAdminBurst. Must not be negative.
+	AdminBurst int
+	// RESTRate is the sustained number of requests per second each
+	// authenticated principal may make to GET /api/chat/context and GET
+	// /api/chat/notifications together (429 beyond). Zero: DefaultRESTRate.
+	// Negative: unlimited.
+	RESTRate float64
+	// RESTBurst is the number of those requests a principal may make at
+	// once. Zero: DefaultRESTBurst. Must not be negative.
+	RESTBurst int
 	// Version is reported by /monitor as "notifyd/<Version>". Empty: DefaultVersion.
 	Version string
 	// Logger receives error details that are never sent to clients. Nil: discard.
 	Logger *slog.Logger
-	// Now returns the current time, for response timestamps and the publish
-	// rate limit. Nil: time.Now.
+	// Now returns the current time, for response timestamps and the rate
+	// limits. Nil: time.Now.
 	Now func() time.Time
 }

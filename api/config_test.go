@@ -22,6 +22,14 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"NaN publish rate", func(c *Config) { c.PublishRate = math.NaN() }, false},
 		{"infinite publish rate", func(c *Config) { c.PublishRate = math.Inf(1) }, false},
 		{"negative publish burst", func(c *Config) { c.PublishBurst = -1 }, false},
+		{"negative admin rate disables", func(c *Config) { c.AdminRate = -1 }, true},
+		{"NaN admin rate", func(c *Config) { c.AdminRate = math.NaN() }, false},
+		{"infinite admin rate", func(c *Config) { c.AdminRate = math.Inf(-1) }, false},
+		{"negative admin burst", func(c *Config) { c.AdminBurst = -1 }, false},
+		{"negative REST rate disables", func(c *Config) { c.RESTRate = -1 }, true},
+		{"NaN REST rate", func(c *Config) { c.RESTRate = math.NaN() }, false},
+		{"infinite REST rate", func(c *Config) { c.RESTRate = math.Inf(1) }, false},
+		{"negative REST burst", func(c *Config) { c.RESTBurst = -1 }, false},
 		{"with revoker", func(c *Config) { c.Revoker = &fakeRevoker{} }, true},
 	}
 	for _, c := range cases {

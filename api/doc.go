@@ -35,10 +35,12 @@
 //	 "gap":false,"more":false}
 //
 // The site is the Origin header, else the host parameter, else the default
-// site. since is the id of the newest message the client has. gap is the REST
+// site; one longer than an origin can be (267 bytes) is refused with 400. since is the id of the newest message the client has. gap is the REST
 // side of the catch-up guarantee (the websocket's ?since= sends the control
-// frame {"action":"gap",...} in the same case): true when since is not in the
-// kept history (trimmed, or never stored), so messages may have been missed
+// frame {"action":"gap",...} in the same case): true when since is not among
+// the kept messages the caller may see (trimmed, never stored, or hidden from
+// the caller: a hidden id is answered exactly as an unknown one, so the
+// answer never confirms that it exists), so messages may have been missed
 // and the client should reload without since; the answer then holds
 // everything still kept that the caller may see (within limit). Without
 // since, limit=N returns the newest N; with since, the N oldest messages
@@ -85,16 +87,21 @@
 //
 // Each publisher token may make Config.PublishRate requests per second
 // (burst Config.PublishBurst; defaults 100/s and 200) to POST
-// /api/chat/messages and POST /api/admin/disconnect together; beyond that it
-// gets 429 {"status":"error","message":"rate limit exceeded"} with
-// Retry-After: 1. The limit is checked after the token is authorized, so
-// refused callers get 401/403 and cannot spend a publisher's allowance.
-// Buckets are keyed by a hash of the token, never the token itself.
+// /api/chat/messages, and, from a bucket of its own so that a publish flood
+// never delays a revocation, Config.AdminRate requests per second (burst
+// Config.AdminBurst; defaults 100/s and 200) to POST /api/admin/disconnect.
+// Each authenticated principal may make Config.RESTRate requests per second
+// (burst Config.RESTBurst; defaults 20/s and 40) to GET /api/chat/context
+// and GET /api/chat/notifications together, whatever token it uses. Beyond a
+// limit the answer is 429 {"status":"error","message":"rate limit exceeded"}
+// with Retry-After. Limits are checked after the caller is authenticated, so
+// refused callers get 401/403 and cannot spend anyone's allowance. Buckets
+// are keyed by a hash of the token or principal, never the value itself.
 //
 // # Concurrency
 //
 // New starts no goroutine. The returned handler is safe for concurrent use;
-// its only mutable state is the publish rate limiter, which guards itself,
+// its only mutable state is the rate limiters, which guard themselves,
 // and it calls the Config's collaborators (Authenticator, Publisher, Revoker,
 // History, Categories, Ready, Sessions, Now) concurrently, so they must be
 // safe for concurrent use.

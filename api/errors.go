@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -53,6 +54,7 @@ var (
 	errUnknownField     = &apiError{code: 40007, status: http.StatusBadRequest, message: "unknown field"}
 	errNoPrincipal      = &apiError{code: 40008, status: http.StatusBadRequest, message: `field "principal" is required`, field: "principal"}
 	errBadPrincipal     = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
+	errBadSite          = &apiError{code: 40010, status: http.StatusBadRequest, message: "invalid site: longer than an origin can be"}
 	errAuthRequired     = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
 	errNotPublisher     = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
 	errOriginForbidden  = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
@@ -60,7 +62,7 @@ var (
 	errMethodNotAllowed = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
 	errBodyTooLarge     = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
 	errMessageTooLarge  = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
-	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"}
+	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"} // see rateLimited
 	errInternal         = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
 	errUnavailable      = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
 	errNotReady         = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
@@ -142,7 +144,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	attrs := []slog.Attr{
 		slog.String("request_id", middleware.GetReqID(r.Context())),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", loggedPath(r)),
 		slog.Int("status", e.status),
 		slog.Int("code", e.code),
 	}
@@ -166,4 +168,17 @@ func challenge(cause error) string {
 		return "Bearer"
 	}
 	return `Bearer error="invalid_token"`
+}
+
+// maxLoggedPathBytes is how much of a request path a log line keeps.
+const maxLoggedPathBytes = 256
+
+// loggedPath is r's path as logs show it: clipped to maxLoggedPathBytes, as
+// a client may send a path as long as the header limit allows.
+func loggedPath(r *http.Request) string {
+	p := r.URL.Path
+	if len(p) <= maxLoggedPathBytes {
+		return p
+	}
+	return strings.ToValidUTF8(p[:maxLoggedPathBytes], "") + "…"
 }

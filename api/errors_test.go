@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/notifyd/notifyd/auth"
@@ -15,7 +16,7 @@ import (
 func catalogue() []*apiError {
 	return []*apiError{
 		errNoSite, errBadLimit, errBadSince, errMalformedBody, errInvalidMessage, errUnreadableBody,
-		errUnknownField, errNoPrincipal, errBadPrincipal,
+		errUnknownField, errNoPrincipal, errBadPrincipal, errBadSite,
 		errAuthRequired, errNotPublisher, errOriginForbidden, errNotFound, errMethodNotAllowed,
 		errBodyTooLarge, errMessageTooLarge, errRateLimited, errInternal, errUnavailable, errNotReady,
 	}
@@ -83,5 +84,18 @@ func TestPublishAndAuthFailureMapping(t *testing.T) {
 	}
 	if !errors.Is(errUnavailable.with(errBackend), errBackend) {
 		t.Error("with must keep the cause for errors.Is")
+	}
+}
+
+// TestFailureLogClipsPath: the request path (client-controlled, up to the
+// header limit) is logged clipped.
+func TestFailureLogClipsPath(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	long := "/" + strings.Repeat("p", 8000)
+	f.do(t, http.MethodGet, long, "").wantStatus(t, http.StatusNotFound)
+	logs := f.logs.String()
+	if !strings.Contains(logs, "path=/ppp") || strings.Contains(logs, strings.Repeat("p", maxLoggedPathBytes+1)) {
+		t.Fatalf("path not clipped to %d bytes: %d bytes of logs", maxLoggedPathBytes, len(logs))
 	}
 }

@@ -102,31 +102,21 @@ func TestPublishRateLimitRefills(t *testing.T) {
 	f.publish(t, publisherToken).wantRateLimited(t)
 }
 
-func TestPublishRateLimitCoversDisconnect(t *testing.T) {
-	t.Parallel()
-	rev := &fakeRevoker{at: revokedAt}
-	f := newFixture(t, withPublishLimit(1, 2), withRevoker(rev))
-	f.publish(t, publisherToken).wantStatus(t, http.StatusAccepted)
-	f.do(t, http.MethodPost, PathAdminDisconnect, `{"principal":"users:jdoe"}`, bearer(publisherToken)...).
-		wantStatus(t, http.StatusOK)
-	// One bucket per token across both routes: it is empty now.
-	f.do(t, http.MethodPost, PathAdminDisconnect, `{"principal":"users:jane"}`, bearer(publisherToken)...).wantRateLimited(t)
-	f.publish(t, publisherToken).wantRateLimited(t)
-	if got := rev.revoked(); len(got) != 1 {
-		t.Fatalf("revoker called %d times, want 1: %q", len(got), got)
-	}
-}
-
 func TestPublishRateLimitDefaults(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, withRevoker(&fakeRevoker{at: revokedAt}))
 	for i := range DefaultPublishBurst {
-		r := f.do(t, http.MethodPost, PathAdminDisconnect, `{"principal":"users:jdoe"}`, bearer(publisherToken)...)
-		if r.status != http.StatusOK {
-			t.Fatalf("request %d of the default burst: status %d %s", i, r.status, r.body)
+		if r := f.publish(t, publisherToken); r.status != http.StatusAccepted {
+			t.Fatalf("publish %d of the default burst: status %d %s", i, r.status, r.body)
 		}
 	}
-	f.do(t, http.MethodPost, PathAdminDisconnect, `{"principal":"users:jdoe"}`, bearer(publisherToken)...).wantRateLimited(t)
+	f.publish(t, publisherToken).wantRateLimited(t)
+	for i := range DefaultAdminBurst {
+		if r := f.revoke(t, publisherToken); r.status != http.StatusOK {
+			t.Fatalf("revocation %d of the default burst: status %d %s", i, r.status, r.body)
+		}
+	}
+	f.revoke(t, publisherToken).wantRateLimited(t)
 }
 
 func TestPublishRateLimitDisabled(t *testing.T) {
@@ -147,5 +137,74 @@ func TestLimitKeyHidesToken(t *testing.T) {
 	}
 	if k == limitKey(otherPublisherToken) || k != limitKey(publisherToken) {
 		t.Fatal("limitKey is not a deterministic per-token key")
+	}
+}
+
+// withAdminLimit sets the admin rate and burst.
+func withAdminLimit(rate float64, burst int) func(*Config) {
+	return func(c *Config) { c.AdminRate, c.AdminBurst = rate, burst }
+}
+
+func (f *fixture) revoke(tb testing.TB, token string) response {
+	tb.Helper()
+	return f.do(tb, http.MethodPost, PathAdminDisconnect, `{"principal":"users:jdoe"}`, bearer(token)...)
+}
+
+// TestPublishFloodNeverLimitsRevocation: admin requests have their own
+// bucket, so a token that has spent its publish allowance can still revoke,
+// and spending the admin allowance leaves publishing alone.
+func TestPublishFloodNeverLimitsRevocation(t *testing.T) {
+	t.Parallel()
+	rev := &fakeRevoker{at: revokedAt}
+	f := newFixture(t, withPublishLimit(1, 3), withAdminLimit(1, 2), withRevoker(rev))
+	for range 3 {
+		f.publish(t, publisherToken).wantStatus(t, http.StatusAccepted)
+	}
+	f.publish(t, publisherToken).wantRateLimited(t)
+	for range 2 {
+		f.revoke(t, publisherToken).wantStatus(t, http.StatusOK)
+	}
+	f.revoke(t, publisherToken).wantRateLimited(t)
+	if got := rev.revoked(); len(got) != 2 {
+		t.Fatalf("revoker called %d times, want 2", len(got))
+	}
+
+	g := newFixture(t, withPublishLimit(1, 1), withAdminLimit(1, 1), withRevoker(&fakeRevoker{at: revokedAt}))
+	g.revoke(t, publisherToken).wantStatus(t, http.StatusOK)
+	g.revoke(t, publisherToken).wantRateLimited(t)
+	g.publish(t, publisherToken).wantStatus(t, http.StatusAccepted)
+}
+
+func TestAdminRateLimitDisabled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, withPublishLimit(1, 1), withAdminLimit(-1, 0), withRevoker(&fakeRevoker{at: revokedAt}))
+	for i := range DefaultAdminBurst + 1 {
+		if r := f.revoke(t, publisherToken); r.status != http.StatusOK {
+			t.Fatalf("request %d with the admin limit disabled: status %d %s", i, r.status, r.body)
+		}
+	}
+}
+
+// TestRetryAfterTellsTheWait: below one request per second, Retry-After says
+// how long until the next request is allowed, not 1.
+func TestRetryAfterTellsTheWait(t *testing.T) {
+	t.Parallel()
+	clock := &testClock{t: fixedNow()}
+	f := newFixture(t, withPublishLimit(0.25, 1), withRESTLimit(0.1, 1), func(c *Config) { c.Now = clock.now })
+	f.publish(t, publisherToken).wantStatus(t, http.StatusAccepted)
+	tok := bearer(mint(t, "users:jdoe", ""))
+	f.do(t, http.MethodGet, PathContext, "", tok...).wantStatus(t, http.StatusOK)
+	clock.add(1500 * time.Millisecond)
+	for _, c := range []struct {
+		r    response
+		want string
+	}{
+		{f.publish(t, publisherToken), "3"},                     // 2.5s left: rounded up
+		{f.do(t, http.MethodGet, PathContext, "", tok...), "9"}, // 8.5s left
+	} {
+		c.r.wantError(t, http.StatusTooManyRequests, "rate limit exceeded")
+		if got := c.r.header.Get("Retry-After"); got != c.want {
+			t.Errorf("Retry-After %q, want %q", got, c.want)
+		}
 	}
 }

@@ -51,6 +51,25 @@ func (h *fakeHistory) List(_ context.Context, host string) ([]*message.Message, 
 	return h.lists[host], nil
 }
 
+// countingHistory records the hosts it is asked for and returns nothing.
+type countingHistory struct {
+	mu  sync.Mutex
+	got []string // guarded by mu
+}
+
+func (h *countingHistory) List(_ context.Context, host string) ([]*message.Message, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.got = append(h.got, host)
+	return nil, nil
+}
+
+func (h *countingHistory) hosts() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got...)
+}
+
 // recordingPublisher fills what a real publisher fills, validates, records
 // the message, and returns err instead when set.
 type recordingPublisher struct {

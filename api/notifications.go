@@ -7,13 +7,18 @@ import (
 	"github.com/notifyd/notifyd/message"
 )
 
+// maxSiteBytes is the longest site an origin can name: https://, a 253-byte
+// DNS name and a port.
+const maxSiteBytes = len("https://") + 253 + len(":65535")
+
 // notifications answers GET /api/chat/notifications with the caller's
 // visible messages of the request's site, newest first, without target:
 //
 //	{"timestamp":"…","notifications":[…],"gap":false,"more":false}
 //
 // since=<id> keeps only messages newer than that id (gap=true when the id is
-// no longer in the history). limit=N keeps the newest N, or with since the N
+// not among the caller's visible messages still kept: trimmed, unknown, or
+// hidden from the caller). limit=N keeps the newest N, or with since the N
 // oldest newer ones so that a client pages forward; more=true when limit cut
 // the result.
 func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
@@ -23,8 +28,12 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host := s.cfg.Sites.Of(r)
-	if host == "" {
+	switch {
+	case host == "":
 		s.fail(w, r, errNoSite)
+		return
+	case len(host) > maxSiteBytes: // the site names a Redis key
+		s.fail(w, r, errBadSite)
 		return
 	}
 	id, _ := IdentityFrom(r.Context())
@@ -50,17 +59,21 @@ type notificationsPage struct {
 	more  bool               // limit cut the result
 }
 
-// selectNotifications applies the since cursor to the whole (newest-first)
-// list, then the visibility rule, then the limit.
+// selectNotifications applies the visibility rule to the whole
+// (newest-first) list, then the since cursor, then the limit. The cursor is
+// resolved among the visible messages only: a since naming a message the
+// caller may not see is answered exactly as an unknown id (gap), so the
+// answer never confirms that a hidden message exists. A client's cursors
+// come from messages it received, which are all visible to it.
 func selectNotifications(list []*message.Message, q notificationsQuery, rcpt message.Recipient) notificationsPage {
-	newer, found := message.After(list, q.since)
-	var p notificationsPage
-	p.gap = q.since != "" && !found
-	for _, m := range newer {
+	var visible []*message.Message
+	for _, m := range list {
 		if m.VisibleTo(rcpt) {
-			p.items = append(p.items, m)
+			visible = append(visible, m)
 		}
 	}
+	newer, found := message.After(visible, q.since)
+	p := notificationsPage{items: newer, gap: q.since != "" && !found}
 	if q.limit > 0 && len(p.items) > q.limit {
 		p.more = true
 		if q.since != "" {

@@ -125,6 +125,22 @@ func TestNotificationsNoSite(t *testing.T) {
 	r.wantError(t, http.StatusBadRequest, errNoSite.message)
 }
 
+// TestNotificationsSiteIsBounded: the site names a Redis key; a host
+// parameter longer than any origin is refused before it reaches one.
+func TestNotificationsSiteIsBounded(t *testing.T) {
+	t.Parallel()
+	h := &countingHistory{}
+	f := newFixture(t, func(c *Config) { c.History = h })
+	tok := bearer(mint(t, "users:jdoe", ""))
+	longest := "https://" + strings.Repeat("a.", 126) + "b:65535" // a 253-byte DNS name
+	getNotifications(t, f, "?host="+url.QueryEscape(longest), tok...)
+	f.do(t, http.MethodGet, PathNotifications+"?host=https://"+strings.Repeat("a", 5000)+".example", "", tok...).
+		wantError(t, http.StatusBadRequest, errBadSite.message)
+	if got := h.hosts(); !slices.Equal(got, []string{longest}) {
+		t.Fatalf("history read for %q, want only the longest valid site", got)
+	}
+}
+
 func TestNotificationsWithoutHistory(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *Config) { c.History = nil })
@@ -176,7 +192,7 @@ func TestNotificationsSinceAndLimit(t *testing.T) {
 	}{
 		{"", ids(0, 4), false, false},
 		{"?since=N02", ids(3, 4), false, false},
-		{"?since=X02", ids(2, 4), false, false}, // positional: an invisible id (just older than N02) is a cursor too
+		{"?since=X02", ids(0, 4), true, false}, // a hidden id is answered as an unknown one
 		{"?since=N04", []string{}, false, false},
 		{"?since=gone", ids(0, 4), true, false},
 		{"?limit=3", ids(2, 4), false, true},
@@ -195,6 +211,28 @@ func TestNotificationsSinceAndLimit(t *testing.T) {
 				t.Fatalf("ids %v gap %v more %v; want %v gap %v more %v", got, b.Gap, b.More, c.want, c.gap, c.more)
 			}
 		})
+	}
+}
+
+// TestNotificationsHiddenSinceIsUnknown: a since naming a message the caller
+// may not see (another principal's, the caller's own, or another site's in
+// this site's list) gets exactly the answer an unknown id gets, so the
+// answer does not confirm that the message exists.
+func TestNotificationsHiddenSinceIsUnknown(t *testing.T) {
+	t.Parallel()
+	list := slices.Concat(
+		[]*message.Message{note("S01", siteA, "users:jdoe", "users:other"), note("B01", siteB, "users:boss", "users:jdoe")},
+		visibleList(5))
+	f := newFixture(t, withHistory(map[string][]*message.Message{siteA: list}))
+	tok := bearer(mint(t, "users:jdoe", ""))
+	for _, limit := range []string{"", "&limit=2"} {
+		unknown := f.do(t, http.MethodGet, PathNotifications+"?since=unknown-id"+limit, "", tok...).wantStatus(t, http.StatusOK)
+		for _, hidden := range []string{"X00", "X03", "X04", "S01", "B01"} {
+			r := f.do(t, http.MethodGet, PathNotifications+"?since="+hidden+limit, "", tok...).wantStatus(t, http.StatusOK)
+			if !bytes.Equal(r.body, unknown.body) {
+				t.Errorf("since=%s%s:\n got %s\nwant %s (as for an unknown id)", hidden, limit, r.body, unknown.body)
+			}
+		}
 	}
 }
 

@@ -29,7 +29,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 			s.log.LogAttrs(r.Context(), slog.LevelError, "api: handler panicked",
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", loggedPath(r)),
 				slog.String("panic", fmt.Sprint(rec)),
 				slog.String("stack", string(debug.Stack())))
 			if isUpgrade(r) {

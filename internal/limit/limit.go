@@ -63,16 +63,27 @@ func (k *Keyed) Enabled() bool { return k != nil && k.rate > 0 }
 
 // Allow takes one token from key's bucket and reports whether there was one.
 func (k *Keyed) Allow(key string) bool {
+	ok, _ := k.Take(key)
+	return ok
+}
+
+// Take takes one token from key's bucket and reports whether there was one;
+// when there was not, wait is how long until there will be (for a key
+// refused because the limiter is full of busy keys: until one of them is
+// full again and can be forgotten). wait is 0 when ok.
+func (k *Keyed) Take(key string) (ok bool, wait time.Duration) {
 	if !k.Enabled() {
-		return true
+		return true, 0
 	}
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	b, ok := k.buckets[key]
 	if !ok {
-		if len(k.buckets) >= k.maxKeys && !k.sweepLocked(now) {
-			return false
+		if len(k.buckets) >= k.maxKeys {
+			if wait := k.sweepLocked(now); wait > 0 {
+				return false, wait
+			}
 		}
 		b = &bucket{tokens: k.burst, last: now}
 		k.buckets[key] = b
@@ -82,22 +93,34 @@ func (k *Keyed) Allow(key string) bool {
 		b.last = now
 	}
 	if b.tokens < 1 {
-		return false
+		return false, k.duration(1 - b.tokens)
 	}
 	b.tokens--
-	return true
+	return true, 0
 }
 
 // sweepLocked drops buckets that have refilled completely (forgetting them
-// changes nothing) and reports whether room was made.
-func (k *Keyed) sweepLocked(now time.Time) bool {
-	full := time.Duration(k.burst / k.rate * float64(time.Second))
+// changes nothing). It returns 0 when that made room, else how long until
+// the first bucket is full.
+func (k *Keyed) sweepLocked(now time.Time) time.Duration {
+	var soonest float64 // tokens the fullest remaining bucket lacks
 	for key, b := range k.buckets {
-		if now.Sub(b.last) >= full {
+		lack := k.burst - b.tokens - now.Sub(b.last).Seconds()*k.rate
+		if lack <= 0 {
 			delete(k.buckets, key)
+		} else if soonest == 0 || lack < soonest {
+			soonest = lack
 		}
 	}
-	return len(k.buckets) < k.maxKeys
+	if len(k.buckets) < k.maxKeys {
+		return 0
+	}
+	return k.duration(soonest)
+}
+
+// duration is how long a bucket takes to gain tokens, at least 1ns.
+func (k *Keyed) duration(tokens float64) time.Duration {
+	return max(time.Nanosecond, time.Duration(tokens/k.rate*float64(time.Second)))
 }
 
 // Len is the number of keys currently tracked.

@@ -102,3 +102,35 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("allowed %d of 400 with a frozen clock and burst 100", allowed)
 	}
 }
+
+func TestTakeTellsTheWait(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	k := New(Config{Rate: 0.25, Burst: 2, MaxKeys: 2, Now: c.now})
+	for range 2 {
+		if ok, wait := k.Take("a"); !ok || wait != 0 {
+			t.Fatalf("burst: Take = %v, %v", ok, wait)
+		}
+	}
+	if ok, wait := k.Take("a"); ok || wait != 4*time.Second {
+		t.Fatalf("empty bucket at 0.25/s: Take = %v, %v; want false, 4s", ok, wait)
+	}
+	c.add(3 * time.Second)
+	if ok, wait := k.Take("a"); ok || wait != time.Second {
+		t.Fatalf("after 3s: Take = %v, %v; want false, 1s", ok, wait)
+	}
+	// Full of busy keys: a new key waits until the first bucket is full
+	// again and can be swept ("b", one token short at 0.25/s: 4s; "a" is
+	// 1.25 tokens short).
+	k.Take("b")
+	if ok, wait := k.Take("c"); ok || wait != 4*time.Second {
+		t.Fatalf("new key while full: Take = %v, %v; want false, 4s", ok, wait)
+	}
+	c.add(4 * time.Second)
+	if ok, _ := k.Take("c"); !ok {
+		t.Fatal("new key refused once a bucket is full again")
+	}
+	if ok, wait := New(Config{}).Take("x"); !ok || wait != 0 {
+		t.Fatalf("disabled: Take = %v, %v", ok, wait)
+	}
+}
