@@ -37,7 +37,7 @@ func wantRefused(tb testing.TB, resp *http.Response, err error, status int) {
 func (e *testEnv) principalSlots(p string) int {
 	e.g.hub.mu.RLock()
 	defer e.g.hub.mu.RUnlock()
-	return e.g.hub.slots.perPrincipal[p]
+	return e.g.hub.admits.perPrincipal[p]
 }
 
 func TestMaxConnectionsPerPrincipal(t *testing.T) {
@@ -80,7 +80,7 @@ func TestMaxConnections(t *testing.T) {
 	poll.Until(t, "condition", func() bool {
 		e.g.hub.mu.RLock()
 		defer e.g.hub.mu.RUnlock()
-		return e.g.hub.slots.total == limit-1
+		return e.g.hub.admits.total == limit-1
 	})
 	e.connect(t, siteA, "users:other")
 }
