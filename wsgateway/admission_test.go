@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/protocol"
 )
@@ -164,7 +163,7 @@ func TestAdmissionReleasedOnEveryRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	bad, _, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{auth.SubProtocol, "junk"}})
+	bad, _, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{protocol.SubProtocol, "junk"}})
 	if err != nil {
 		t.Fatal(err)
 	}
