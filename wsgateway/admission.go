@@ -1,125 +1,145 @@
 package wsgateway
 
-// slots is the hub's accounting for connection limits and for admissions
-// racing Disconnect. Every field is guarded by hub.mu.
+// admissions is the hub's accounting of connection limits and of admissions
+// racing Disconnect. Every field is guarded by hub.mu and changed only
+// through a ticket (and hub.disconnect).
 //
-// A connection holds a gateway slot from before its token is verified until
+// A ticket holds a gateway slot from before its token is verified until
 // ServeHTTP returns, and a principal slot from right after verification, so
 // that limits count connections being set up too, and concurrent handshakes
 // cannot overshoot them.
 //
-// An admission runs from just before the token is verified to the moment the
-// connection is indexed (admit) or given up (abandonAdmission). A token
-// verified before its principal was disconnected must not slip into the index
-// after Disconnect scanned it: Disconnect bumps gen and, while admissions are
-// running, records the principal's gen; admit refuses a connection whose
-// principal was disconnected after its admission began. The record is
-// cleared whenever no admission is running, so it stays as small as the
-// number of principals disconnected during a burst of handshakes.
-type slots struct {
-	total        int               // connections counted against MaxConnections
-	perPrincipal map[string]int    // principal -> connections; no zero entries
-	admitting    int               // admissions running
+// A ticket's admission is open from just before its token is verified until
+// its connection is indexed (admit) or will not be (abandon, release). A
+// token verified before its principal was disconnected must not slip into
+// the index after Disconnect scanned it: Disconnect bumps gen and, while
+// admissions are open, records the principal's gen; admit refuses a
+// connection whose principal was disconnected after its ticket was issued.
+// The record is cleared whenever no admission is open, so it stays as small
+// as the number of principals disconnected during a burst of handshakes.
+type admissions struct {
+	total        int               // tickets held: counted against MaxConnections
+	perPrincipal map[string]int    // principal -> slots held; no zero entries
+	open         int               // tickets whose admission is open
 	gen          uint64            // Disconnect calls so far
-	disconnected map[string]uint64 // principal -> gen of its last Disconnect, while admitting > 0
+	disconnected map[string]uint64 // principal -> gen of its last Disconnect, while open > 0
 }
 
-// reserve takes one of max gateway slots and reports whether one was free.
-// A negative max means no limit. A true result must be paired with release.
-func (h *hub) reserve(max int) bool {
+// ticket is one ServeHTTP call's admission: a gateway slot, then maybe a
+// principal slot, then maybe its connection's place in the index. Every
+// ticket issued is released exactly once, by release, whatever path the
+// handshake took; release gives back everything the ticket still holds.
+type ticket struct {
+	h   *hub
+	gen uint64 // immutable: Disconnect calls when the ticket was issued
+
+	// guarded by h.mu
+	open      bool   // the admission is open (counted in admissions.open)
+	claimed   bool   // the ticket holds a slot of principal
+	principal string // set by claim
+	conn      *conn  // indexed by admit, until release
+	released  bool
+}
+
+// issue takes one of max gateway slots and opens an admission; it returns
+// nil when no slot is free. A negative max means no limit. A ticket must be
+// given back with release.
+func (h *hub) issue(max int) *ticket {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if max >= 0 && h.slots.total >= max {
+	a := &h.admits
+	if max >= 0 && a.total >= max {
+		return nil
+	}
+	a.total++
+	a.open++
+	return &ticket{h: h, gen: a.gen, open: true}
+}
+
+// claim takes one of principal p's max slots and reports whether one was
+// free. A negative max means no limit.
+func (t *ticket) claim(p string, max int) bool {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	a := &t.h.admits
+	n := a.perPrincipal[p]
+	if t.released || t.claimed || max >= 0 && n >= max {
 		return false
 	}
-	h.slots.total++
+	a.perPrincipal[p] = n + 1
+	t.claimed, t.principal = true, p
 	return true
 }
 
-// release returns a slot taken by reserve.
-func (h *hub) release() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.slots.total--
+// abandon closes the admission of a ticket that will not be admitted (its
+// token was refused); its slots are kept until release.
+func (t *ticket) abandon() {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	t.closeLocked()
 }
 
-// reservePrincipal takes one of principal p's max slots and reports whether
-// one was free. A negative max means no limit. A true result must be paired
-// with releasePrincipal.
-func (h *hub) reservePrincipal(p string, max int) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := h.slots.perPrincipal[p]
-	if max >= 0 && n >= max {
+// admit closes the admission and indexes c unless the ticket's principal
+// was disconnected since the ticket was issued; it reports whether c was
+// indexed. c's principal is the one the ticket claimed.
+func (t *ticket) admit(c *conn) bool {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	revoked := t.h.admits.disconnected[c.principal] > t.gen
+	wasOpen := t.open
+	t.closeLocked()
+	if revoked || !wasOpen {
 		return false
 	}
-	h.slots.perPrincipal[p] = n + 1
+	t.h.addLocked(c)
+	t.conn = c
 	return true
 }
 
-// releasePrincipal returns a slot taken by reservePrincipal.
-func (h *hub) releasePrincipal(p string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if n := h.slots.perPrincipal[p] - 1; n > 0 {
-		h.slots.perPrincipal[p] = n
-	} else {
-		delete(h.slots.perPrincipal, p)
+// release takes the ticket's connection out of the index, closes its
+// admission and gives back its slots. Later calls do nothing.
+func (t *ticket) release() {
+	t.h.mu.Lock()
+	defer t.h.mu.Unlock()
+	if t.released {
+		return
 	}
-}
-
-// beginAdmission starts an admission and returns its generation. It must be
-// followed by exactly one of admit or abandonAdmission.
-func (h *hub) beginAdmission() uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.slots.admitting++
-	return h.slots.gen
-}
-
-// abandonAdmission ends an admission that will not index a connection.
-func (h *hub) abandonAdmission() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.endAdmissionLocked()
-}
-
-// admit ends c's admission, begun at generation gen, and indexes c unless
-// its principal was disconnected since; it reports whether c was indexed.
-func (h *hub) admit(c *conn, gen uint64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	revoked := h.slots.disconnected[c.principal] > gen
-	h.endAdmissionLocked()
-	if revoked {
-		return false
+	t.released = true
+	a := &t.h.admits
+	if t.conn != nil {
+		t.h.removeLocked(t.conn)
 	}
-	h.addLocked(c)
-	return true
-}
-
-func (h *hub) endAdmissionLocked() {
-	h.slots.admitting--
-	if h.slots.admitting == 0 && len(h.slots.disconnected) > 0 {
-		clear(h.slots.disconnected)
-	}
-}
-
-// disconnect records that principal p was disconnected (see slots) and
-// returns its attached connections: registered ones and those between the
-// upgrade and admit.
-func (h *hub) disconnect(p string) []*conn {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.slots.gen++
-	if h.slots.admitting > 0 {
-		h.slots.disconnected[p] = h.slots.gen
-	}
-	var conns []*conn
-	for c := range h.all { // a rare administrative act: a scan is fine
-		if c.principal == p {
-			conns = append(conns, c)
+	t.closeLocked()
+	if p := t.principal; t.claimed {
+		if n := a.perPrincipal[p] - 1; n > 0 {
+			a.perPrincipal[p] = n
+		} else {
+			delete(a.perPrincipal, p)
 		}
 	}
-	return conns
+	a.total--
+}
+
+func (t *ticket) closeLocked() {
+	if !t.open {
+		return
+	}
+	t.open = false
+	a := &t.h.admits
+	a.open--
+	if a.open == 0 && len(a.disconnected) > 0 {
+		clear(a.disconnected)
+	}
+}
+
+// disconnect records that principal p was disconnected: a ticket of p
+// issued before, and still open, is refused at admit.
+func (h *hub) disconnect(p string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := &h.admits
+	a.gen++
+	if a.open > 0 {
+		a.disconnected[p] = a.gen
+	}
 }

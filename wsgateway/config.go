@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ var (
 )
 
 // History reads a site's recent messages for catch-up on connect
-// (GET /ws/chat?since=<id>). *pubsub.History satisfies it.
+// (GET /ws/chat?since=<id>). *history.Store satisfies it.
 type History interface {
 	// List returns the messages kept for host, newest first, with their
 	// targets and ids. The gateway shares the result, read-only, between
@@ -128,61 +129,25 @@ type Config struct {
 	Now func() time.Time
 }
 
-// withDefaults validates cfg and fills its zero fields.
+// withDefaults validates cfg and returns it with every zero field set to
+// its default: the one place where Config defaults are applied. A Config it
+// cannot use yields one error per invalid field (errors.Join), each naming
+// its field and matching ErrInvalidConfig.
 func (cfg Config) withDefaults() (Config, error) {
-	switch {
-	case cfg.Auth == nil:
-		return cfg, fmt.Errorf("%w: Auth is required", ErrInvalidConfig)
-	case cfg.Sites == nil:
-		return cfg, fmt.Errorf("%w: Sites is required", ErrInvalidConfig)
-	case cfg.QueueSize < 0:
-		return cfg, fmt.Errorf("%w: QueueSize %d is negative", ErrInvalidConfig, cfg.QueueSize)
-	case cfg.WriteTimeout < 0:
-		return cfg, fmt.Errorf("%w: WriteTimeout %v is negative", ErrInvalidConfig, cfg.WriteTimeout)
-	case cfg.ReadLimit < 0:
-		return cfg, fmt.Errorf("%w: ReadLimit %d is negative", ErrInvalidConfig, cfg.ReadLimit)
-	case cfg.ReplayTimeout < 0:
-		return cfg, fmt.Errorf("%w: ReplayTimeout %v is negative", ErrInvalidConfig, cfg.ReplayTimeout)
-	case cfg.ReplayConcurrency < 0:
-		return cfg, fmt.Errorf("%w: ReplayConcurrency %d is negative", ErrInvalidConfig, cfg.ReplayConcurrency)
-	case cfg.ConnectBurst < 0:
-		return cfg, fmt.Errorf("%w: ConnectBurst %d is negative", ErrInvalidConfig, cfg.ConnectBurst)
-	case cfg.ConnectRate != cfg.ConnectRate: // NaN
-		return cfg, fmt.Errorf("%w: ConnectRate is NaN", ErrInvalidConfig)
+	if err := cfg.validate(); err != nil {
+		return cfg, err
 	}
-	if cfg.QueueSize == 0 {
-		cfg.QueueSize = DefaultQueueSize
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
-	}
-	if cfg.PingInterval == 0 {
-		cfg.PingInterval = DefaultPingInterval
-	}
-	if cfg.ReadLimit == 0 {
-		cfg.ReadLimit = DefaultReadLimit
-	}
-	if cfg.ShutdownSpread == 0 {
-		cfg.ShutdownSpread = DefaultShutdownSpread
-	}
-	if cfg.ReplayTimeout == 0 {
-		cfg.ReplayTimeout = DefaultReplayTimeout
-	}
-	if cfg.ReplayConcurrency == 0 {
-		cfg.ReplayConcurrency = DefaultReplayConcurrency
-	}
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = DefaultMaxConnections
-	}
-	if cfg.MaxConnectionsPerPrincipal == 0 {
-		cfg.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
-	}
-	if cfg.ConnectRate == 0 {
-		cfg.ConnectRate = DefaultConnectRate
-	}
-	if cfg.ConnectBurst == 0 {
-		cfg.ConnectBurst = DefaultConnectBurst
-	}
+	setDefault(&cfg.QueueSize, DefaultQueueSize)
+	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	setDefault(&cfg.ReadLimit, DefaultReadLimit)
+	setDefault(&cfg.ShutdownSpread, DefaultShutdownSpread)
+	setDefault(&cfg.ReplayTimeout, DefaultReplayTimeout)
+	setDefault(&cfg.ReplayConcurrency, DefaultReplayConcurrency)
+	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
+	setDefault(&cfg.MaxConnectionsPerPrincipal, DefaultMaxConnectionsPerPrincipal)
+	setDefault(&cfg.ConnectRate, DefaultConnectRate)
+	setDefault(&cfg.ConnectBurst, DefaultConnectBurst)
 	cfg.ClientIPHeader = strings.TrimSpace(cfg.ClientIPHeader)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -192,3 +157,43 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	return cfg, nil
 }
+
+// validate returns one *fieldError per invalid field, joined, or nil.
+func (cfg Config) validate() error {
+	var errs []error
+	check := func(bad bool, field, problem string, args ...any) {
+		if bad {
+			errs = append(errs, &fieldError{field: field, problem: fmt.Sprintf(problem, args...)})
+		}
+	}
+	check(cfg.Auth == nil, "Auth", "is required")
+	check(cfg.Sites == nil, "Sites", "is required")
+	check(cfg.QueueSize < 0, "QueueSize", "%d is negative", cfg.QueueSize)
+	check(cfg.WriteTimeout < 0, "WriteTimeout", "%v is negative", cfg.WriteTimeout)
+	check(cfg.ReadLimit < 0, "ReadLimit", "%d is negative", cfg.ReadLimit)
+	check(cfg.ReplayTimeout < 0, "ReplayTimeout", "%v is negative", cfg.ReplayTimeout)
+	check(cfg.ReplayConcurrency < 0, "ReplayConcurrency", "%d is negative", cfg.ReplayConcurrency)
+	check(cfg.ConnectBurst < 0, "ConnectBurst", "%d is negative", cfg.ConnectBurst)
+	check(math.IsNaN(cfg.ConnectRate), "ConnectRate", "is NaN")
+	return errors.Join(errs...)
+}
+
+// setDefault sets *v to def when *v is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// fieldError is one invalid Config field. It matches ErrInvalidConfig.
+type fieldError struct {
+	field   string // the Config field, e.g. "QueueSize"
+	problem string // e.g. "-1 is negative"
+}
+
+func (e *fieldError) Error() string {
+	return fmt.Sprintf("%v: Config.%s %s", ErrInvalidConfig, e.field, e.problem)
+}
+
+func (e *fieldError) Unwrap() error { return ErrInvalidConfig }

@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -13,28 +14,32 @@ func TestNewConfig(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     Config
-		wantErr bool
+		wantErr []string // the invalid fields, in Config order
 	}{
-		{"no auth", Config{Sites: policy}, true},
-		{"no sites", Config{Auth: nopAuth{}}, true},
-		{"negative queue", Config{Auth: nopAuth{}, Sites: policy, QueueSize: -1}, true},
-		{"negative write timeout", Config{Auth: nopAuth{}, Sites: policy, WriteTimeout: -1}, true},
-		{"negative read limit", Config{Auth: nopAuth{}, Sites: policy, ReadLimit: -1}, true},
-		{"negative replay timeout", Config{Auth: nopAuth{}, Sites: policy, ReplayTimeout: -1}, true},
-		{"negative replay concurrency", Config{Auth: nopAuth{}, Sites: policy, ReplayConcurrency: -1}, true},
-		{"negative connect burst", Config{Auth: nopAuth{}, Sites: policy, ConnectBurst: -1}, true},
-		{"NaN connect rate", Config{Auth: nopAuth{}, Sites: policy, ConnectRate: math.NaN()}, true},
-		{"minimal", Config{Auth: nopAuth{}, Sites: policy}, false},
-		{"limits disabled", Config{Auth: nopAuth{}, Sites: policy, MaxConnections: -1, MaxConnectionsPerPrincipal: -1, ConnectRate: -1}, false},
-		{"pings disabled", Config{Auth: nopAuth{}, Sites: policy, PingInterval: -1, ShutdownSpread: -1}, false},
+		{"no auth", Config{Sites: policy}, []string{"Auth"}},
+		{"no sites", Config{Auth: nopAuth{}}, []string{"Sites"}},
+		{"negative queue", Config{Auth: nopAuth{}, Sites: policy, QueueSize: -1}, []string{"QueueSize"}},
+		{"negative write timeout", Config{Auth: nopAuth{}, Sites: policy, WriteTimeout: -1}, []string{"WriteTimeout"}},
+		{"negative read limit", Config{Auth: nopAuth{}, Sites: policy, ReadLimit: -1}, []string{"ReadLimit"}},
+		{"negative replay timeout", Config{Auth: nopAuth{}, Sites: policy, ReplayTimeout: -1}, []string{"ReplayTimeout"}},
+		{"negative replay concurrency", Config{Auth: nopAuth{}, Sites: policy, ReplayConcurrency: -1}, []string{"ReplayConcurrency"}},
+		{"negative connect burst", Config{Auth: nopAuth{}, Sites: policy, ConnectBurst: -1}, []string{"ConnectBurst"}},
+		{"NaN connect rate", Config{Auth: nopAuth{}, Sites: policy, ConnectRate: math.NaN()}, []string{"ConnectRate"}},
+		{"every field at once", Config{QueueSize: -1, ConnectBurst: -1}, []string{"Auth", "Sites", "QueueSize", "ConnectBurst"}},
+		{"minimal", Config{Auth: nopAuth{}, Sites: policy}, nil},
+		{"limits disabled", Config{Auth: nopAuth{}, Sites: policy, MaxConnections: -1, MaxConnectionsPerPrincipal: -1, ConnectRate: -1}, nil},
+		{"pings disabled", Config{Auth: nopAuth{}, Sites: policy, PingInterval: -1, ShutdownSpread: -1}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			g, err := New(tt.cfg)
-			if tt.wantErr {
+			if tt.wantErr != nil {
 				if !errors.Is(err, ErrInvalidConfig) {
 					t.Fatalf("New = %v, want ErrInvalidConfig", err)
+				}
+				if got := invalidFields(err); !slices.Equal(got, tt.wantErr) {
+					t.Errorf("invalid fields %q, want %q", got, tt.wantErr)
 				}
 				return
 			}
@@ -46,6 +51,18 @@ func TestNewConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// invalidFields returns the fields named by New's error, in order.
+func invalidFields(err error) []string {
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *fieldError
+		if errors.As(e, &fe) {
+			fields = append(fields, fe.field)
+		}
+	}
+	return fields
 }
 
 func TestConfigDefaults(t *testing.T) {

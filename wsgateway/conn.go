@@ -1,20 +1,39 @@
 package wsgateway
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/protocol"
+	"github.com/notifyd/notifyd/internal/lograte"
 )
 
-// conn is one websocket client as the hub and its goroutines see it.
+// connEnv is what every connection of a Gateway shares: the settings and
+// collaborators its goroutines need. Immutable after New.
+type connEnv struct {
+	writeTimeout time.Duration
+	pingInterval time.Duration // <= 0: no pinger
+	now          func() time.Time
+	reads        *historyReads // nil without Config.History
+	stats        *counters
+	warns        *lograte.Limiter // rate-limits the slow-consumer and auth-unavailable Warns
+}
+
+// conn is one upgraded websocket client. It owns its life once admitted:
+// run reads in the calling goroutine and starts, then joins, the writer
+// (which replays history first when asked, and performs the close) and the
+// pinger. Anyone may ask it to end (stop); only its writer closes the socket
+// (close).
 type conn struct {
-	// immutable after ServeHTTP sets them, before the conn is indexed
+	// immutable after ServeHTTP sets them, before the conn is admitted
+	env        *connEnv
 	id         uint64
 	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
+	log        *slog.Logger    // with conn_id, host and, once admitted, principal
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed
 	principals []string        // every principal it is indexed under
@@ -33,14 +52,12 @@ type conn struct {
 	// from being reported as the client's.
 	readDone chan struct{}
 
-	// guarded by hub.mu
-	indexed bool
-	// set by hub.addLocked when c is indexed, before its writer starts; read
-	// by the writer only
+	// set by run before the writer starts, after the conn was indexed; read
+	// by the writer only (historyReads.wait)
 	regSeq uint64
 
 	// set once by the first stop call (stopOnce), before closing is closed;
-	// read by others only after <-closing
+	// read by others only after <-closing (close.go)
 	stopOnce sync.Once
 	stopping atomic.Bool // true once stop was called: Deliver skips the conn
 	closing  chan struct{}
@@ -56,29 +73,9 @@ type item struct {
 	b  []byte // shared, never modified
 }
 
-// closeRequest is why and how a connection ends.
-type closeRequest struct {
-	reason DisconnectReason
-	code   websocket.StatusCode // 0: close without a handshake (the peer is gone)
-	text   string
-	logout bool // send protocol.LogoutFrame before closing
-}
-
-// Close requests, by cause.
-var (
-	stopSlow     = closeRequest{reason: DisconnectSlow, code: protocol.CloseSlowConsumer, text: protocol.ReasonSlow}
-	stopExpired  = closeRequest{reason: DisconnectExpired, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired, logout: true}
-	stopShutdown = closeRequest{reason: DisconnectShutdown, code: protocol.CloseGoingAway, text: protocol.ReasonShutdown}
-	stopBinary   = closeRequest{reason: DisconnectBinary, code: protocol.CloseUnsupportedData, text: protocol.ReasonBinary}
-	stopTooBig   = closeRequest{reason: DisconnectTooBig, code: protocol.CloseTooBig, text: protocol.ReasonTooBig}
-	stopClient   = closeRequest{reason: DisconnectClient}
-	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
-	stopPing     = closeRequest{reason: DisconnectPing}
-	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: protocol.CloseRevoked, text: protocol.ReasonDisconnected}
-)
-
-func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
+func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
 	return &conn{
+		env:      env,
 		id:       id,
 		ws:       ws,
 		site:     site,
@@ -88,17 +85,23 @@ func newConn(id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
 	}
 }
 
-// stop records why the connection ends and signals its writer. Only the
-// first call counts, and only it reports true. It never blocks and never
-// touches the socket, so it is safe inside Deliver and under the hub lock.
-func (c *conn) stop(req closeRequest) (first bool) {
-	c.stopOnce.Do(func() {
-		c.req = req
-		c.stopping.Store(true)
-		close(c.closing)
-		first = true
-	})
-	return first
+// run serves an admitted (indexed) connection until it ends: the calling
+// goroutine reads, one goroutine writes, one pings. It returns after joining
+// both; the writer has then closed the socket and counted the reason. The
+// connection's lifetime context is created here and ends when run returns.
+func (c *conn) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if c.catchUp && c.env.reads != nil {
+		c.regSeq = c.env.reads.register() // after indexing: see historyReads
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { c.writeLoop(ctx) })
+	if c.env.pingInterval > 0 {
+		wg.Go(func() { c.pingLoop(ctx) })
+	}
+	c.readLoop(ctx)
+	wg.Wait()
 }
 
 // enqueue offers it to the writer without blocking; a full queue stops the

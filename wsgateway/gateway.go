@@ -3,26 +3,30 @@ package wsgateway
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/notifyd/notifyd/internal/lograte"
+	"time"
 
 	"github.com/notifyd/notifyd/internal/limit"
+	"github.com/notifyd/notifyd/internal/lograte"
 	"github.com/notifyd/notifyd/message"
 )
+
+// slowWarnEvery rate-limits the Warn logged for slow consumers and for an
+// unavailable Authenticator.
+const slowWarnEvery = time.Second
 
 // Gateway is the websocket endpoint and fan-out hub. Create it with New,
 // mount it at GET /ws/chat, feed it with Deliver, and stop it with Shutdown.
 type Gateway struct {
 	// immutable after New
 	cfg      Config
-	hub      *hub          // guards itself (hub.mu)
-	reads    *historyReads // catch-up history reads; nil without History; guards itself
-	stats    *counters     // atomic counters
+	env      *connEnv      // shared by every conn
+	hub      *hub          // index and admission; guards itself (hub.mu)
+	calls    *tracker      // running ServeHTTP calls and upgraded conns; guards itself
+	reads    *historyReads // env.reads: catch-up history reads; nil without History; guards itself
+	stats    *counters     // env.stats: atomic counters
 	connects *limit.Keyed  // ConnectRate buckets per client address; guards itself
 
-	// atomic
-	nextID atomic.Uint64    // conn_id source
-	warns  *lograte.Limiter // slow-consumer and "Authenticator unavailable" Warn logs
+	nextID atomic.Uint64 // conn_id source
 
 	// Shutdown state: shutOnce runs the first Shutdown's close spread and
 	// starts the goroutine that closes drained once every ServeHTTP call
@@ -38,14 +42,23 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, stats := newHub(), newCounters()
+	stats := newCounters()
 	var reads *historyReads
 	if cfg.History != nil {
-		reads = newHistoryReads(cfg.History, cfg.ReplayTimeout, cfg.ReplayConcurrency, &h.regSeq, stats)
+		reads = newHistoryReads(cfg.History, cfg.ReplayTimeout, cfg.ReplayConcurrency, stats)
 	}
 	return &Gateway{
-		cfg:   cfg,
-		hub:   h,
+		cfg: cfg,
+		env: &connEnv{
+			writeTimeout: cfg.WriteTimeout,
+			pingInterval: cfg.PingInterval,
+			now:          cfg.Now,
+			reads:        reads,
+			stats:        stats,
+			warns:        lograte.New(slowWarnEvery, cfg.Now),
+		},
+		hub:   newHub(),
+		calls: newTracker(),
 		reads: reads,
 		stats: stats,
 		connects: limit.New(limit.Config{
@@ -53,7 +66,6 @@ func New(cfg Config) (*Gateway, error) {
 			Burst: cfg.ConnectBurst,
 			Now:   cfg.Now,
 		}),
-		warns:   lograte.New(slowWarnEvery, cfg.Now),
 		drained: make(chan struct{}),
 	}, nil
 }
@@ -88,3 +100,8 @@ func (g *Gateway) Count() int { return g.hub.len() }
 
 // Stats returns a snapshot of the gateway's counters.
 func (g *Gateway) Stats() Stats { return g.stats.snapshot(g.hub.len()) }
+
+// Sites returns the sites (normalized origins) that currently have
+// registered connections, sorted. The pubsub subscriber reads their history
+// to fill the gap after it resubscribes.
+func (g *Gateway) Sites() []string { return g.hub.siteList() }

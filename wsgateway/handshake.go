@@ -1,13 +1,21 @@
 package wsgateway
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/protocol"
 )
+
+// handshake is what ServeHTTP learnt about a request before the upgrade.
+type handshake struct {
+	host   string        // the site
+	source string        // where the token came from, for logs
+	since  string        // the ?since= cursor, raw
+	id     auth.Identity // valid when err is nil
+	err    error         // why the token was refused; told over the socket
+}
 
 // ServeHTTP handles GET /ws/chat: the connection rate of the client address,
 // origin and site checks, the gateway's capacity, the token, the principal's
@@ -17,105 +25,32 @@ import (
 // of a refused upgrade). ServeHTTP returns when the connection has ended and
 // every goroutine it started has been joined.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !g.hub.enter() {
-		g.reject(RejectShutdown)
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+	if !g.calls.enter() {
+		g.rejectHTTP(w, RejectShutdown)
 		return
 	}
-	defer g.hub.leave()
-
+	defer g.calls.leave()
 	host, ok := g.precheck(w, r)
 	if !ok {
 		return
 	}
-	if !g.hub.reserve(g.cfg.MaxConnections) {
-		g.reject(RejectCapacity)
-		http.Error(w, "too many connections on this gateway", http.StatusServiceUnavailable)
+	t := g.hub.issue(g.cfg.MaxConnections) // the one admission value of this call
+	if t == nil {
+		g.rejectHTTP(w, RejectCapacity)
 		return
 	}
-	defer g.hub.release()
-
-	// The token is verified before the upgrade: the per-principal limit
-	// needs the identity. r.Context() is still valid here.
-	token, source := auth.TokenFromRequest(r)
-	since := r.URL.Query().Get("since")
-	gen := g.hub.beginAdmission() // before Verify: see slots
-	admitting := true
-	defer func() {
-		if admitting {
-			g.hub.abandonAdmission()
-		}
-	}()
-	id, verr := g.cfg.Auth.Verify(r.Context(), token)
-	if verr == nil {
-		verr = id.CheckSite(host) // a site-bound token used for another site is invalid here
+	defer t.release()
+	hs, ok := g.authenticate(w, r, t, host)
+	if !ok {
+		return
 	}
-	if verr != nil { // refused: nothing to admit
-		admitting = false
-		g.hub.abandonAdmission()
-	} else {
-		if !g.hub.reservePrincipal(id.Principal, g.cfg.MaxConnectionsPerPrincipal) {
-			g.reject(RejectPrincipalLimit)
-			g.cfg.Logger.Debug("wsgateway: principal over its connection limit", "principal", id.Principal)
-			http.Error(w, "too many connections for this principal", http.StatusTooManyRequests)
-			return
-		}
-		defer g.hub.releasePrincipal(id.Principal)
-	}
-
 	ws, err := g.upgrade(w, r)
 	if err != nil { // Accept has written the HTTP error
 		g.reject(RejectHandshake)
 		g.cfg.Logger.Debug("wsgateway: upgrade failed", "err", err)
 		return
 	}
-
-	// The connection's own lifetime context: r.Context() must not be used
-	// after the upgrade (the connection is hijacked). It ends when ServeHTTP
-	// returns.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	c := newConn(g.nextID.Add(1), ws, host, g.cfg.QueueSize)
-	if verr == nil {
-		c.principal = id.Principal
-		c.principals = id.Principals
-		c.expires = id.Expires
-		c.issuedAt = id.IssuedAt
-		c.since = since
-		c.catchUp = since != ""
-	}
-	log := g.cfg.Logger.With("conn_id", c.id, "host", host)
-	open := g.hub.attach(c)
-	defer g.hub.detach(c)
-	if !open {
-		g.reject(RejectShutdown)
-		_ = ws.Close(protocol.CloseGoingAway, protocol.ReasonShutdown)
-		return
-	}
-	if verr != nil {
-		req, reason := refusalFor(verr)
-		g.reject(reason)
-		g.logRefusal(log, reason, source, verr)
-		g.refuse(ctx, ws, req)
-		return
-	}
-	admitting = false // admit ends the admission
-	if !g.hub.admit(c, gen) {
-		g.reject(RejectRevoked)
-		log.Debug("wsgateway: principal disconnected during the handshake", "principal", id.Principal)
-		g.refuse(ctx, ws, refuseRevoked)
-		return
-	}
-	g.stats.accepted.Add(1)
-	log = log.With("principal", id.Principal)
-	log.Debug("wsgateway: connected", "token_source", source, "catch_up", c.catchUp)
-
-	g.serve(ctx, c)
-
-	g.stats.disconnects[c.req.reason].Add(1) // before remove: Count() == 0 implies counted
-	g.hub.remove(c)
-	g.logDisconnect(log, c.req)
+	g.serveConn(ws, t, hs)
 }
 
 // precheck applies the checks that need neither the token nor a slot: the
@@ -123,25 +58,45 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the HTTP error and reports false for a refused request.
 func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string, ok bool) {
 	if addr := clientIP(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
-		g.reject(RejectRate)
 		g.cfg.Logger.Debug("wsgateway: connection rate exceeded", "client", addr)
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "too many new connections from this address", http.StatusTooManyRequests)
+		g.rejectHTTP(w, RejectRate)
 		return "", false
 	}
 	if err := g.cfg.Sites.Check(r); err != nil {
-		g.reject(RejectOrigin)
 		g.cfg.Logger.Debug("wsgateway: origin refused", "origin", r.Header.Get("Origin"), "err", err)
-		http.Error(w, "origin not allowed", http.StatusForbidden)
+		g.rejectHTTP(w, RejectOrigin)
 		return "", false
 	}
-	host = g.cfg.Sites.Of(r)
-	if host == "" {
-		g.reject(RejectNoSite)
-		http.Error(w, "no site: send Origin or ?host=", http.StatusBadRequest)
+	if host = g.cfg.Sites.Of(r); host == "" {
+		g.rejectHTTP(w, RejectNoSite)
 		return "", false
 	}
 	return host, true
+}
+
+// authenticate verifies the request's token before the upgrade, while
+// r.Context() is valid, because the per-principal limit needs the identity;
+// then it claims the principal's slot on t. A refused token closes t's
+// admission and is recorded in the result, to be told over the socket. It
+// reports false, having written the HTTP error, only when the principal is
+// over its connection limit.
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket, host string) (handshake, bool) {
+	token, source := auth.TokenFromRequest(r)
+	hs := handshake{host: host, source: source, since: r.URL.Query().Get("since")}
+	hs.id, hs.err = g.cfg.Auth.Verify(r.Context(), token)
+	if hs.err == nil {
+		hs.err = hs.id.CheckSite(host) // a site-bound token used for another site is invalid here
+	}
+	if hs.err != nil {
+		t.abandon() // nothing to admit
+		return hs, true
+	}
+	if !t.claim(hs.id.Principal, g.cfg.MaxConnectionsPerPrincipal) {
+		g.cfg.Logger.Debug("wsgateway: principal over its connection limit", "principal", hs.id.Principal)
+		g.rejectHTTP(w, RejectPrincipalLimit)
+		return hs, false
+	}
+	return hs, true
 }
 
 // upgrade accepts the websocket handshake.
@@ -149,7 +104,7 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		// PyAMS's client offers ["accessToken", <jwt>]; the library selects
 		// the first offered protocol we support, which is accessToken.
-		Subprotocols: []string{auth.SubProtocol},
+		Subprotocols: []string{protocol.SubProtocol},
 		// The origin was checked above by Sites.Check, which knows the
 		// allowed origins, "*" and same-origin; the library's own check
 		// (host patterns only) would contradict it.
@@ -163,4 +118,48 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 	}
 	ws.SetReadLimit(g.cfg.ReadLimit)
 	return ws, nil
+}
+
+// serveConn runs an upgraded connection: it is refused (shutdown begun,
+// token refused, principal disconnected during the handshake) or admitted
+// through t and served until it ends. r.Context() must not be used from
+// here on: the connection is hijacked.
+func (g *Gateway) serveConn(ws *websocket.Conn, t *ticket, hs handshake) {
+	c := g.newConn(ws, hs)
+	open := g.calls.attach(c)
+	defer g.calls.detach(c)
+	switch {
+	case !open:
+		g.reject(RejectShutdown)
+		c.refuse(stopShutdown)
+	case hs.err != nil:
+		req, reason := refusalFor(hs.err)
+		g.reject(reason)
+		c.logRefusal(reason, hs.source, hs.err)
+		c.refuse(req)
+	case !t.admit(c):
+		g.reject(RejectRevoked)
+		c.log.Debug("wsgateway: principal disconnected during the handshake")
+		c.refuse(refuseRevoked)
+	default:
+		g.stats.accepted.Add(1)
+		c.log.Debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
+		c.run()
+	}
+}
+
+// newConn returns the connection of an upgraded request.
+func (g *Gateway) newConn(ws *websocket.Conn, hs handshake) *conn {
+	c := newConn(g.env, g.nextID.Add(1), ws, hs.host, g.cfg.QueueSize)
+	c.log = g.cfg.Logger.With("conn_id", c.id, "host", hs.host)
+	if hs.err == nil {
+		c.principal = hs.id.Principal
+		c.principals = hs.id.Principals
+		c.expires = hs.id.Expires
+		c.issuedAt = hs.id.IssuedAt
+		c.since = hs.since
+		c.catchUp = hs.since != ""
+		c.log = c.log.With("principal", hs.id.Principal)
+	}
+	return c
 }

@@ -23,9 +23,9 @@ func TestTokenSources(t *testing.T) {
 		{
 			name: "subprotocol",
 			dial: func(tok string) dialOptions {
-				return dialOptions{query: "host=" + siteA, subprotocols: []string{auth.SubProtocol, tok}}
+				return dialOptions{query: "host=" + siteA, subprotocols: []string{protocol.SubProtocol, tok}}
 			},
-			wantSubprot: auth.SubProtocol,
+			wantSubprot: protocol.SubProtocol,
 		},
 		{
 			name: "bearer header",
@@ -91,7 +91,7 @@ func TestBadTokenLogsOut(t *testing.T) {
 			e := newEnv(t, envOptions{})
 			o := dialOptions{query: "host=" + siteA}
 			if tt.token != "" {
-				o.subprotocols = []string{auth.SubProtocol, tt.token}
+				o.subprotocols = []string{protocol.SubProtocol, tt.token}
 			}
 			c, _, err := e.dial(t, o)
 			if err != nil {
@@ -114,7 +114,7 @@ func TestTokenExpiresWhileConnected(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c, _, err := e.dial(t, dialOptions{
 		query:        "host=" + siteA,
-		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", 2*time.Second)},
+		subprotocols: []string{protocol.SubProtocol, mint(t, "users:alice", 2*time.Second)},
 	})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -170,7 +170,7 @@ func TestOriginAndSite(t *testing.T) {
 			c, resp, err := e.dial(t, dialOptions{
 				origin:       origin,
 				query:        tt.query,
-				subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+				subprotocols: []string{protocol.SubProtocol, mint(t, "users:alice", time.Hour)},
 			})
 			if tt.wantStatus != 0 {
 				if err == nil {
@@ -242,7 +242,7 @@ func TestShutdownRefusesUpgrades(t *testing.T) {
 	}
 	_, resp, err := e.dial(t, dialOptions{
 		query:        "host=" + siteA,
-		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+		subprotocols: []string{protocol.SubProtocol, mint(t, "users:alice", time.Hour)},
 	})
 	if err == nil {
 		t.Fatal("upgrade succeeded after Shutdown")

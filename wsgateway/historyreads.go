@@ -25,11 +25,13 @@ var (
 // before it asks for a read, and it may only use a read that started after
 // it registered: a message missing from such a read was stored after the
 // read began, hence published, and delivered, after the connection was
-// registered, so it is in the connection's queue. The hub numbers
-// registrations (hub.regSeq, conn.regSeq); a read records the number when it
-// starts (historyRead.startSeq); a connection joins a running read only when
-// read.startSeq >= conn.regSeq, or else joins the site's pending read (not
-// started yet, so it will qualify) or creates it.
+// registered, so it is in the connection's queue. Registrations are
+// numbered (seq; register is called once the connection is indexed, before
+// its writer starts, and its result kept in conn.regSeq); a read records the
+// number when it starts (historyRead.startSeq): a read that loads n started
+// after every connection numbered up to n was indexed. A connection joins a
+// running read only when read.startSeq >= conn.regSeq, or else joins the
+// site's pending read (not started yet, so it will qualify) or creates it.
 //
 // Each read runs in its own goroutine, owned by historyReads and joined by
 // Gateway.Shutdown (wg). It waits until the site's previous read has ended
@@ -44,12 +46,12 @@ var (
 type historyReads struct {
 	// immutable after newHistoryReads
 	history History
-	timeout time.Duration  // ReplayTimeout: bounds each wait and each read
-	slots   chan struct{}  // one token per running read
-	regSeq  *atomic.Uint64 // the hub's registration sequence
-	stats   *counters      // historyReads and historyJoins
+	timeout time.Duration // ReplayTimeout: bounds each wait and each read
+	slots   chan struct{} // one token per running read
+	stats   *counters     // historyReads and historyJoins
 
-	wg sync.WaitGroup // read goroutines
+	seq atomic.Uint64  // registration numbers (register)
+	wg  sync.WaitGroup // read goroutines
 
 	mu sync.Mutex
 	// guarded by mu
@@ -77,7 +79,7 @@ type historyRead struct {
 	after *historyRead
 
 	// guarded by historyReads.mu
-	startSeq uint64 // the hub's registration sequence when the read started
+	startSeq uint64 // seq when the read started
 	waiters  int    // connections waiting for the result
 
 	// set before done is closed, read only after <-done
@@ -85,16 +87,19 @@ type historyRead struct {
 	err  error
 }
 
-func newHistoryReads(h History, timeout time.Duration, concurrency int, regSeq *atomic.Uint64, stats *counters) *historyReads {
+func newHistoryReads(h History, timeout time.Duration, concurrency int, stats *counters) *historyReads {
 	return &historyReads{
 		history: h,
 		timeout: timeout,
 		slots:   make(chan struct{}, concurrency),
-		regSeq:  regSeq,
 		stats:   stats,
 		sites:   make(map[string]*siteReads),
 	}
 }
+
+// register numbers a connection that has just been indexed (live messages
+// already queue for it); it may use only reads that start after this call.
+func (hr *historyReads) register() uint64 { return hr.seq.Add(1) }
 
 // wait returns a snapshot of c's site history read after c was registered.
 // It gives up when ReplayTimeout has passed since it was called, or c is
@@ -191,7 +196,7 @@ func (hr *historyReads) run(r *historyRead) {
 	}
 	// Under mu, so that no connection joins r as pending once startSeq is
 	// taken: every connection that joined it as pending registered before.
-	r.startSeq = hr.regSeq.Load()
+	r.startSeq = hr.seq.Load()
 	if s := hr.sites[r.site]; s != nil && s.pending == r {
 		s.pending = nil
 		s.running = r

@@ -4,88 +4,36 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/notifyd/notifyd/message"
 )
 
-// hub indexes live connections by site and principal, and tracks every
-// running ServeHTTP call so that Shutdown can join them.
+// hub indexes admitted connections by site and principal, and admits them
+// (admission.go): connection limits, and admissions racing Disconnect. It
+// never touches a socket.
 type hub struct {
-	// active counts running ServeHTTP calls. Add is called only under mu
-	// while closed is false, so the Wait that follows setting closed never
-	// races an Add from zero.
-	active sync.WaitGroup
-
 	mu sync.RWMutex
 	// guarded by mu
-	closed bool                                     // Shutdown began: enter refuses
 	sites  map[string]map[string]map[*conn]struct{} // site -> principal -> connections
-	all    map[*conn]struct{}                       // every upgraded connection, indexed or not
-	count  int                                      // indexed connections
-	slots  slots                                    // connection limits and admissions (admission.go)
-
-	// regSeq numbers registrations: addLocked increments it, under mu and
-	// after indexing the connection, and records the new value in
-	// conn.regSeq. Catch-up history reads load it without mu when they start
-	// (see historyReads): a read that loads n started after every
-	// connection numbered up to n was indexed.
-	regSeq atomic.Uint64
+	all    map[*conn]struct{}                       // every indexed connection
+	admits admissions                               // (admission.go)
 }
 
 func newHub() *hub {
 	return &hub{
 		sites: make(map[string]map[string]map[*conn]struct{}),
 		all:   make(map[*conn]struct{}),
-		slots: slots{
+		admits: admissions{
 			perPrincipal: make(map[string]int),
 			disconnected: make(map[string]uint64),
 		},
 	}
 }
 
-// enter registers a ServeHTTP call; it reports false once the hub is closed.
-// A true result must be paired with leave.
-func (h *hub) enter() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.active.Add(1)
-	return true
-}
-
-// leave ends a ServeHTTP call registered by enter.
-func (h *hub) leave() { h.active.Done() }
-
-// attach records an upgraded connection so that Shutdown can reach it, and
-// reports whether the hub is still open.
-func (h *hub) attach(c *conn) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.all[c] = struct{}{}
-	return !h.closed
-}
-
-// detach forgets a connection recorded by attach, removing it from the index
-// too.
-func (h *hub) detach(c *conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.removeLocked(c)
-	delete(h.all, c)
-}
-
-// add indexes an authenticated connection under its site and principals.
-func (h *hub) add(c *conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.addLocked(c)
-}
-
+// addLocked indexes c under its site and principals; adding it twice is
+// harmless.
 func (h *hub) addLocked(c *conn) {
-	if c.indexed {
+	if _, ok := h.all[c]; ok {
 		return
 	}
 	byPrincipal := h.sites[c.site]
@@ -101,20 +49,12 @@ func (h *hub) addLocked(c *conn) {
 		}
 		set[c] = struct{}{}
 	}
-	c.indexed = true
-	h.count++
-	c.regSeq = h.regSeq.Add(1) // last: see regSeq
+	h.all[c] = struct{}{}
 }
 
-// remove takes a connection out of the index.
-func (h *hub) remove(c *conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.removeLocked(c)
-}
-
+// removeLocked takes c out of the index; removing it twice is harmless.
 func (h *hub) removeLocked(c *conn) {
-	if !c.indexed {
+	if _, ok := h.all[c]; !ok {
 		return
 	}
 	byPrincipal := h.sites[c.site]
@@ -128,15 +68,14 @@ func (h *hub) removeLocked(c *conn) {
 	if len(byPrincipal) == 0 {
 		delete(h.sites, c.site)
 	}
-	c.indexed = false
-	h.count--
+	delete(h.all, c)
 }
 
 // len is the number of indexed connections.
 func (h *hub) len() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.count
+	return len(h.all)
 }
 
 // siteList returns the sites that have indexed connections, sorted.
@@ -151,27 +90,18 @@ func (h *hub) siteList() []string {
 	return sites
 }
 
-// close refuses further enter calls and returns every attached connection.
-func (h *hub) close() []*conn {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.closed = true
-	return h.snapshotLocked()
-}
-
-// snapshot returns every attached connection.
-func (h *hub) snapshot() []*conn {
+// byPrincipal returns the indexed connections grouped by their own
+// principal (the token's sub).
+func (h *hub) byPrincipal() map[string][]*conn {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.snapshotLocked()
-}
-
-func (h *hub) snapshotLocked() []*conn {
-	conns := make([]*conn, 0, len(h.all))
+	out := make(map[string][]*conn)
 	for c := range h.all {
-		conns = append(conns, c)
+		if c.principal != "" {
+			out[c.principal] = append(out[c.principal], c)
+		}
 	}
-	return conns
+	return out
 }
 
 // deliver enqueues push on every connection that should receive m: same

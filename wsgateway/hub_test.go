@@ -10,10 +10,24 @@ import (
 
 // fakeConn is a hub entry without a socket.
 func fakeConn(id uint64, site, principal string, queue int, extra ...string) *conn {
-	c := newConn(id, nil, site, queue)
+	c := newConn(nil, id, nil, site, queue)
 	c.principal = principal
 	c.principals = append([]string{principal}, extra...)
 	return c
+}
+
+// add indexes c without an admission.
+func (h *hub) add(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.addLocked(c)
+}
+
+// remove takes c out of the index.
+func (h *hub) remove(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.removeLocked(c)
 }
 
 func TestHubIndex(t *testing.T) {

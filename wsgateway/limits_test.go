@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // dialAs attempts one handshake as sub on site A with extra headers.
@@ -17,7 +17,7 @@ func (e *testEnv) dialAs(tb testing.TB, sub string, header http.Header) (*websoc
 	tb.Helper()
 	return e.dial(tb, dialOptions{
 		query:        "host=" + siteA,
-		subprotocols: []string{auth.SubProtocol, mint(tb, sub, time.Hour)},
+		subprotocols: []string{protocol.SubProtocol, mint(tb, sub, time.Hour)},
 		header:       header,
 	})
 }
@@ -37,7 +37,7 @@ func wantRefused(tb testing.TB, resp *http.Response, err error, status int) {
 func (e *testEnv) principalSlots(p string) int {
 	e.g.hub.mu.RLock()
 	defer e.g.hub.mu.RUnlock()
-	return e.g.hub.slots.perPrincipal[p]
+	return e.g.hub.admits.perPrincipal[p]
 }
 
 func TestMaxConnectionsPerPrincipal(t *testing.T) {
@@ -80,7 +80,7 @@ func TestMaxConnections(t *testing.T) {
 	poll.Until(t, "condition", func() bool {
 		e.g.hub.mu.RLock()
 		defer e.g.hub.mu.RUnlock()
-		return e.g.hub.slots.total == limit-1
+		return e.g.hub.admits.total == limit-1
 	})
 	e.connect(t, siteA, "users:other")
 }
@@ -110,7 +110,7 @@ func TestConcurrentHandshakesRespectLimits(t *testing.T) {
 	token := mint(t, "users:alice", time.Hour)
 	for range tries {
 		wg.Go(func() {
-			_, resp, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{auth.SubProtocol, token}})
+			_, resp, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{protocol.SubProtocol, token}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/site"
 	"go.uber.org/goleak"
 )
@@ -157,7 +158,7 @@ func (e *testEnv) connectWith(tb testing.TB, host, query, sub string, principals
 	}
 	c, _, err := e.dial(tb, dialOptions{
 		query:        q,
-		subprotocols: []string{auth.SubProtocol, mint(tb, sub, time.Hour, principals...)},
+		subprotocols: []string{protocol.SubProtocol, mint(tb, sub, time.Hour, principals...)},
 	})
 	if err != nil {
 		tb.Fatalf("dial %s: %v", sub, err)

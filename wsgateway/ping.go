@@ -8,8 +8,8 @@ import (
 // pingLoop pings c every PingInterval; a pong must arrive before the next
 // ping is due, otherwise the peer is presumed dead and c is dropped. It runs
 // apart from the writer so that a round trip never delays queued messages.
-func (g *Gateway) pingLoop(ctx context.Context, c *conn) {
-	t := time.NewTicker(g.cfg.PingInterval)
+func (c *conn) pingLoop(ctx context.Context) {
+	t := time.NewTicker(c.env.pingInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -17,7 +17,7 @@ func (g *Gateway) pingLoop(ctx context.Context, c *conn) {
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, g.cfg.PingInterval)
+		pctx, cancel := context.WithTimeout(ctx, c.env.pingInterval)
 		err := c.ws.Ping(pctx)
 		cancel()
 		if err != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // TestServerPingsKeepLiveClient: a client that reads answers the pings and
@@ -20,7 +20,7 @@ func TestServerPingsKeepLiveClient(t *testing.T) {
 	var pings atomic.Int64
 	c, _, err := e.dial(t, dialOptions{
 		query:        "host=" + siteA,
-		subprotocols: []string{auth.SubProtocol, mint(t, "users:alice", time.Hour)},
+		subprotocols: []string{protocol.SubProtocol, mint(t, "users:alice", time.Hour)},
 		onPing:       func() { pings.Add(1) },
 	})
 	if err != nil {

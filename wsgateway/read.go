@@ -12,14 +12,14 @@ import (
 // It answers PING through the writer and ignores (and counts) other text.
 // The library answers control frames (ping, pong, close) while it reads,
 // which is what lets pingLoop and the close handshake work.
-func (g *Gateway) readLoop(ctx context.Context, c *conn) {
+func (c *conn) readLoop(ctx context.Context) {
 	defer close(c.readDone)
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		switch {
 		case errors.Is(err, websocket.ErrMessageTooBig):
-			// The library has already sent protocol.CloseTooBig; closeConn completes
-			// the handshake.
+			// The library has already sent protocol.CloseTooBig; the
+			// writer's close completes the handshake.
 			c.stop(stopTooBig)
 			return
 		case websocket.CloseStatus(err) != -1:
@@ -36,7 +36,7 @@ func (g *Gateway) readLoop(ctx context.Context, c *conn) {
 			c.enqueue(item{b: protocol.PongFrame})
 		default:
 			// Clients cannot inject messages: PyAMS dispatched them.
-			g.stats.ignored.Add(1)
+			c.env.stats.ignored.Add(1)
 		}
 	}
 }

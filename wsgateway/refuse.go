@@ -1,16 +1,40 @@
 package wsgateway
 
 import (
-	"context"
 	"errors"
-	"log/slog"
+	"net/http"
 
-	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/protocol"
 )
 
-// Refusals of an upgraded connection that is never registered. Their reason
+// httpRefusals are the answers to requests refused before the upgrade.
+var httpRefusals = map[RejectReason]struct {
+	status int
+	text   string
+}{
+	RejectShutdown:       {http.StatusServiceUnavailable, "server shutting down"},
+	RejectOrigin:         {http.StatusForbidden, "origin not allowed"},
+	RejectNoSite:         {http.StatusBadRequest, "no site: send Origin or ?host="},
+	RejectRate:           {http.StatusTooManyRequests, "too many new connections from this address"},
+	RejectCapacity:       {http.StatusServiceUnavailable, "too many connections on this gateway"},
+	RejectPrincipalLimit: {http.StatusTooManyRequests, "too many connections for this principal"},
+}
+
+// rejectHTTP counts a request refused before the upgrade and answers it:
+// the one place such a refusal gets its status.
+func (g *Gateway) rejectHTTP(w http.ResponseWriter, reason RejectReason) {
+	g.reject(reason)
+	ans := httpRefusals[reason]
+	if reason == RejectRate {
+		w.Header().Set("Retry-After", "1")
+	}
+	http.Error(w, ans.text, ans.status)
+}
+
+func (g *Gateway) reject(r RejectReason) { g.stats.rejected[r].Add(1) }
+
+// Refusals of an upgraded connection that is never admitted. Their reason
 // field is unused: refusals are counted as RejectReason.
 var (
 	refuseInvalid     = closeRequest{code: protocol.CloseUnauthorized, text: protocol.ReasonUnauthorized, logout: true}
@@ -37,41 +61,13 @@ func refusalFor(err error) (closeRequest, RejectReason) {
 	}
 }
 
-// refuse sends req's logout frame when it asks for one, then closes with
-// req's code.
-func (g *Gateway) refuse(ctx context.Context, ws *websocket.Conn, req closeRequest) {
-	if req.logout {
-		wctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
-		err := ws.Write(wctx, websocket.MessageText, protocol.LogoutFrame)
-		cancel()
-		if err != nil {
-			_ = ws.CloseNow()
-			return
-		}
-	}
-	_ = ws.Close(req.code, req.text)
-}
-
-// logRefusal logs a refused token at Debug; an unavailable Authenticator is
-// an operational problem, logged at Warn at most once a second.
-func (g *Gateway) logRefusal(log *slog.Logger, reason RejectReason, source string, err error) {
+// logRefusal logs c's refused token at Debug; an unavailable Authenticator
+// is an operational problem, logged at Warn at most once a second.
+func (c *conn) logRefusal(reason RejectReason, source string, err error) {
 	args := []any{"reason", string(reason), "token_source", source, "err", err}
 	if reason == RejectUnavailable {
-		g.warns.WarnOrDebug(log, "auth_unavailable", "wsgateway: token refused", args...)
+		c.env.warns.WarnOrDebug(c.log, "auth_unavailable", "wsgateway: token refused", args...)
 		return
 	}
-	log.Debug("wsgateway: token refused", args...)
-}
-
-func (g *Gateway) reject(r RejectReason) { g.stats.rejected[r].Add(1) }
-
-// logDisconnect logs an ended connection: slow consumers at Warn, at most
-// once a second (Debug otherwise), everything else at Debug.
-func (g *Gateway) logDisconnect(log *slog.Logger, req closeRequest) {
-	args := []any{"reason", string(req.reason), "code", int(req.code)}
-	if req.reason == DisconnectSlow {
-		g.warns.WarnOrDebug(log, "slow", "wsgateway: disconnected", args...)
-		return
-	}
-	log.Debug("wsgateway: disconnected", args...)
+	c.log.Debug("wsgateway: token refused", args...)
 }

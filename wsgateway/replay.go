@@ -10,7 +10,7 @@ import (
 
 // replay is catch-up on connect (GET /ws/chat?since=<id>). The writer runs
 // it before its loop, after the connection was indexed, so live messages
-// queue meanwhile. It reads the site's history (through g.reads, which shares
+// queue meanwhile. It reads the site's history (through historyReads, which shares
 // one read between concurrent catch-ups of the site that registered before
 // it started, and bounds concurrent reads); when since is not in it (or is
 // not a well-formed id, or the history cannot be read in ReplayTimeout) it
@@ -28,23 +28,23 @@ import (
 // the Publisher appends to history before it publishes, so a message read
 // here may still be on its way to Deliver; its size is bounded by the
 // history length.
-func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
+func (c *conn) replay(ctx context.Context) idSet {
 	since := c.since
 	if !validID(since) {
 		since = "" // never echo junk: the gap frame carries an empty since
 	}
-	if g.cfg.History == nil {
-		g.writeGap(ctx, c, since)
+	if c.env.reads == nil { // no Config.History
+		c.writeGap(ctx, since)
 		return nil
 	}
-	snap, err := g.reads.wait(ctx, c)
+	snap, err := c.env.reads.wait(ctx, c)
 	if err != nil {
 		if c.stopping.Load() || isDone(c.readDone) {
 			return nil // the read was cancelled because the connection ends
 		}
-		g.stats.historyErrs.Add(1)
-		g.cfg.Logger.Warn("wsgateway: catch-up history read failed", "conn_id", c.id, "host", c.site, "err", err)
-		g.writeGap(ctx, c, since)
+		c.env.stats.historyErrs.Add(1)
+		c.log.Warn("wsgateway: catch-up history read failed", "err", err)
+		c.writeGap(ctx, since)
 		return nil
 	}
 	list := snap.list // shared: read only
@@ -52,7 +52,7 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 	if since != "" {
 		newer, found = message.After(list, since)
 	}
-	if !found && !g.writeGap(ctx, c, since) {
+	if !found && !c.writeGap(ctx, since) {
 		return nil
 	}
 	r := message.Recipient{Host: c.site, Principal: c.principal, Principals: c.principals}
@@ -62,24 +62,24 @@ func (g *Gateway) replay(ctx context.Context, c *conn) idSet {
 		if !list[i].VisibleTo(r) {
 			continue
 		}
-		if !c.expires.IsZero() && !g.cfg.Now().Before(c.expires) {
+		if !c.expires.IsZero() && !c.env.now().Before(c.expires) {
 			c.stop(stopExpired) // no connection outlives its token, not even mid-replay
 			return nil
 		}
-		if c.stopping.Load() || !g.writeFrame(ctx, c, snap.pushAt(i)) {
+		if c.stopping.Load() || !c.writeFrame(ctx, snap.pushAt(i)) {
 			return nil // the writer's loop performs the close
 		}
-		g.stats.replayed.Add(1)
+		c.env.stats.replayed.Add(1)
 	}
 	return newIDSet(list, r)
 }
 
 // writeGap sends the gap frame for since and reports whether it was written.
-func (g *Gateway) writeGap(ctx context.Context, c *conn, since string) bool {
-	if !g.writeFrame(ctx, c, protocol.GapFrame(since)) {
+func (c *conn) writeGap(ctx context.Context, since string) bool {
+	if !c.writeFrame(ctx, protocol.GapFrame(since)) {
 		return false
 	}
-	g.stats.gaps.Add(1)
+	c.env.stats.gaps.Add(1)
 	return true
 }
 

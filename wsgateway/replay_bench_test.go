@@ -11,9 +11,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/pubsub"
 )
 
@@ -64,7 +64,7 @@ func BenchmarkReplayStorm(b *testing.B) {
 	token := mint(b, "users:alice", time.Hour)
 	opts := &websocket.DialOptions{
 		HTTPClient:   e.srv.Client(),
-		Subprotocols: []string{auth.SubProtocol, token},
+		Subprotocols: []string{protocol.SubProtocol, token},
 	}
 
 	b.ReportAllocs()

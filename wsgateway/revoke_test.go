@@ -148,7 +148,7 @@ func TestDisconnectDuringHandshake(t *testing.T) {
 	done := make(chan result, 1)
 	token := mint(t, "users:alice", time.Hour)
 	go func() {
-		c, _, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{auth.SubProtocol, token}})
+		c, _, err := e.dial(t, dialOptions{query: "host=" + siteA, subprotocols: []string{protocol.SubProtocol, token}})
 		done <- result{c, err}
 	}()
 	<-ga.entered

@@ -6,20 +6,21 @@ import (
 	"time"
 )
 
-// Shutdown refuses new upgrades, closes every connection with protocol.CloseGoingAway
-// (the closes are spread uniformly over Config.ShutdownSpread, so browsers do
-// not all reconnect at once), and waits until every ServeHTTP call, and every
-// catch-up history read they started, has returned. If ctx ends first, the remaining sockets are closed without a
+// Shutdown refuses new upgrades, closes every connection with
+// protocol.CloseGoingAway (the closes are spread uniformly over
+// Config.ShutdownSpread, so browsers do not all reconnect at once), and waits
+// until every ServeHTTP call, and every catch-up history read they started,
+// has returned. If ctx ends first, the remaining sockets are closed without a
 // handshake and Shutdown returns ctx's error once they are joined. It is
 // idempotent: later calls wait the same way.
 //
 // http.Server.Shutdown does not close hijacked websockets; call this after it.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.shutOnce.Do(func() {
-		conns := g.hub.close()
+		conns := g.calls.close()
 		g.cfg.Logger.Info("wsgateway: shutting down", "connections", len(conns), "spread", g.cfg.ShutdownSpread)
 		go func() { // owned by Shutdown; ends when every ServeHTTP has returned
-			g.hub.active.Wait()
+			g.calls.wait()
 			if g.reads != nil {
 				// Every waiter has left: each read is done or cancelled.
 				g.reads.wg.Wait()
@@ -35,7 +36,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	// Forced: whatever has not finished its close handshake is cut now.
 	// Conns not signalled yet still get their reason recorded.
-	for _, c := range g.hub.snapshot() {
+	for _, c := range g.calls.all() {
 		c.stop(stopShutdown)
 		_ = c.ws.CloseNow()
 	}
@@ -43,8 +44,8 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	return fmt.Errorf("wsgateway: shutdown: %w", ctx.Err())
 }
 
-// spreadCloses signals conns to close with protocol.CloseGoingAway, the i-th at
-// start + spread*i/n. Signalling only wakes each connection's writer, so this
+// spreadCloses signals conns to close with protocol.CloseGoingAway, the i-th
+// at start + spread*i/n. Signalling only wakes each connection's writer, so this
 // one goroutine paces the closes and bounds how many start at a time.
 func (g *Gateway) spreadCloses(ctx context.Context, conns []*conn) {
 	spread := max(g.cfg.ShutdownSpread, 0)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/notifyd/notifyd/protocol"
 )
 
 // writeLoop is the only goroutine that writes data frames to c. It first
@@ -14,23 +13,23 @@ import (
 // queued frames, each within WriteTimeout, skipping messages the replay
 // covered; it ends the connection when its token expires, and performs the
 // close once c is stopped.
-func (g *Gateway) writeLoop(ctx context.Context, c *conn) {
+func (c *conn) writeLoop(ctx context.Context) {
 	var expired <-chan time.Time
 	if !c.expires.IsZero() {
-		t := time.NewTimer(c.expires.Sub(g.cfg.Now()))
+		t := time.NewTimer(c.expires.Sub(c.env.now()))
 		defer t.Stop()
 		expired = t.C
 	}
 	var seen idSet
 	if c.catchUp {
-		seen = g.replay(ctx, c)
+		seen = c.replay(ctx)
 	}
 	for {
 		// A requested close wins over queued frames: a slow consumer gets
 		// its close code as soon as the current write is done.
 		select {
 		case <-c.closing:
-			g.closeConn(ctx, c)
+			c.close(ctx)
 			return
 		default:
 		}
@@ -42,10 +41,10 @@ func (g *Gateway) writeLoop(ctx context.Context, c *conn) {
 			c.stop(stopClient) // no effect when a reason was recorded
 		case it := <-c.send:
 			if seen.has(it.id) {
-				g.stats.seamSkipped.Add(1)
+				c.env.stats.seamSkipped.Add(1)
 				continue
 			}
-			g.writeFrame(ctx, c, it.b)
+			c.writeFrame(ctx, it.b)
 		}
 	}
 }
@@ -53,8 +52,8 @@ func (g *Gateway) writeLoop(ctx context.Context, c *conn) {
 // writeFrame writes b and reports whether it was sent; a failed write stops
 // c. The library closes the socket when a write fails or times out; there is
 // nobody left to shake hands with.
-func (g *Gateway) writeFrame(ctx context.Context, c *conn, b []byte) bool {
-	err := g.write(ctx, c, b)
+func (c *conn) writeFrame(ctx context.Context, b []byte) bool {
+	err := sendText(ctx, c.ws, c.env.writeTimeout, b)
 	switch {
 	case err == nil:
 		return true
@@ -66,28 +65,9 @@ func (g *Gateway) writeFrame(ctx context.Context, c *conn, b []byte) bool {
 	return false
 }
 
-// write sends one text frame within WriteTimeout.
-func (g *Gateway) write(ctx context.Context, c *conn, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, g.cfg.WriteTimeout)
+// sendText sends one text frame on ws within timeout.
+func sendText(ctx context.Context, ws *websocket.Conn, timeout time.Duration, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, b)
-}
-
-// closeConn ends the socket as c.req says: with a close handshake and code
-// (after the logout frame when asked), or at once when the peer is gone.
-// Close waits for the peer's close frame; Shutdown bounds that wait with
-// its context by calling CloseNow.
-func (g *Gateway) closeConn(ctx context.Context, c *conn) {
-	req := c.req
-	if req.code == 0 {
-		_ = c.ws.CloseNow()
-		return
-	}
-	if req.logout {
-		if err := g.write(ctx, c, protocol.LogoutFrame); err != nil {
-			_ = c.ws.CloseNow()
-			return
-		}
-	}
-	_ = c.ws.Close(req.code, req.text)
+	return ws.Write(ctx, websocket.MessageText, b)
 }

@@ -1,0 +1,81 @@
+package wsgateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/protocol"
+)
+
+// closeRequest is why and how a connection ends.
+type closeRequest struct {
+	reason DisconnectReason
+	code   websocket.StatusCode // 0: close without a handshake (the peer is gone)
+	text   string
+	logout bool // send protocol.LogoutFrame before closing
+}
+
+// Close requests of an admitted connection, by cause.
+var (
+	stopSlow     = closeRequest{reason: DisconnectSlow, code: protocol.CloseSlowConsumer, text: protocol.ReasonSlow}
+	stopExpired  = closeRequest{reason: DisconnectExpired, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired, logout: true}
+	stopShutdown = closeRequest{reason: DisconnectShutdown, code: protocol.CloseGoingAway, text: protocol.ReasonShutdown}
+	stopBinary   = closeRequest{reason: DisconnectBinary, code: protocol.CloseUnsupportedData, text: protocol.ReasonBinary}
+	stopTooBig   = closeRequest{reason: DisconnectTooBig, code: protocol.CloseTooBig, text: protocol.ReasonTooBig}
+	stopClient   = closeRequest{reason: DisconnectClient}
+	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
+	stopPing     = closeRequest{reason: DisconnectPing}
+	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: protocol.CloseRevoked, text: protocol.ReasonDisconnected}
+)
+
+// stop records why the connection ends and signals its writer. Only the
+// first call counts, and only it reports true. It never blocks and never
+// touches the socket, so it is safe inside Deliver and under the hub lock.
+func (c *conn) stop(req closeRequest) (first bool) {
+	c.stopOnce.Do(func() {
+		c.req = req
+		c.stopping.Store(true)
+		close(c.closing)
+		first = true
+	})
+	return first
+}
+
+// close is the writer's last act once c is stopped, and the one place an
+// admitted connection ends: it closes the socket as c.req says, then counts
+// and logs the reason. Close waits for the peer's close frame; Shutdown
+// bounds that wait with its context by calling CloseNow.
+func (c *conn) close(ctx context.Context) {
+	closeSocket(ctx, c.ws, c.env.writeTimeout, c.req)
+	c.env.stats.disconnects[c.req.reason].Add(1)
+	args := []any{"reason", string(c.req.reason), "code", int(c.req.code)}
+	if c.req.reason == DisconnectSlow { // Warn at most once a second
+		c.env.warns.WarnOrDebug(c.log, "slow", "wsgateway: disconnected", args...)
+		return
+	}
+	c.log.Debug("wsgateway: disconnected", args...)
+}
+
+// refuse closes a connection that was never admitted as req says; refusals
+// are counted by the caller as a RejectReason.
+func (c *conn) refuse(req closeRequest) {
+	closeSocket(context.Background(), c.ws, c.env.writeTimeout, req)
+}
+
+// closeSocket ends ws as req says: with a close handshake and req's code,
+// after the logout frame when asked, or at once when req has no code (the
+// peer is gone) or the logout frame cannot be written.
+func closeSocket(ctx context.Context, ws *websocket.Conn, writeTimeout time.Duration, req closeRequest) {
+	if req.code == 0 {
+		_ = ws.CloseNow()
+		return
+	}
+	if req.logout {
+		if err := sendText(ctx, ws, writeTimeout, protocol.LogoutFrame); err != nil {
+			_ = ws.CloseNow()
+			return
+		}
+	}
+	_ = ws.Close(req.code, req.text)
+}
