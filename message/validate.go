@@ -11,6 +11,11 @@ const (
 	MaxPrincipals = 1024
 	// MaxIDLength bounds the length of a message id.
 	MaxIDLength = 64
+	// MaxPrincipalLength bounds the length in bytes of a principal id
+	// everywhere in notifyd: source.id and target principals (Validate), a
+	// token's sub and principals (package auth), a principal an
+	// administrator revokes (package api).
+	MaxPrincipalLength = 256
 )
 
 // Validate checks what PyAMS's schema checks, and a little more: required
@@ -43,6 +48,9 @@ func (m *Message) Validate() error {
 	if m.Source == nil || m.Source.ID == "" {
 		return fieldErr("source.id", "is required")
 	}
+	if len(m.Source.ID) > MaxPrincipalLength {
+		return fieldErr("source.id", "is longer than %d bytes", MaxPrincipalLength)
+	}
 	if _, err := ParseTimestamp(m.Timestamp); err != nil {
 		return fieldErr("timestamp", "must be ISO-8601 with a UTC offset")
 	}
@@ -56,6 +64,9 @@ func (m *Message) Validate() error {
 		for _, p := range m.Target.Principals {
 			if p == "" {
 				return fieldErr("target.principals", "must not contain empty strings")
+			}
+			if len(p) > MaxPrincipalLength {
+				return fieldErr("target.principals", "has an entry longer than %d bytes", MaxPrincipalLength)
 			}
 		}
 	}
