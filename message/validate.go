@@ -19,8 +19,13 @@ const (
 )
 
 // Validate checks what PyAMS's schema checks, and a little more: required
-// fields, a one-line title, an absolute image URI, a host that is an origin
-// (scheme://host[:port]), a parsable timestamp, a well-formed id when present.
+// fields, a one-line title, a host that is an origin (http or https
+// scheme://host[:port], port 1-65535), links a browser can safely load or
+// follow (image: an absolute http or https URL; url and source.avatar: the
+// same or a relative reference, never "//host" nor another scheme such as
+// javascript:, see validateLink), principal ids of at most
+// MaxPrincipalLength bytes, a parsable timestamp, a well-formed id when
+// present.
 // It returns a *FieldError (matching ErrInvalid) for the first problem found.
 func (m *Message) Validate() error {
 	required := []struct{ key, val string }{
@@ -40,9 +45,8 @@ func (m *Message) Validate() error {
 		return fieldErr("title", "must be a single line")
 	}
 	if m.Image != "" {
-		u, err := url.Parse(m.Image)
-		if err != nil || !u.IsAbs() {
-			return fieldErr("image", "must be an absolute URI")
+		if err := validateLink("image", m.Image, false); err != nil {
+			return err
 		}
 	}
 	if m.Source == nil || m.Source.ID == "" {
@@ -50,6 +54,16 @@ func (m *Message) Validate() error {
 	}
 	if len(m.Source.ID) > MaxPrincipalLength {
 		return fieldErr("source.id", "is longer than %d bytes", MaxPrincipalLength)
+	}
+	if m.Source.Avatar != "" {
+		if err := validateLink("source.avatar", m.Source.Avatar, true); err != nil {
+			return err
+		}
+	}
+	if m.URL != "" {
+		if err := validateLink("url", m.URL, true); err != nil {
+			return err
+		}
 	}
 	if _, err := ParseTimestamp(m.Timestamp); err != nil {
 		return fieldErr("timestamp", "must be ISO-8601 with a UTC offset")
@@ -74,7 +88,8 @@ func (m *Message) Validate() error {
 }
 
 // ValidateHost checks that host is an origin: http or https, a host, an
-// optional port and nothing else (no path, query, fragment or user info).
+// optional port (1-65535, no leading zero) and nothing else (no path, query,
+// fragment or user info).
 func ValidateHost(host string) error {
 	u, err := url.Parse(host)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -84,7 +99,7 @@ func ValidateHost(host string) error {
 	if strings.HasSuffix(host, "/") {
 		return fieldErr("host", "must not end with a slash")
 	}
-	return nil
+	return checkPort("host", u.Host)
 }
 
 func validID(id string) bool {
