@@ -2,6 +2,7 @@ package message
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -82,6 +83,12 @@ func (m *Message) Validate() error {
 			if len(p) > MaxPrincipalLength {
 				return fieldErr("target.principals", "has an entry longer than %d bytes", MaxPrincipalLength)
 			}
+		}
+		if len(m.Target.Keys) > MaxPrincipals {
+			return fieldErr("target.keys", "has more than %d entries", MaxPrincipals)
+		}
+		if slices.Contains(m.Target.Keys, "") {
+			return fieldErr("target.keys", "must not contain empty strings")
 		}
 	}
 	return nil
