@@ -27,13 +27,39 @@ type Identity struct {
 	Principals []string
 	// IssuedAt is the iat claim (zero when absent).
 	IssuedAt time.Time
-	// Expires is the exp claim; every accepted token has one.
+	// Expires is the exp claim; every accepted token has one. The token is
+	// accepted until ValidUntil, a little later.
 	Expires time.Time
+	// Leeway is the clock skew the Verifier tolerated (Config.Leeway after
+	// defaults); ValidUntil and RevokedBy apply it.
+	Leeway time.Duration
 	// SiteBound is true when the Verifier has a SiteClaim: the token is then
 	// valid only for the sites listed in Sites.
 	SiteBound bool
 	// Sites are the sites (origins) of the site claim, when SiteBound.
 	Sites []string
+}
+
+// ValidUntil returns the instant from which Verify refuses the token as
+// expired: Expires plus Leeway. A connection authenticated by the token must
+// end then, not at Expires, so that it closes exactly when REST starts
+// refusing the same token. It is zero when Expires is.
+func (id Identity) ValidUntil() time.Time {
+	if id.Expires.IsZero() {
+		return time.Time{}
+	}
+	return id.Expires.Add(id.Leeway)
+}
+
+// RevokedBy reports whether a revocation of the identity's principal at the
+// instant at refuses its token: the token has no iat, or its iat is at or
+// before at+Leeway. Verify accepts an iat up to Leeway ahead of its clock, so
+// a token whose iat was in the future within the leeway when the revocation
+// happened was valid then, and must not survive it. The price: a token
+// issued within Leeway after a revocation is refused too; its holder gets a
+// new one.
+func (id Identity) RevokedBy(at time.Time) bool {
+	return id.IssuedAt.IsZero() || !id.IssuedAt.After(at.Add(id.Leeway))
 }
 
 // CheckSite returns nil when the identity may use site, and an error

@@ -23,11 +23,13 @@ type RevocationStore interface {
 	RevokedAt(ctx context.Context, principal string) (time.Time, bool, error)
 }
 
-// Revocable verifies tokens with a Verifier and then refuses those issued at
-// or before their principal's revocation. Tokens carry iat in whole seconds,
-// so a token issued in the same second as the revocation is refused too; a
-// token without iat is refused once its principal has been revoked. When the
-// store fails, Verify fails closed with ErrUnavailable.
+// Revocable verifies tokens with a Verifier and then refuses those that
+// Identity.RevokedBy says the principal's revocation covers: every token
+// issued (by its iat claim) up to the revocation time plus the Verifier's
+// leeway, which includes the tokens whose iat was ahead of the clock, within
+// the leeway, when the revocation happened; a token without iat is refused
+// once its principal has been revoked. When the store fails, Verify fails
+// closed with ErrUnavailable.
 type Revocable struct {
 	Verifier *Verifier
 	Store    RevocationStore // nil: no revocation
@@ -43,7 +45,7 @@ func (r Revocable) Verify(ctx context.Context, token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if revoked && (id.IssuedAt.IsZero() || !id.IssuedAt.After(at.Truncate(time.Second))) {
+	if revoked && id.RevokedBy(at) {
 		return Identity{}, fmt.Errorf("%w: %s revoked at %s", ErrRevoked, id.Principal, at.UTC().Format(time.RFC3339))
 	}
 	return id, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/notifyd/notifyd/message"
 )
 
 // Sentinel errors returned by Verify; test them with errors.Is.
@@ -32,6 +33,17 @@ const MinSecretLength = 32
 // DefaultPrincipalsClaim names the claim that lists extra principals.
 const DefaultPrincipalsClaim = "principals"
 
+// DefaultLeeway is the clock skew tolerated on exp, nbf and iat when
+// Config.Leeway is zero: small, so that a token is not used long after it
+// expired, yet enough for servers whose clocks are synchronised (NTP).
+const DefaultLeeway = 5 * time.Second
+
+// MaxPrincipalLength is the longest sub, and the longest entry of the
+// principals claim, that Verify accepts: message.MaxPrincipalLength, the
+// limit of every principal in notifyd (a longer principal could be neither
+// targeted nor revoked).
+const MaxPrincipalLength = message.MaxPrincipalLength
+
 // Config configures a Verifier. Exactly one of Secret and PublicKeys is set.
 type Config struct {
 	// Secret is the HMAC key; when set, HS256, HS384 and HS512 are accepted.
@@ -49,11 +61,17 @@ type Config struct {
 	// Identity.CheckSite. A token without the claim is refused. Zero value:
 	// tokens are valid for every site.
 	SiteClaim string
-	// Issuer, when set, must equal the iss claim.
+	// Issuer, when set, is required and must equal the iss claim. Zero
+	// value: iss is not checked.
 	Issuer string
-	// Audience, when set, must be in the aud claim.
+	// Audience, when set, is required and must be the aud claim or one of
+	// its entries. Zero value: aud is not checked.
 	Audience string
-	// Leeway tolerates clock skew on exp, nbf and iat. Zero value: none.
+	// Leeway tolerates clock skew: a token is accepted until exp+Leeway and
+	// from iat-Leeway and nbf-Leeway. Identity.ValidUntil and
+	// Identity.RevokedBy apply the same leeway, so that every consumer
+	// (REST, websocket, revocation) agrees. Zero value: DefaultLeeway;
+	// negative: none.
 	Leeway time.Duration
 	// Now returns the current time. Zero value: time.Now.
 	Now func() time.Time
@@ -74,6 +92,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
 	}
 	switch {
 	case len(cfg.Secret) > 0 && len(cfg.PublicKeys) > 0:
@@ -102,6 +126,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
+}
+
+// Leeway returns the clock skew the Verifier tolerates (Config.Leeway after
+// defaults).
+func (v *Verifier) Leeway() time.Duration {
+	return v.cfg.Leeway
 }
 
 func methodsFor(cfg Config) []string {
@@ -194,7 +224,10 @@ func (v *Verifier) identity(claims jwt.MapClaims) (Identity, error) {
 	if err != nil || sub == "" {
 		return Identity{}, fmt.Errorf("%w: missing sub", ErrInvalidToken)
 	}
-	id := Identity{Principal: sub, Title: sub}
+	if len(sub) > MaxPrincipalLength {
+		return Identity{}, fmt.Errorf("%w: sub is %d bytes, longer than %d", ErrInvalidToken, len(sub), MaxPrincipalLength)
+	}
+	id := Identity{Principal: sub, Title: sub, Leeway: v.cfg.Leeway}
 	if name, ok := claims["name"].(string); ok && name != "" {
 		id.Title = name
 	}
@@ -207,6 +240,12 @@ func (v *Verifier) identity(claims jwt.MapClaims) (Identity, error) {
 	extra, err := stringList(claims[v.cfg.PrincipalsClaim])
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: claim %q: %v", ErrInvalidToken, v.cfg.PrincipalsClaim, err)
+	}
+	for _, p := range extra {
+		if len(p) > MaxPrincipalLength {
+			return Identity{}, fmt.Errorf("%w: claim %q has a principal of %d bytes, longer than %d",
+				ErrInvalidToken, v.cfg.PrincipalsClaim, len(p), MaxPrincipalLength)
+		}
 	}
 	id.Principals = dedupe(append([]string{sub, Everyone, Authenticated}, extra...))
 	if v.cfg.SiteClaim != "" {

@@ -4,7 +4,8 @@
 // A Registry maps categories to Handlers. Registry.Resolve gives a message its
 // target:
 //
-//   - a message that already names target principals keeps them unchanged;
+//   - a message that already names target principals keeps them unchanged
+//     (only target keys may be recorded, see below);
 //   - otherwise the handler registered for the message's category computes them
 //     (duplicates and empty strings are dropped; an empty result leaves the
 //     target nil, so the message reaches nobody);
@@ -13,6 +14,18 @@
 //
 // Login is the built-in "user.login" handler. Rule is a declarative handler
 // read from a rules file.
+//
+// # Target keys
+//
+// The extra keys a rule reads ("$recipient") hold target principals: they are
+// part of the target, and recipients must not see them. A handler that reads
+// extra keys says which by implementing TargetKeyer (Rule does). Resolve
+// records the ones a message carries in its target (message.Target.Keys),
+// both when the handler computes the target and when the message came with
+// target principals already (those are kept unchanged): the keys stay in the
+// stored form (history) and are left out of everything sent to clients, live,
+// on replay and from REST (see package message). A HandlerFunc that reads
+// extra keys should be wrapped in a type that implements TargetKeyer.
 //
 // # Rules file
 //

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -51,6 +52,11 @@ func FuzzParseRules(f *testing.F) {
 		for _, r := range rules {
 			if _, err := r.Target(context.Background(), m); err != nil {
 				t.Fatalf("rule %v on a message without extras: %v", r, err)
+			}
+			for _, k := range r.TargetKeys() { // exactly the "$name" references
+				if !slices.Contains(r.Principals, "$"+k) || "$"+k == SourceRef {
+					t.Fatalf("rule %v: target key %q is not one of its references", r, k)
+				}
 			}
 		}
 	})

@@ -34,6 +34,16 @@ func (f HandlerFunc) Target(ctx context.Context, m *message.Message) ([]string, 
 
 var _ Handler = HandlerFunc(nil)
 
+// TargetKeyer is implemented by handlers that compute targets from extra keys
+// of the message (Rule does, for its "$name" references). Those keys are part
+// of the target: Registry.Resolve records the ones a message carries in its
+// target (message.Target.Keys), so that they are stored with it and never
+// sent to recipients.
+type TargetKeyer interface {
+	// TargetKeys returns the names of the extra keys the handler reads.
+	TargetKeys() []string
+}
+
 // dedupe returns a new slice holding the non-empty strings of in, each once,
 // in first-seen order. The copy keeps a handler's own slice out of the message.
 func dedupe(in []string) []string {

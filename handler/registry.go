@@ -95,17 +95,26 @@ func (r *Registry) Unhandled() uint64 {
 // Resolve sets m.Target, following PyAMS: a message that already names target
 // principals keeps them unchanged; otherwise the handler of m.Category computes
 // them, deduplicated and without empty strings, and an empty result leaves
-// m.Target nil. Without a handler m.Target is left nil, the message is counted
+// no principal. Without a handler no principal is set, the message is counted
 // (Unhandled) and logged at Debug level. A handler error (or panic) is
 // returned wrapped, with m left unchanged. Resolve mutates m: the caller must
 // own it.
+//
+// When the category's handler is a TargetKeyer, the extra keys it reads that
+// m carries are recorded in m.Target.Keys, whether the handler ran or the
+// message came with its target: they are part of the target, stored with it
+// and left out of the push form. Resolving a message twice records nothing
+// new.
 func (r *Registry) Resolve(ctx context.Context, m *message.Message) error {
+	h, ok := r.Lookup(m.Category)
 	if m.HasTarget() {
+		if ok {
+			recordKeys(m, h)
+		}
 		return nil
 	}
-	h, ok := r.Lookup(m.Category)
 	if !ok {
-		m.Target = nil
+		setTarget(m, nil)
 		r.unhandled.Add(1)
 		r.log.DebugContext(ctx, "no handler for category", "category", m.Category, "host", m.Host)
 		return nil
@@ -114,12 +123,38 @@ func (r *Registry) Resolve(ctx context.Context, m *message.Message) error {
 	if err != nil {
 		return fmt.Errorf("handler: category %q: %w", m.Category, err)
 	}
-	if principals = dedupe(principals); len(principals) == 0 {
-		m.Target = nil
-	} else {
-		m.Target = &message.Target{Principals: principals}
-	}
+	setTarget(m, dedupe(principals))
+	recordKeys(m, h)
 	return nil
+}
+
+// setTarget gives m the target principals, keeping the target keys already
+// recorded; with neither, m.Target is nil.
+func setTarget(m *message.Message, principals []string) {
+	keys := m.TargetKeys()
+	if len(principals) == 0 && len(keys) == 0 {
+		m.Target = nil
+		return
+	}
+	m.Target = &message.Target{Principals: principals, Keys: keys}
+}
+
+// recordKeys adds to m's target keys the extra keys h reads (when it is a
+// TargetKeyer) that m carries and that are not recorded yet.
+func recordKeys(m *message.Message, h Handler) {
+	k, ok := h.(TargetKeyer)
+	if !ok {
+		return
+	}
+	for _, key := range k.TargetKeys() {
+		if _, present := m.Extra[key]; !present || slices.Contains(m.TargetKeys(), key) {
+			continue
+		}
+		if m.Target == nil {
+			m.Target = &message.Target{}
+		}
+		m.Target.Keys = append(m.Target.Keys, key)
+	}
 }
 
 // callHandler runs h, turning a panic into an error: one faulty handler must

@@ -56,6 +56,22 @@ func (r Rule) Target(_ context.Context, m *message.Message) ([]string, error) {
 	return dedupe(out), nil
 }
 
+// TargetKeys returns the extra keys the rule's "$name" references read
+// ($source.id is not an extra key), each once, in the rule's order; nil
+// when there are none. Registry.Resolve records those a message carries as
+// part of its target (message.Target.Keys).
+func (r Rule) TargetKeys() []string {
+	var keys []string
+	for _, p := range r.Principals {
+		if name, isRef := strings.CutPrefix(p, "$"); isRef && p != SourceRef && !slices.Contains(keys, name) {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+var _ TargetKeyer = Rule{}
+
 // appendExtra appends the principals held by m's extra key name: a string or
 // a list of strings. A missing key or null adds nothing.
 func appendExtra(dst []string, m *message.Message, name string) ([]string, error) {

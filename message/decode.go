@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -157,13 +158,42 @@ func decodeTarget(v json.RawMessage) (*Target, error) {
 	if err := json.Unmarshal(v, &raw); err != nil {
 		return nil, fieldErr("target", "must be an object")
 	}
+	keys, err := decodeStrings("target.keys", raw["keys"])
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		keys = nil
+	}
 	p, ok := raw["principals"]
 	if !ok || isNull(p) {
-		return nil, nil
+		if keys == nil {
+			return nil, nil
+		}
+		// AppendJSON writes "principals":[] for this target; decode it as
+		// that, so that the stored form round-trips.
+		return &Target{Principals: []string{}, Keys: keys}, nil
 	}
 	var list []string
 	if err := json.Unmarshal(p, &list); err != nil {
 		return nil, fieldErr("target.principals", "must be a list of strings")
 	}
-	return &Target{Principals: list}, nil
+	return &Target{Principals: list, Keys: keys}, nil
+}
+
+// decodeStrings decodes an optional list of strings: absent or null is nil;
+// a null entry is an error.
+func decodeStrings(key string, v json.RawMessage) ([]string, error) {
+	if v == nil || isNull(v) {
+		return nil, nil
+	}
+	var list []*string
+	if err := json.Unmarshal(v, &list); err != nil || slices.Contains(list, nil) {
+		return nil, fieldErr(key, "must be a list of strings")
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = *s
+	}
+	return out, nil
 }

@@ -18,8 +18,9 @@ func (m *Message) StoredJSON() []byte {
 	return m.AppendJSON(make([]byte, 0, m.sizeHint()), true)
 }
 
-// PushJSON encodes what recipients see: the message without its target, so that
-// principal ids are not leaked to the people a message is sent to.
+// PushJSON encodes what recipients see: the message without its target nor
+// the extra keys that are part of it (Target.Keys), so that principal ids are
+// not leaked to the people a message is sent to.
 func (m *Message) PushJSON() []byte {
 	return m.AppendJSON(make([]byte, 0, m.sizeHint()), false)
 }
@@ -37,6 +38,9 @@ func (m *Message) sizeHint() int {
 		for _, p := range m.Target.Principals {
 			n += len(p) + 3
 		}
+		for _, k := range m.Target.Keys {
+			n += len(k) + 3
+		}
 	}
 	for k, v := range m.Extra {
 		n += len(k) + len(v) + 4
@@ -45,8 +49,9 @@ func (m *Message) sizeHint() int {
 }
 
 // AppendJSON appends the compact JSON form of m to dst: PyAMS's 13 keys in
-// PyAMS's order (target only when withTarget), then "id" when set, then Extra
-// keys in sorted order.
+// PyAMS's order, then "id" when set, then Extra keys in sorted order. With
+// withTarget (the stored form) target is written with its keys; without (the
+// push form) target and the Extra keys it names (Target.Keys) are left out.
 func (m *Message) AppendJSON(dst []byte, withTarget bool) []byte {
 	dst = append(dst, `{"host":`...)
 	dst = appendString(dst, m.Host)
@@ -81,9 +86,15 @@ func (m *Message) AppendJSON(dst []byte, withTarget bool) []byte {
 		dst = appendString(dst, m.ID)
 	}
 	if len(m.Extra) > 0 {
+		var hidden []string
+		if !withTarget {
+			hidden = m.TargetKeys()
+		}
 		keys := make([]string, 0, len(m.Extra))
 		for k := range m.Extra {
-			keys = append(keys, k)
+			if !slices.Contains(hidden, k) {
+				keys = append(keys, k)
+			}
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
@@ -122,14 +133,25 @@ func appendTarget(dst []byte, t *Target) []byte {
 	if t == nil {
 		return append(dst, "{}"...)
 	}
-	dst = append(dst, `{"principals":[`...)
-	for i, p := range t.Principals {
+	dst = append(dst, `{"principals":`...)
+	dst = appendStrings(dst, t.Principals)
+	if len(t.Keys) > 0 {
+		dst = append(dst, `,"keys":`...)
+		dst = appendStrings(dst, t.Keys)
+	}
+	return append(dst, '}')
+}
+
+// appendStrings appends a JSON list of strings.
+func appendStrings(dst []byte, list []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range list {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, p)
+		dst = appendString(dst, s)
 	}
-	return append(dst, "]}"...)
+	return append(dst, ']')
 }
 
 // appendCompact appends raw JSON without insignificant whitespace. raw came

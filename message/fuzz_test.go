@@ -19,6 +19,8 @@ func FuzzDecode(f *testing.F) {
 		string(validMessage().PushJSON()),
 		`{}`, `[]`, `null`, `{"a": {"b": [{"c": "\u2028"}]}}`, `{"title": "\ud800"}`,
 		`{"source": {"id": null, "title": null, "avatar": null}}`, `{"target": {"principals": [null]}}`,
+		`{"target": {"principals": ["role:r"], "keys": ["recipient"]}, "recipient": ["users:bob"], "note": 1}`,
+		`{"target": {"keys": ["recipient", "host"]}, "recipient": "users:bob"}`, `{"target": {"keys": {}}}`,
 		"{\"h\xffst\": 1}", `{"modal": 1}`, `{"host": "x", "host": 2}`, ` {"id":"01JHWX2X3B0000000000000000"} `,
 	}
 	for _, s := range seeds {
@@ -52,8 +54,16 @@ func FuzzDecode(f *testing.F) {
 		if !json.Valid(push) {
 			t.Fatalf("invalid push JSON %q", push)
 		}
-		if slices.Contains(topKeys(t, push), "target") {
+		pushKeys := topKeys(t, push)
+		if slices.Contains(pushKeys, "target") {
 			t.Fatalf("push form has a target: %s", push)
+		}
+		if m.Target != nil {
+			for _, k := range m.Target.Keys {
+				if _, extra := m.Extra[k]; extra && slices.Contains(pushKeys, k) {
+					t.Fatalf("push form has target key %q: %s", k, push)
+				}
+			}
 		}
 		// No key is written twice, and encoding/json reads the same strings we
 		// decoded. (A map of raw values, not a struct, which encoding/json would

@@ -2,6 +2,7 @@ package message
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -38,9 +39,25 @@ type Source struct {
 	Avatar string `json:"avatar,omitempty"`
 }
 
-// Target lists the principals a message is meant for.
+// Target lists the principals a message is meant for, and the extra keys
+// from which they were computed.
 type Target struct {
 	Principals []string `json:"principals"`
+	// Keys names the extra keys of the message (Message.Extra) that are part
+	// of its target: keys a handler rule read to compute Principals (such as
+	// "recipient"). They are kept in the stored form, inside target, and left
+	// out of the push form with the target itself, so that recipients never
+	// see who else a message was sent to. Nil when there are none.
+	Keys []string `json:"keys,omitempty"`
+}
+
+// TargetKeys returns the extra keys that are part of the target (see
+// Target.Keys), or nil.
+func (m *Message) TargetKeys() []string {
+	if m.Target == nil {
+		return nil
+	}
+	return m.Target.Keys
 }
 
 // Well-known principals that every connection carries.
@@ -97,7 +114,7 @@ func (m *Message) Clone() *Message {
 		c.Source = &s
 	}
 	if m.Target != nil {
-		c.Target = &Target{Principals: append([]string(nil), m.Target.Principals...)}
+		c.Target = &Target{Principals: append([]string(nil), m.Target.Principals...), Keys: slices.Clone(m.Target.Keys)}
 	}
 	if m.Extra != nil {
 		c.Extra = make(map[string]json.RawMessage, len(m.Extra))

@@ -2,6 +2,7 @@ package message
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -11,11 +12,21 @@ const (
 	MaxPrincipals = 1024
 	// MaxIDLength bounds the length of a message id.
 	MaxIDLength = 64
+	// MaxPrincipalLength bounds the length in bytes of a principal id
+	// everywhere in notifyd: source.id and target principals (Validate), a
+	// token's sub and principals (package auth), a principal an
+	// administrator revokes (package api).
+	MaxPrincipalLength = 256
 )
 
 // Validate checks what PyAMS's schema checks, and a little more: required
-// fields, a one-line title, an absolute image URI, a host that is an origin
-// (scheme://host[:port]), a parsable timestamp, a well-formed id when present.
+// fields, a one-line title, a host that is an origin (http or https
+// scheme://host[:port], port 1-65535), links a browser can safely load or
+// follow (image: an absolute http or https URL; url and source.avatar: the
+// same or a relative reference, never "//host" nor another scheme such as
+// javascript:, see validateLink), principal ids of at most
+// MaxPrincipalLength bytes, a parsable timestamp, a well-formed id when
+// present.
 // It returns a *FieldError (matching ErrInvalid) for the first problem found.
 func (m *Message) Validate() error {
 	required := []struct{ key, val string }{
@@ -35,13 +46,25 @@ func (m *Message) Validate() error {
 		return fieldErr("title", "must be a single line")
 	}
 	if m.Image != "" {
-		u, err := url.Parse(m.Image)
-		if err != nil || !u.IsAbs() {
-			return fieldErr("image", "must be an absolute URI")
+		if err := validateLink("image", m.Image, false); err != nil {
+			return err
 		}
 	}
 	if m.Source == nil || m.Source.ID == "" {
 		return fieldErr("source.id", "is required")
+	}
+	if len(m.Source.ID) > MaxPrincipalLength {
+		return fieldErr("source.id", "is longer than %d bytes", MaxPrincipalLength)
+	}
+	if m.Source.Avatar != "" {
+		if err := validateLink("source.avatar", m.Source.Avatar, true); err != nil {
+			return err
+		}
+	}
+	if m.URL != "" {
+		if err := validateLink("url", m.URL, true); err != nil {
+			return err
+		}
 	}
 	if _, err := ParseTimestamp(m.Timestamp); err != nil {
 		return fieldErr("timestamp", "must be ISO-8601 with a UTC offset")
@@ -57,13 +80,23 @@ func (m *Message) Validate() error {
 			if p == "" {
 				return fieldErr("target.principals", "must not contain empty strings")
 			}
+			if len(p) > MaxPrincipalLength {
+				return fieldErr("target.principals", "has an entry longer than %d bytes", MaxPrincipalLength)
+			}
+		}
+		if len(m.Target.Keys) > MaxPrincipals {
+			return fieldErr("target.keys", "has more than %d entries", MaxPrincipals)
+		}
+		if slices.Contains(m.Target.Keys, "") {
+			return fieldErr("target.keys", "must not contain empty strings")
 		}
 	}
 	return nil
 }
 
 // ValidateHost checks that host is an origin: http or https, a host, an
-// optional port and nothing else (no path, query, fragment or user info).
+// optional port (1-65535, no leading zero) and nothing else (no path, query,
+// fragment or user info).
 func ValidateHost(host string) error {
 	u, err := url.Parse(host)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -73,7 +106,7 @@ func ValidateHost(host string) error {
 	if strings.HasSuffix(host, "/") {
 		return fieldErr("host", "must not end with a slash")
 	}
-	return nil
+	return checkPort("host", u.Host)
 }
 
 func validID(id string) bool {

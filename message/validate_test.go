@@ -49,6 +49,12 @@ func TestValidate(t *testing.T) {
 		{"host with bad port", func(m *Message) { m.Host = "https://example.com:x" }, "host"},
 
 		{"nil source", func(m *Message) { m.Source = nil }, "source.id"},
+		{"source id at the limit", func(m *Message) { m.Source.ID = strings.Repeat("s", MaxPrincipalLength) }, ""},
+		{"source id too long", func(m *Message) { m.Source.ID = strings.Repeat("s", MaxPrincipalLength+1) }, "source.id"},
+		{"principal at the limit", func(m *Message) { m.Target.Principals = []string{strings.Repeat("p", MaxPrincipalLength)} }, ""},
+		{"principal too long", func(m *Message) {
+			m.Target.Principals = []string{Admin, strings.Repeat("p", MaxPrincipalLength+1)}
+		}, "target.principals"},
 		{"source without id", func(m *Message) { m.Source.ID = "" }, "source.id"},
 
 		{"timestamp without offset", func(m *Message) { m.Timestamp = "2025-01-18T17:20:54.123456" }, "timestamp"},
