@@ -41,8 +41,9 @@ const (
 	// once before DefaultRESTRate applies.
 	DefaultRESTBurst = 40
 	// MaxPrincipalBytes is the longest principal POST /api/admin/disconnect
-	// accepts.
-	MaxPrincipalBytes = 256
+	// accepts: the length tokens and messages are held to, so every principal
+	// that can sign in can be revoked.
+	MaxPrincipalBytes = message.MaxPrincipalLength
 )
 
 // Authenticator verifies a user's bearer token. It returns an error matching
