@@ -5,6 +5,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/clientip"
 	"github.com/notifyd/notifyd/protocol"
 )
 
@@ -57,7 +58,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // connection rate of the client address, the origin and the site. It writes
 // the HTTP error and reports false for a refused request.
 func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string, ok bool) {
-	if addr := clientIP(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
+	if addr := clientip.FromRequest(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
 		g.cfg.Logger.Debug("wsgateway: connection rate exceeded", "client", addr)
 		g.rejectHTTP(w, RejectRate)
 		return "", false
