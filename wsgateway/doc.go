@@ -13,8 +13,8 @@
 // its token (auth.TokenFromRequest, verified by Config.Auth, then
 // auth.Identity.CheckSite) and its principal's connection limit
 // (Config.MaxConnectionsPerPrincipal). Refusals before the upgrade are plain
-// HTTP errors (429 rate or principal limit, 403 origin, 400 no site, 503
-// capacity or shutdown). A refused token is told after the upgrade, because
+// HTTP errors (429 rate or principal limit, 403 origin, 400 no site or a
+// site longer than MaxSiteLength, 503 capacity or shutdown). A refused token is told after the upgrade, because
 // browsers cannot read the status of a refused upgrade: the logout frame and
 // protocol.CloseUnauthorized, or protocol.CloseTryAgainLater without the
 // logout frame when the Authenticator could not decide (auth.ErrUnavailable);

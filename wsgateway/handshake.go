@@ -9,6 +9,11 @@ import (
 	"github.com/notifyd/notifyd/protocol"
 )
 
+// MaxSiteLength is the longest site an origin can name: https://, a 253-byte
+// DNS name and a port. A longer Origin or ?host= is refused with 400 before
+// the upgrade, as the REST API refuses it.
+const MaxSiteLength = len("https://") + 253 + len(":65535")
+
 // handshake is what ServeHTTP learnt about a request before the upgrade.
 type handshake struct {
 	host   string        // the site
@@ -68,8 +73,12 @@ func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string,
 		g.rejectHTTP(w, RejectOrigin)
 		return "", false
 	}
-	if host = g.cfg.Sites.Of(r); host == "" {
+	switch host = g.cfg.Sites.Of(r); {
+	case host == "":
 		g.rejectHTTP(w, RejectNoSite)
+		return "", false
+	case len(host) > MaxSiteLength: // the site keys the index, history reads and logs
+		g.rejectHTTP(w, RejectSiteTooLong)
 		return "", false
 	}
 	return host, true

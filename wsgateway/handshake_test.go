@@ -131,6 +131,13 @@ func TestTokenExpiresWhileConnected(t *testing.T) {
 	}
 }
 
+// longestName is a 253-byte DNS name, the longest there is, and
+// longestSite the longest origin: https://, that name and a 5-digit port.
+var (
+	longestName = strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 61)
+	longestSite = "https://" + longestName + ":65535"
+)
+
 func TestOriginAndSite(t *testing.T) {
 	t.Parallel()
 	const sameOrigin = "<server>" // replaced by the test server's URL
@@ -155,6 +162,9 @@ func TestOriginAndSite(t *testing.T) {
 		{name: "no origin, default site", defaultHost: siteA, wantSite: siteA},
 		{name: "no origin, no site", wantStatus: http.StatusBadRequest, wantBody: "no site: send Origin or ?host="},
 		{name: "no origin, invalid host", query: "host=ftp://x", wantStatus: http.StatusBadRequest, wantBody: "no site"},
+		{name: "longest site", query: "host=" + longestSite, wantSite: longestSite},
+		{name: "host longer than an origin can be", query: "host=" + longestSite + "0", wantStatus: http.StatusBadRequest, wantBody: "site too long"},
+		{name: "origin longer than an origin can be", allowed: []string{"*"}, origin: "https://a" + longestName + ":65535", wantStatus: http.StatusBadRequest, wantBody: "site too long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,9 @@ const (
 	RejectOrigin RejectReason = "origin"
 	// RejectNoSite: no Origin, no ?host= and no default site (400).
 	RejectNoSite RejectReason = "no_site"
+	// RejectSiteTooLong: the site (Origin or ?host=) is longer than an
+	// origin can be, MaxSiteLength bytes (400).
+	RejectSiteTooLong RejectReason = "site_too_long"
 	// RejectHandshake: not a valid websocket upgrade; the library answered.
 	RejectHandshake RejectReason = "handshake"
 	// RejectToken: the token was missing, invalid or expired; upgraded, then
@@ -61,7 +64,7 @@ const (
 
 var (
 	rejectReasons = []RejectReason{
-		RejectShutdown, RejectOrigin, RejectNoSite, RejectHandshake, RejectToken,
+		RejectShutdown, RejectOrigin, RejectNoSite, RejectSiteTooLong, RejectHandshake, RejectToken,
 		RejectRevoked, RejectUnavailable, RejectRate, RejectCapacity, RejectPrincipalLimit,
 	}
 	disconnectReasons = []DisconnectReason{
