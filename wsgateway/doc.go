@@ -41,10 +41,15 @@
 // messages queue), then Config.History is read for the site; every message
 // after <id> that the connection may see (message.VisibleTo) is sent, oldest
 // first, then the queue is drained, skipping ids the history read covered: no
-// gap and no duplicate at the seam. When <id> is no longer kept (or is not a
-// well-formed id, or the history cannot be read, or there is no History),
-// the first frame is protocol.GapFrame (since is "" when the id was
-// malformed), followed by everything still kept that is visible. An absent
+// gap and no duplicate at the seam. The id is looked up among the messages
+// the connection may see, as the REST history does: one naming a message
+// hidden from it is answered exactly as an unknown one, so that the answer
+// never confirms that a hidden message exists. When <id> is not found (no
+// longer kept, unknown, hidden, or not a well-formed id), or the history
+// cannot be read, or there is no History, the first frame is
+// protocol.GapFrame, with since echoed (since is "" when the id was not
+// well-formed: 1 to message.MaxIDLength characters of [0-9A-Za-z._:-]),
+// followed by everything still kept that is visible. An absent
 // or empty since means no catch-up. Replayed frames are written by the writer
 // itself and do not count toward QueueSize; live messages that arrive during
 // the replay do.
