@@ -10,7 +10,7 @@ package wsgateway
 // cannot overshoot them.
 //
 // A ticket's admission is open from just before its token is verified until
-// its connection is indexed (admit) or will not be (abandon, release). A
+// its connection is indexed (admit) or will not be (release). A
 // token verified before its principal was disconnected must not slip into
 // the index after Disconnect scanned it: Disconnect bumps gen and, while
 // admissions are open, records the principal's gen; admit refuses a
@@ -69,14 +69,6 @@ func (t *ticket) claim(p string, max int) bool {
 	a.perPrincipal[p] = n + 1
 	t.claimed, t.principal = true, p
 	return true
-}
-
-// abandon closes the admission of a ticket that will not be admitted (its
-// token was refused); its slots are kept until release.
-func (t *ticket) abandon() {
-	t.h.mu.Lock()
-	defer t.h.mu.Unlock()
-	t.closeLocked()
 }
 
 // admit closes the admission and indexes c unless the ticket's principal

@@ -62,7 +62,7 @@ func TestTicketReleaseOnEveryPath(t *testing.T) {
 		name string
 		path func(t *testing.T, h *hub, tk *ticket)
 	}{
-		{"token refused", func(t *testing.T, h *hub, tk *ticket) { tk.abandon() }},
+		{"token refused", func(t *testing.T, h *hub, tk *ticket) { tk.release() }},
 		{"principal over its limit", func(t *testing.T, h *hub, tk *ticket) {
 			other := h.issue(-1)
 			defer other.release()
@@ -84,10 +84,10 @@ func TestTicketReleaseOnEveryPath(t *testing.T) {
 				t.Fatal("not admitted")
 			}
 		}},
-		{"admit after abandon", func(t *testing.T, h *hub, tk *ticket) {
-			tk.abandon()
+		{"admit after release", func(t *testing.T, h *hub, tk *ticket) {
+			tk.release()
 			if tk.admit(fakeConn(1, siteA, "users:a", 1)) {
-				t.Fatal("admitted after abandon")
+				t.Fatal("admitted after release")
 			}
 		}},
 	}

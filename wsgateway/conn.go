@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"context"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ type conn struct {
 	env        *connEnv
 	id         uint64
 	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
+	raw        net.Conn        // the hijacked connection under ws; nil with ws
 	log        *slog.Logger    // with conn_id, host and, once admitted, principal
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed

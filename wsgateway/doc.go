@@ -20,6 +20,11 @@
 // logout frame when the Authenticator could not decide (auth.ErrUnavailable);
 // a handshake that Shutdown overtakes during the upgrade gets
 // protocol.CloseGoingAway. Every refusal is counted in Stats.Rejected under a RejectReason.
+// A socket refused after the upgrade is not a connection: it holds no slot
+// of either connection limit and is not in Count (Stats.Refusing counts it
+// while it is told), and it is closed within a second whether or not the
+// peer answers the close (a deadline on the hijacked connection; the peers
+// that did not answer are counted in Stats.RefusalsUnanswered).
 //
 // # Fan-out
 //
@@ -82,9 +87,10 @@
 // Gateway methods are safe for concurrent use. New starts no goroutine.
 //
 // Each ServeHTTP call holds one admission ticket from the hub, issued before
-// its token is verified and released exactly once when the call returns,
-// whatever its path: it counts toward the connection limits from then on, so
-// simultaneous handshakes cannot overshoot them, and it lets Disconnect refuse
+// its token is verified and released exactly once, when the call returns or,
+// for a socket that is refused after the upgrade, before it is told: it
+// counts toward the connection limits meanwhile, so simultaneous handshakes
+// cannot overshoot them, and it lets Disconnect refuse
 // (logout frame, protocol.CloseUnauthorized) a connection of the disconnected
 // principal whose token was verified just before the Disconnect and that
 // would be admitted after it.

@@ -102,8 +102,10 @@ func TestBadTokenLogsOut(t *testing.T) {
 			}
 			expectClose(t, c, protocol.CloseUnauthorized, tt.wantReason)
 			poll.Until(t, "condition", func() bool { return e.g.Stats().Rejected[RejectToken] == 1 })
-			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 {
-				t.Errorf("accepted %d, connections %d; want 0, 0", s.Accepted, s.Connections)
+			poll.Until(t, "the refusal over", func() bool { return e.g.Stats().Refusing == 0 })
+			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 || s.RefusalsUnanswered != 0 {
+				t.Errorf("accepted %d, connections %d, unanswered %d; want 0, 0, 0 (the client answered the close)",
+					s.Accepted, s.Connections, s.RefusalsUnanswered)
 			}
 		})
 	}

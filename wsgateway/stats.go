@@ -78,6 +78,13 @@ var (
 type Stats struct {
 	// Connections is the number of registered (authenticated) connections.
 	Connections int
+	// Refusing is the number of upgraded sockets being refused now (told
+	// why, then closed, within a second). They are not connections: they
+	// count toward no connection limit and are not in Connections.
+	Refusing int
+	// RefusalsUnanswered counts refused sockets whose peer did not answer
+	// the close within that second: the server cut them.
+	RefusalsUnanswered uint64
 	// Accepted counts connections that were authenticated and registered.
 	Accepted uint64
 	// Rejected counts refused requests by reason; every reason is present.
@@ -114,6 +121,8 @@ type Stats struct {
 // counters are the Gateway's statistics. The maps are built by newCounters
 // and never modified afterwards, so concurrent lookups are safe.
 type counters struct {
+	refusing     atomic.Int64
+	unanswered   atomic.Uint64 // refusals
 	accepted     atomic.Uint64
 	delivered    atomic.Uint64
 	dropped      atomic.Uint64
@@ -144,19 +153,21 @@ func newCounters() *counters {
 
 func (c *counters) snapshot(connections int) Stats {
 	s := Stats{
-		Connections:   connections,
-		Accepted:      c.accepted.Load(),
-		Rejected:      make(map[RejectReason]uint64, len(c.rejected)),
-		Delivered:     c.delivered.Load(),
-		Dropped:       c.dropped.Load(),
-		Ignored:       c.ignored.Load(),
-		Replayed:      c.replayed.Load(),
-		Gaps:          c.gaps.Load(),
-		SeamSkipped:   c.seamSkipped.Load(),
-		HistoryErrors: c.historyErrs.Load(),
-		HistoryReads:  c.historyReads.Load(),
-		HistoryJoins:  c.historyJoins.Load(),
-		Disconnects:   make(map[DisconnectReason]uint64, len(c.disconnects)),
+		Connections:        connections,
+		Refusing:           int(c.refusing.Load()),
+		RefusalsUnanswered: c.unanswered.Load(),
+		Accepted:           c.accepted.Load(),
+		Rejected:           make(map[RejectReason]uint64, len(c.rejected)),
+		Delivered:          c.delivered.Load(),
+		Dropped:            c.dropped.Load(),
+		Ignored:            c.ignored.Load(),
+		Replayed:           c.replayed.Load(),
+		Gaps:               c.gaps.Load(),
+		SeamSkipped:        c.seamSkipped.Load(),
+		HistoryErrors:      c.historyErrs.Load(),
+		HistoryReads:       c.historyReads.Load(),
+		HistoryJoins:       c.historyJoins.Load(),
+		Disconnects:        make(map[DisconnectReason]uint64, len(c.disconnects)),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()
