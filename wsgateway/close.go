@@ -27,6 +27,10 @@ var (
 	stopWrite    = closeRequest{reason: DisconnectWriteTimeout}
 	stopPing     = closeRequest{reason: DisconnectPing}
 	stopRevoked  = closeRequest{reason: DisconnectRevoked, code: protocol.CloseRevoked, text: protocol.ReasonDisconnected}
+
+	// A muted connection got the logout frame when it was muted: no second one.
+	stopMuteGrace   = closeRequest{reason: DisconnectMuteGrace, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired}
+	stopMuteEvicted = closeRequest{reason: DisconnectMuteEvicted, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired}
 )
 
 // stop records why the connection ends and signals its writer. Only the
@@ -49,6 +53,9 @@ func (c *conn) stop(req closeRequest) (first bool) {
 func (c *conn) close(ctx context.Context) {
 	_ = closeSocket(ctx, c.ws, c.env.writeTimeout, c.req)
 	c.env.stats.disconnects[c.req.reason].Add(1)
+	if c.muted {
+		c.env.stats.muted.Add(-1)
+	}
 	args := []any{"reason", string(c.req.reason), "code", int(c.req.code)}
 	if c.req.reason == DisconnectSlow { // Warn at most once a second
 		c.env.warns.WarnOrDebug(c.log, "slow", "wsgateway: disconnected", args...)

@@ -18,6 +18,7 @@ import (
 type connEnv struct {
 	writeTimeout time.Duration
 	pingInterval time.Duration // <= 0: no pinger
+	muteGrace    time.Duration // how long a muted conn may stay open
 	now          func() time.Time
 	reads        *historyReads // nil without Config.History
 	stats        *counters
@@ -43,6 +44,14 @@ type conn struct {
 	issuedAt   time.Time       // token iat; zero means none (RecheckRevocations)
 	catchUp    bool            // ?since= was given: the writer replays history first
 	since      string          // the since cursor, raw (replay validates it)
+	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
+
+	// set by ticket.admit under the hub lock, before run; read by the writer
+	ticket *ticket
+
+	// owned by the writer (mute.go)
+	muted     bool        // the token expired and the conn was muted
+	muteTimer *time.Timer // fires MuteGrace after the mute
 
 	// send is the bounded queue: Deliver and the reader enqueue without
 	// blocking, the writer is the only receiver.

@@ -78,9 +78,30 @@
 // protocol.CloseUnsupportedData, DisconnectTooBig protocol.CloseTooBig,
 // DisconnectSlow protocol.CloseSlowConsumer, DisconnectExpired (the token
 // expired, even mid-replay) the logout frame and protocol.CloseUnauthorized,
-// DisconnectRevoked (Disconnect, RecheckRevocations) protocol.CloseRevoked;
+// DisconnectRevoked (Disconnect, RecheckRevocations) protocol.CloseRevoked,
+// DisconnectMuteGrace and DisconnectMuteEvicted (below)
+// protocol.CloseUnauthorized without a second logout frame;
 // DisconnectClient, DisconnectWriteTimeout and DisconnectPing (no pong within
 // Config.PingInterval) close without a handshake.
+//
+// # Expiry of PyAMS subprotocol connections
+//
+// Under Config.ExpiryMode ExpiryMute (the default), a connection that
+// authenticated with PyAMS's subprotocol is not closed when its token
+// expires: it gets the logout frame and is muted. It leaves the delivery
+// index at once (no delivery, no replay, not in Count or Stats.Connections;
+// counted in Stats.Muted and Stats.Mutes), messages already queued for it
+// are skipped (Stats.MutedSkipped), and it still answers protocol.Ping, so
+// that a client checking its socket does not open another. The close is
+// left to the client, within bounds: Config.MuteGrace after the mute the
+// server closes it (DisconnectMuteGrace); pings still run, so a dead peer
+// goes at the ping timeout; and when its principal is at
+// Config.MaxConnectionsPerPrincipal, a new handshake of that principal takes
+// the slot of its oldest muted connection, which is closed
+// (DisconnectMuteEvicted), instead of being refused. A muted connection
+// still holds its gateway slot. Connections whose token came from the
+// Authorization header or ?token=, and every connection under ExpiryClose,
+// are closed at expiry.
 //
 // # Concurrency contract
 //
@@ -108,9 +129,15 @@
 // close or ReplayTimeout passes, and the last waiter to leave cancels the
 // read.
 //
+// The writer mutes its connection (ExpiryMute): it takes it out of the
+// index through its ticket, then writes the logout frame. A handshake that
+// takes a muted connection's principal slot (the ticket's claim, under the
+// hub lock) only signals that connection to close.
+//
 // Whoever decides a connection must end (Deliver on overflow, the reader on a
-// bad frame or the peer's close frame, the writer on token expiry, a write
-// timeout or the reader's end, the pinger on a missing pong, Disconnect,
+// bad frame or the peer's close frame, the writer on token expiry, mute
+// grace, a write timeout or the reader's end, the pinger on a missing pong,
+// a handshake taking a muted connection's slot, Disconnect,
 // RecheckRevocations, Shutdown) only records the reason and signals the
 // writer, which closes the socket, then counts the reason; the first reason
 // wins. No socket is written or closed inside Deliver, Disconnect or under a

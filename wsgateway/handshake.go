@@ -196,6 +196,7 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn 
 		c.issuedAt = hs.id.IssuedAt
 		c.since = hs.since
 		c.catchUp = hs.since != ""
+		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol
 		c.log = c.log.With("principal", hs.id.Principal)
 	}
 	return c

@@ -60,7 +60,7 @@ func (c *conn) replay(ctx context.Context) idSet {
 	}
 	for i := len(newer) - 1; i >= 0; i-- {
 		if !c.expires.IsZero() && !c.env.now().Before(c.expires) {
-			c.stop(stopExpired) // no connection outlives its token, not even mid-replay
+			c.expire(ctx) // no connection is served past its token, not even mid-replay
 			return nil
 		}
 		if c.stopping.Load() || !c.writeFrame(ctx, snap.pushAt(at[i])) {

@@ -315,18 +315,28 @@ func TestIDSet(t *testing.T) {
 
 // TestReplayStopsAtTokenExpiry: a replay does not outlive the token; once it
 // has expired the connection gets the logout frame and 4001 instead of more
-// history.
+// history; under ExpiryMute (a subprotocol connection), it is muted instead
+// of closed.
 func TestReplayStopsAtTokenExpiry(t *testing.T) {
 	t.Parallel()
-	list, _ := replayFixture()
-	late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
-	e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late}})
-	c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
-	if got := readText(t, c); got != string(protocol.LogoutFrame) {
-		t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
-	}
-	expectClose(t, c, protocol.CloseUnauthorized, "")
-	if got := e.g.Stats().Replayed; got != 0 {
-		t.Fatalf("replayed %d messages after the token expired", got)
+	for _, mode := range []ExpiryMode{ExpiryClose, ExpiryMute} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			list, _ := replayFixture()
+			late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
+			e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late, ExpiryMode: mode}})
+			c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
+			if mode == ExpiryMute {
+				expectMuted(t, e, c, "users:alice")
+			} else {
+				if got := readText(t, c); got != string(protocol.LogoutFrame) {
+					t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
+				}
+				expectClose(t, c, protocol.CloseUnauthorized, "")
+			}
+			if got := e.g.Stats().Replayed; got != 0 {
+				t.Fatalf("replayed %d messages after the token expired", got)
+			}
+		})
 	}
 }

@@ -60,6 +60,13 @@ const (
 	DisconnectPing DisconnectReason = "ping_timeout"
 	// DisconnectRevoked: Disconnect closed it (protocol.CloseRevoked).
 	DisconnectRevoked DisconnectReason = "revoked"
+	// DisconnectMuteGrace: it was muted at its token's expiry (ExpiryMute)
+	// and still open after MuteGrace (protocol.CloseUnauthorized).
+	DisconnectMuteGrace DisconnectReason = "mute_grace"
+	// DisconnectMuteEvicted: it was muted, and a new connection of its
+	// principal took its place under MaxConnectionsPerPrincipal
+	// (protocol.CloseUnauthorized).
+	DisconnectMuteEvicted DisconnectReason = "mute_evicted"
 )
 
 var (
@@ -70,7 +77,7 @@ var (
 	disconnectReasons = []DisconnectReason{
 		DisconnectClient, DisconnectSlow, DisconnectExpired, DisconnectShutdown,
 		DisconnectBinary, DisconnectTooBig, DisconnectWriteTimeout, DisconnectPing,
-		DisconnectRevoked,
+		DisconnectRevoked, DisconnectMuteGrace, DisconnectMuteEvicted,
 	}
 )
 
@@ -85,6 +92,15 @@ type Stats struct {
 	// RefusalsUnanswered counts refused sockets whose peer did not answer
 	// the close within that second: the server cut them.
 	RefusalsUnanswered uint64
+	// Muted is the number of muted connections open now (ExpiryMute): their
+	// token expired, they got the logout frame and receive nothing more.
+	// They are not in Connections but hold their connection slots.
+	Muted int
+	// Mutes counts connections muted at their token's expiry.
+	Mutes uint64
+	// MutedSkipped counts queued messages not sent because their connection
+	// was muted before its writer reached them.
+	MutedSkipped uint64
 	// Accepted counts connections that were authenticated and registered.
 	Accepted uint64
 	// Rejected counts refused requests by reason; every reason is present.
@@ -123,6 +139,9 @@ type Stats struct {
 type counters struct {
 	refusing     atomic.Int64
 	unanswered   atomic.Uint64 // refusals
+	muted        atomic.Int64
+	mutes        atomic.Uint64
+	mutedSkipped atomic.Uint64
 	accepted     atomic.Uint64
 	delivered    atomic.Uint64
 	dropped      atomic.Uint64
@@ -156,6 +175,9 @@ func (c *counters) snapshot(connections int) Stats {
 		Connections:        connections,
 		Refusing:           int(c.refusing.Load()),
 		RefusalsUnanswered: c.unanswered.Load(),
+		Muted:              int(c.muted.Load()),
+		Mutes:              c.mutes.Load(),
+		MutedSkipped:       c.mutedSkipped.Load(),
 		Accepted:           c.accepted.Load(),
 		Rejected:           make(map[RejectReason]uint64, len(c.rejected)),
 		Delivered:          c.delivered.Load(),
