@@ -43,7 +43,7 @@ type conn struct {
 	expires    time.Time       // token expiry; zero means none
 	issuedAt   time.Time       // token iat; zero means none (RecheckRevocations)
 	catchUp    bool            // ?since= was given: the writer replays history first
-	since      string          // the since cursor, raw (replay validates it)
+	since      string          // the since cursor when it is a well-formed id, else ""
 	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
 
 	// set by ticket.admit under the hub lock, before run; read by the writer

@@ -16,6 +16,17 @@ import (
 // the upgrade, as the REST API refuses it.
 const MaxSiteLength = len("https://") + 253 + len(":65535")
 
+// maxLoggedBytes bounds a client-controlled value in a log.
+const maxLoggedBytes = 256
+
+// clip returns s, cut to maxLoggedBytes, for a log.
+func clip(s string) string {
+	if len(s) > maxLoggedBytes {
+		return s[:maxLoggedBytes]
+	}
+	return s
+}
+
 // handshake is what ServeHTTP learnt about a request before the upgrade.
 type handshake struct {
 	host   string        // the site
@@ -71,7 +82,8 @@ func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string,
 		return "", false
 	}
 	if err := g.cfg.Sites.Check(r); err != nil {
-		g.cfg.Logger.Debug("wsgateway: origin refused", "origin", r.Header.Get("Origin"), "err", err)
+		// err repeats the origin in full: log the origin, clipped.
+		g.cfg.Logger.Debug("wsgateway: origin refused", "origin", clip(r.Header.Get("Origin")))
 		g.rejectHTTP(w, RejectOrigin)
 		return "", false
 	}
@@ -194,8 +206,10 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn 
 		c.principals = hs.id.Principals
 		c.expires = hs.id.Expires
 		c.issuedAt = hs.id.IssuedAt
-		c.since = hs.since
 		c.catchUp = hs.since != ""
+		if validID(hs.since) { // never kept, nor echoed, otherwise: the gap frame says ""
+			c.since = hs.since
+		}
 		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol
 		c.log = c.log.With("principal", hs.id.Principal)
 	}

@@ -1,9 +1,12 @@
 package wsgateway
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,6 +316,42 @@ func TestCloseCodes(t *testing.T) {
 	} {
 		if int(code) != want {
 			t.Errorf("code %d, want %d", code, want)
+		}
+	}
+}
+
+// recordHandler keeps the attributes of every log record.
+type recordHandler struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Attrs(func(a slog.Attr) bool { h.attrs = append(h.attrs, a); return true })
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestClientValuesClippedInLogs: a refused Origin of any size is logged in
+// at most maxLoggedBytes.
+func TestClientValuesClippedInLogs(t *testing.T) {
+	t.Parallel()
+	logs := &recordHandler{}
+	e := newEnv(t, envOptions{allowed: []string{siteA}, cfg: Config{Logger: slog.New(logs)}})
+	_, resp, err := e.dial(t, dialOptions{origin: "https://" + strings.Repeat("x", 64<<10) + ".example"})
+	wantRefused(t, resp, err, http.StatusForbidden)
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.attrs) == 0 {
+		t.Fatal("nothing logged")
+	}
+	for _, a := range logs.attrs {
+		if v := a.Value.String(); len(v) > maxLoggedBytes {
+			t.Errorf("%s logged in %d bytes, want at most %d", a.Key, len(v), maxLoggedBytes)
 		}
 	}
 }

@@ -30,10 +30,7 @@ import (
 // here may still be on its way to Deliver; its size is bounded by the
 // history length.
 func (c *conn) replay(ctx context.Context) idSet {
-	since := c.since
-	if !validID(since) {
-		since = "" // never echo junk: the gap frame carries an empty since
-	}
+	since := c.since        // "" when it was not a well-formed id: see Gateway.newConn
 	if c.env.reads == nil { // no Config.History
 		c.writeGap(ctx, since)
 		return nil
