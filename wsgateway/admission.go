@@ -1,5 +1,7 @@
 package wsgateway
 
+import "slices"
+
 // admissions is the hub's accounting of connection limits and of admissions
 // racing Disconnect. Every field is guarded by hub.mu and changed only
 // through a ticket (and hub.disconnect).
@@ -10,7 +12,7 @@ package wsgateway
 // cannot overshoot them.
 //
 // A ticket's admission is open from just before its token is verified until
-// its connection is indexed (admit) or will not be (abandon, release). A
+// its connection is indexed (admit) or will not be (release). A
 // token verified before its principal was disconnected must not slip into
 // the index after Disconnect scanned it: Disconnect bumps gen and, while
 // admissions are open, records the principal's gen; admit refuses a
@@ -18,11 +20,12 @@ package wsgateway
 // The record is cleared whenever no admission is open, so it stays as small
 // as the number of principals disconnected during a burst of handshakes.
 type admissions struct {
-	total        int               // tickets held: counted against MaxConnections
-	perPrincipal map[string]int    // principal -> slots held; no zero entries
-	open         int               // tickets whose admission is open
-	gen          uint64            // Disconnect calls so far
-	disconnected map[string]uint64 // principal -> gen of its last Disconnect, while open > 0
+	total        int                  // tickets held: counted against MaxConnections
+	perPrincipal map[string]int       // principal -> slots held; no zero entries
+	muted        map[string][]*ticket // principal -> muted tickets holding its slots, oldest mute first; no empty entries
+	open         int                  // tickets whose admission is open
+	gen          uint64               // Disconnect calls so far
+	disconnected map[string]uint64    // principal -> gen of its last Disconnect, while open > 0
 }
 
 // ticket is one ServeHTTP call's admission: a gateway slot, then maybe a
@@ -37,7 +40,8 @@ type ticket struct {
 	open      bool   // the admission is open (counted in admissions.open)
 	claimed   bool   // the ticket holds a slot of principal
 	principal string // set by claim
-	conn      *conn  // indexed by admit, until release
+	conn      *conn  // indexed by admit, until release or mute
+	muted     bool   // its conn was muted (out of the index)
 	released  bool
 }
 
@@ -56,27 +60,69 @@ func (h *hub) issue(max int) *ticket {
 	return &ticket{h: h, gen: a.gen, open: true}
 }
 
-// claim takes one of principal p's max slots and reports whether one was
-// free. A negative max means no limit.
+// claim takes one of principal p's max slots and reports whether it got
+// one. When none is free, the oldest muted connection of p gives its slot
+// to t and is closed (DisconnectMuteEvicted): a muted connection is the
+// first to make room. A negative max means no limit.
 func (t *ticket) claim(p string, max int) bool {
 	t.h.mu.Lock()
 	defer t.h.mu.Unlock()
 	a := &t.h.admits
-	n := a.perPrincipal[p]
-	if t.released || t.claimed || max >= 0 && n >= max {
+	if t.released || t.claimed {
 		return false
 	}
-	a.perPrincipal[p] = n + 1
+	if n := a.perPrincipal[p]; max < 0 || n < max {
+		a.perPrincipal[p] = n + 1
+	} else if v := a.popMutedLocked(p); v != nil {
+		v.claimed = false // its slot is t's now; stop never blocks
+		v.conn.stop(stopMuteEvicted)
+	} else {
+		return false
+	}
 	t.claimed, t.principal = true, p
 	return true
 }
 
-// abandon closes the admission of a ticket that will not be admitted (its
-// token was refused); its slots are kept until release.
-func (t *ticket) abandon() {
+// mute takes the ticket's connection out of the delivery index and puts the
+// ticket first in line to give its principal slot to a new connection of
+// its principal (claim). It does nothing once released.
+func (t *ticket) mute() {
 	t.h.mu.Lock()
 	defer t.h.mu.Unlock()
-	t.closeLocked()
+	if t.released || t.conn == nil || t.muted {
+		return
+	}
+	t.muted = true
+	t.h.removeLocked(t.conn)
+	if t.claimed {
+		a := &t.h.admits
+		a.muted[t.principal] = append(a.muted[t.principal], t)
+	}
+}
+
+// popMutedLocked removes and returns the oldest muted ticket of p, or nil.
+func (a *admissions) popMutedLocked(p string) *ticket {
+	q := a.muted[p]
+	if len(q) == 0 {
+		return nil
+	}
+	a.setMutedLocked(p, q[1:])
+	return q[0]
+}
+
+// dropMutedLocked removes t from p's muted tickets.
+func (a *admissions) dropMutedLocked(p string, t *ticket) {
+	if q := a.muted[p]; slices.Contains(q, t) {
+		a.setMutedLocked(p, slices.DeleteFunc(slices.Clone(q), func(x *ticket) bool { return x == t }))
+	}
+}
+
+func (a *admissions) setMutedLocked(p string, q []*ticket) {
+	if len(q) == 0 {
+		delete(a.muted, p)
+		return
+	}
+	a.muted[p] = q
 }
 
 // admit closes the admission and indexes c unless the ticket's principal
@@ -93,6 +139,7 @@ func (t *ticket) admit(c *conn) bool {
 	}
 	t.h.addLocked(c)
 	t.conn = c
+	c.ticket = t
 	return true
 }
 
@@ -111,6 +158,9 @@ func (t *ticket) release() {
 	}
 	t.closeLocked()
 	if p := t.principal; t.claimed {
+		if t.muted {
+			a.dropMutedLocked(p, t)
+		}
 		if n := a.perPrincipal[p] - 1; n > 0 {
 			a.perPrincipal[p] = n
 		} else {

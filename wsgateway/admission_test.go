@@ -14,7 +14,7 @@ func (h *hub) idle() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	a := h.admits
-	return a.total == 0 && len(a.perPrincipal) == 0 && a.open == 0 && len(a.disconnected) == 0 &&
+	return a.total == 0 && len(a.perPrincipal) == 0 && a.open == 0 && len(a.disconnected) == 0 && len(a.muted) == 0 &&
 		len(h.all) == 0 && len(h.sites) == 0
 }
 
@@ -62,7 +62,7 @@ func TestTicketReleaseOnEveryPath(t *testing.T) {
 		name string
 		path func(t *testing.T, h *hub, tk *ticket)
 	}{
-		{"token refused", func(t *testing.T, h *hub, tk *ticket) { tk.abandon() }},
+		{"token refused", func(t *testing.T, h *hub, tk *ticket) { tk.release() }},
 		{"principal over its limit", func(t *testing.T, h *hub, tk *ticket) {
 			other := h.issue(-1)
 			defer other.release()
@@ -84,10 +84,39 @@ func TestTicketReleaseOnEveryPath(t *testing.T) {
 				t.Fatal("not admitted")
 			}
 		}},
-		{"admit after abandon", func(t *testing.T, h *hub, tk *ticket) {
-			tk.abandon()
+		{"muted", func(t *testing.T, h *hub, tk *ticket) {
+			tk.claim("users:a", 1)
+			if !tk.admit(fakeConn(1, siteA, "users:a", 1)) {
+				t.Fatal("not admitted")
+			}
+			tk.mute()
+			if h.len() != 0 {
+				t.Fatal("a muted connection is still indexed")
+			}
+		}},
+		{"muted, then its slot taken", func(t *testing.T, h *hub, tk *ticket) {
+			c := fakeConn(1, siteA, "users:a", 1)
+			tk.claim("users:a", 1)
+			tk.admit(c)
+			tk.mute()
+			other := h.issue(-1)
+			defer other.release()
+			if !other.claim("users:a", 1) {
+				t.Fatal("the muted connection did not make room")
+			}
+			if !c.stopping.Load() || c.req.reason != DisconnectMuteEvicted {
+				t.Fatalf("the muted connection was not stopped as evicted: %+v", c.req)
+			}
+			if third := h.issue(-1); third.claim("users:a", 1) {
+				t.Error("one muted connection made room twice")
+			} else {
+				third.release()
+			}
+		}},
+		{"admit after release", func(t *testing.T, h *hub, tk *ticket) {
+			tk.release()
 			if tk.admit(fakeConn(1, siteA, "users:a", 1)) {
-				t.Fatal("admitted after abandon")
+				t.Fatal("admitted after release")
 			}
 		}},
 	}

@@ -38,8 +38,32 @@ type History interface {
 	List(ctx context.Context, host string) ([]*message.Message, error)
 }
 
+// ExpiryMode says what happens to a connection of PyAMS's subprotocol when
+// its token expires (Config.ExpiryMode).
+type ExpiryMode string
+
+// Expiry modes.
+const (
+	// ExpiryMute: the connection gets the logout frame, then nothing more
+	// (it is muted); the close is left to the client, bounded by
+	// Config.MuteGrace, the ping timeout and its principal's connection
+	// limit. PyAMS's service worker (chat-sw.js) answers the logout frame by
+	// opening a new socket with a fresh token and, whenever a socket closes,
+	// drops its current socket and opens another, even a newer one: a close
+	// from the server right after the logout frame leaves it with two live
+	// sockets and every later notification shown twice. PyAMS's own server
+	// never closes an expired socket.
+	ExpiryMute ExpiryMode = "mute"
+	// ExpiryClose: the connection gets the logout frame and is closed with
+	// protocol.CloseUnauthorized, as every other connection is.
+	ExpiryClose ExpiryMode = "close"
+)
+
 // Defaults applied by New to zero Config fields.
 const (
+	DefaultExpiryMode = ExpiryMute
+	DefaultMuteGrace  = 30 * time.Second // one default ping interval
+
 	DefaultQueueSize      = 256
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultPingInterval   = 30 * time.Second
@@ -122,6 +146,19 @@ type Config struct {
 	// proxy that appends to the header: clients could pick their address.
 	ClientIPHeader string
 
+	// ExpiryMode is what happens when the token of a connection that
+	// authenticated with PyAMS's subprotocol (Sec-WebSocket-Protocol:
+	// accessToken, <jwt>) expires: ExpiryMute or ExpiryClose. Connections
+	// whose token came from the Authorization header or ?token= are always
+	// closed (logout frame, protocol.CloseUnauthorized). Zero value:
+	// DefaultExpiryMode (ExpiryMute). Another value is an error.
+	ExpiryMode ExpiryMode
+	// MuteGrace is how long a muted connection (ExpiryMute) may stay open
+	// for its client to close it; then the server closes it with
+	// protocol.CloseUnauthorized, without a second logout frame. Zero value:
+	// DefaultMuteGrace (30s). Negative is an error.
+	MuteGrace time.Duration
+
 	// Logger receives lifecycle and per-connection logs. Zero value: discard.
 	Logger *slog.Logger
 	// Now returns the current time; it decides when a token has expired and
@@ -148,6 +185,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.MaxConnectionsPerPrincipal, DefaultMaxConnectionsPerPrincipal)
 	setDefault(&cfg.ConnectRate, DefaultConnectRate)
 	setDefault(&cfg.ConnectBurst, DefaultConnectBurst)
+	setDefault(&cfg.ExpiryMode, DefaultExpiryMode)
+	setDefault(&cfg.MuteGrace, DefaultMuteGrace)
 	cfg.ClientIPHeader = strings.TrimSpace(cfg.ClientIPHeader)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -175,6 +214,9 @@ func (cfg Config) validate() error {
 	check(cfg.ReplayConcurrency < 0, "ReplayConcurrency", "%d is negative", cfg.ReplayConcurrency)
 	check(cfg.ConnectBurst < 0, "ConnectBurst", "%d is negative", cfg.ConnectBurst)
 	check(math.IsNaN(cfg.ConnectRate), "ConnectRate", "is NaN")
+	check(cfg.ExpiryMode != "" && cfg.ExpiryMode != ExpiryMute && cfg.ExpiryMode != ExpiryClose,
+		"ExpiryMode", "%q is not %q or %q", cfg.ExpiryMode, ExpiryMute, ExpiryClose)
+	check(cfg.MuteGrace < 0, "MuteGrace", "%v is negative", cfg.MuteGrace)
 	return errors.Join(errs...)
 }
 

@@ -25,6 +25,9 @@ func TestNewConfig(t *testing.T) {
 		{"negative replay concurrency", Config{Auth: nopAuth{}, Sites: policy, ReplayConcurrency: -1}, []string{"ReplayConcurrency"}},
 		{"negative connect burst", Config{Auth: nopAuth{}, Sites: policy, ConnectBurst: -1}, []string{"ConnectBurst"}},
 		{"NaN connect rate", Config{Auth: nopAuth{}, Sites: policy, ConnectRate: math.NaN()}, []string{"ConnectRate"}},
+		{"unknown expiry mode", Config{Auth: nopAuth{}, Sites: policy, ExpiryMode: "Mute"}, []string{"ExpiryMode"}},
+		{"negative mute grace", Config{Auth: nopAuth{}, Sites: policy, MuteGrace: -1}, []string{"MuteGrace"}},
+		{"close on expiry", Config{Auth: nopAuth{}, Sites: policy, ExpiryMode: ExpiryClose}, nil},
 		{"every field at once", Config{QueueSize: -1, ConnectBurst: -1}, []string{"Auth", "Sites", "QueueSize", "ConnectBurst"}},
 		{"minimal", Config{Auth: nopAuth{}, Sites: policy}, nil},
 		{"limits disabled", Config{Auth: nopAuth{}, Sites: policy, MaxConnections: -1, MaxConnectionsPerPrincipal: -1, ConnectRate: -1}, nil},
@@ -75,7 +78,8 @@ func TestConfigDefaults(t *testing.T) {
 	if c.QueueSize != 256 || c.WriteTimeout != 10*time.Second || c.PingInterval != 30*time.Second ||
 		c.ReadLimit != 4096 || c.ShutdownSpread != time.Second || c.ReplayTimeout != 5*time.Second ||
 		c.MaxConnections != 10000 || c.MaxConnectionsPerPrincipal != 32 || c.ConnectRate != 5 ||
-		c.ConnectBurst != 20 || c.ClientIPHeader != "" || c.History != nil || c.ReplayConcurrency != 4 {
+		c.ConnectBurst != 20 || c.ClientIPHeader != "" || c.History != nil || c.ReplayConcurrency != 4 ||
+		c.ExpiryMode != ExpiryMute || c.MuteGrace != 30*time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
 	if !g.connects.Enabled() {

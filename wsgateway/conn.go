@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"context"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 type connEnv struct {
 	writeTimeout time.Duration
 	pingInterval time.Duration // <= 0: no pinger
+	muteGrace    time.Duration // how long a muted conn may stay open
 	now          func() time.Time
 	reads        *historyReads // nil without Config.History
 	stats        *counters
@@ -33,6 +35,7 @@ type conn struct {
 	env        *connEnv
 	id         uint64
 	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
+	raw        net.Conn        // the hijacked connection under ws; nil with ws
 	log        *slog.Logger    // with conn_id, host and, once admitted, principal
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed
@@ -40,7 +43,15 @@ type conn struct {
 	expires    time.Time       // token expiry; zero means none
 	issuedAt   time.Time       // token iat; zero means none (RecheckRevocations)
 	catchUp    bool            // ?since= was given: the writer replays history first
-	since      string          // the since cursor, raw (replay validates it)
+	since      string          // the since cursor when it is a well-formed id, else ""
+	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
+
+	// set by ticket.admit under the hub lock, before run; read by the writer
+	ticket *ticket
+
+	// owned by the writer (mute.go)
+	muted     bool        // the token expired and the conn was muted
+	muteTimer *time.Timer // fires MuteGrace after the mute
 
 	// send is the bounded queue: Deliver and the reader enqueue without
 	// blocking, the writer is the only receiver.

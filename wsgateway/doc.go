@@ -13,13 +13,18 @@
 // its token (auth.TokenFromRequest, verified by Config.Auth, then
 // auth.Identity.CheckSite) and its principal's connection limit
 // (Config.MaxConnectionsPerPrincipal). Refusals before the upgrade are plain
-// HTTP errors (429 rate or principal limit, 403 origin, 400 no site, 503
-// capacity or shutdown). A refused token is told after the upgrade, because
+// HTTP errors (429 rate or principal limit, 403 origin, 400 no site or a
+// site longer than MaxSiteLength, 503 capacity or shutdown). A refused token is told after the upgrade, because
 // browsers cannot read the status of a refused upgrade: the logout frame and
 // protocol.CloseUnauthorized, or protocol.CloseTryAgainLater without the
 // logout frame when the Authenticator could not decide (auth.ErrUnavailable);
 // a handshake that Shutdown overtakes during the upgrade gets
 // protocol.CloseGoingAway. Every refusal is counted in Stats.Rejected under a RejectReason.
+// A socket refused after the upgrade is not a connection: it holds no slot
+// of either connection limit and is not in Count (Stats.Refusing counts it
+// while it is told), and it is closed within a second whether or not the
+// peer answers the close (a deadline on the hijacked connection; the peers
+// that did not answer are counted in Stats.RefusalsUnanswered).
 //
 // # Fan-out
 //
@@ -41,10 +46,15 @@
 // messages queue), then Config.History is read for the site; every message
 // after <id> that the connection may see (message.VisibleTo) is sent, oldest
 // first, then the queue is drained, skipping ids the history read covered: no
-// gap and no duplicate at the seam. When <id> is no longer kept (or is not a
-// well-formed id, or the history cannot be read, or there is no History),
-// the first frame is protocol.GapFrame (since is "" when the id was
-// malformed), followed by everything still kept that is visible. An absent
+// gap and no duplicate at the seam. The id is looked up among the messages
+// the connection may see, as the REST history does: one naming a message
+// hidden from it is answered exactly as an unknown one, so that the answer
+// never confirms that a hidden message exists. When <id> is not found (no
+// longer kept, unknown, hidden, or not a well-formed id), or the history
+// cannot be read, or there is no History, the first frame is
+// protocol.GapFrame, with since echoed (since is "" when the id was not
+// well-formed: 1 to message.MaxIDLength characters of [0-9A-Za-z._:-]),
+// followed by everything still kept that is visible. An absent
 // or empty since means no catch-up. Replayed frames are written by the writer
 // itself and do not count toward QueueSize; live messages that arrive during
 // the replay do.
@@ -68,18 +78,40 @@
 // protocol.CloseUnsupportedData, DisconnectTooBig protocol.CloseTooBig,
 // DisconnectSlow protocol.CloseSlowConsumer, DisconnectExpired (the token
 // expired, even mid-replay) the logout frame and protocol.CloseUnauthorized,
-// DisconnectRevoked (Disconnect, RecheckRevocations) protocol.CloseRevoked;
+// DisconnectRevoked (Disconnect, RecheckRevocations) protocol.CloseRevoked,
+// DisconnectMuteGrace and DisconnectMuteEvicted (below)
+// protocol.CloseUnauthorized without a second logout frame;
 // DisconnectClient, DisconnectWriteTimeout and DisconnectPing (no pong within
 // Config.PingInterval) close without a handshake.
+//
+// # Expiry of PyAMS subprotocol connections
+//
+// Under Config.ExpiryMode ExpiryMute (the default), a connection that
+// authenticated with PyAMS's subprotocol is not closed when its token
+// expires: it gets the logout frame and is muted. It leaves the delivery
+// index at once (no delivery, no replay, not in Count or Stats.Connections;
+// counted in Stats.Muted and Stats.Mutes), messages already queued for it
+// are skipped (Stats.MutedSkipped), and it still answers protocol.Ping, so
+// that a client checking its socket does not open another. The close is
+// left to the client, within bounds: Config.MuteGrace after the mute the
+// server closes it (DisconnectMuteGrace); pings still run, so a dead peer
+// goes at the ping timeout; and when its principal is at
+// Config.MaxConnectionsPerPrincipal, a new handshake of that principal takes
+// the slot of its oldest muted connection, which is closed
+// (DisconnectMuteEvicted), instead of being refused. A muted connection
+// still holds its gateway slot. Connections whose token came from the
+// Authorization header or ?token=, and every connection under ExpiryClose,
+// are closed at expiry.
 //
 // # Concurrency contract
 //
 // Gateway methods are safe for concurrent use. New starts no goroutine.
 //
 // Each ServeHTTP call holds one admission ticket from the hub, issued before
-// its token is verified and released exactly once when the call returns,
-// whatever its path: it counts toward the connection limits from then on, so
-// simultaneous handshakes cannot overshoot them, and it lets Disconnect refuse
+// its token is verified and released exactly once, when the call returns or,
+// for a socket that is refused after the upgrade, before it is told: it
+// counts toward the connection limits meanwhile, so simultaneous handshakes
+// cannot overshoot them, and it lets Disconnect refuse
 // (logout frame, protocol.CloseUnauthorized) a connection of the disconnected
 // principal whose token was verified just before the Disconnect and that
 // would be admitted after it.
@@ -97,9 +129,15 @@
 // close or ReplayTimeout passes, and the last waiter to leave cancels the
 // read.
 //
+// The writer mutes its connection (ExpiryMute): it takes it out of the
+// index through its ticket, then writes the logout frame. A handshake that
+// takes a muted connection's principal slot (the ticket's claim, under the
+// hub lock) only signals that connection to close.
+//
 // Whoever decides a connection must end (Deliver on overflow, the reader on a
-// bad frame or the peer's close frame, the writer on token expiry, a write
-// timeout or the reader's end, the pinger on a missing pong, Disconnect,
+// bad frame or the peer's close frame, the writer on token expiry, mute
+// grace, a write timeout or the reader's end, the pinger on a missing pong,
+// a handshake taking a muted connection's slot, Disconnect,
 // RecheckRevocations, Shutdown) only records the reason and signals the
 // writer, which closes the socket, then counts the reason; the first reason
 // wins. No socket is written or closed inside Deliver, Disconnect or under a

@@ -52,6 +52,7 @@ func New(cfg Config) (*Gateway, error) {
 		env: &connEnv{
 			writeTimeout: cfg.WriteTimeout,
 			pingInterval: cfg.PingInterval,
+			muteGrace:    cfg.MuteGrace,
 			now:          cfg.Now,
 			reads:        reads,
 			stats:        stats,

@@ -1,12 +1,31 @@
 package wsgateway
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/internal/clientip"
 	"github.com/notifyd/notifyd/protocol"
 )
+
+// MaxSiteLength is the longest site an origin can name: https://, a 253-byte
+// DNS name and a port. A longer Origin or ?host= is refused with 400 before
+// the upgrade, as the REST API refuses it.
+const MaxSiteLength = len("https://") + 253 + len(":65535")
+
+// maxLoggedBytes bounds a client-controlled value in a log.
+const maxLoggedBytes = 256
+
+// clip returns s, cut to maxLoggedBytes, for a log.
+func clip(s string) string {
+	if len(s) > maxLoggedBytes {
+		return s[:maxLoggedBytes]
+	}
+	return s
+}
 
 // handshake is what ServeHTTP learnt about a request before the upgrade.
 type handshake struct {
@@ -44,31 +63,36 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ws, err := g.upgrade(w, r)
+	ws, raw, err := g.upgrade(w, r)
 	if err != nil { // Accept has written the HTTP error
 		g.reject(RejectHandshake)
 		g.cfg.Logger.Debug("wsgateway: upgrade failed", "err", err)
 		return
 	}
-	g.serveConn(ws, t, hs)
+	g.serveConn(ws, raw, t, hs)
 }
 
 // precheck applies the checks that need neither the token nor a slot: the
 // connection rate of the client address, the origin and the site. It writes
 // the HTTP error and reports false for a refused request.
 func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string, ok bool) {
-	if addr := clientIP(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
+	if addr := clientip.FromRequest(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
 		g.cfg.Logger.Debug("wsgateway: connection rate exceeded", "client", addr)
 		g.rejectHTTP(w, RejectRate)
 		return "", false
 	}
 	if err := g.cfg.Sites.Check(r); err != nil {
-		g.cfg.Logger.Debug("wsgateway: origin refused", "origin", r.Header.Get("Origin"), "err", err)
+		// err repeats the origin in full: log the origin, clipped.
+		g.cfg.Logger.Debug("wsgateway: origin refused", "origin", clip(r.Header.Get("Origin")))
 		g.rejectHTTP(w, RejectOrigin)
 		return "", false
 	}
-	if host = g.cfg.Sites.Of(r); host == "" {
+	switch host = g.cfg.Sites.Of(r); {
+	case host == "":
 		g.rejectHTTP(w, RejectNoSite)
+		return "", false
+	case len(host) > MaxSiteLength: // the site keys the index, history reads and logs
+		g.rejectHTTP(w, RejectSiteTooLong)
 		return "", false
 	}
 	return host, true
@@ -76,10 +100,10 @@ func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string,
 
 // authenticate verifies the request's token before the upgrade, while
 // r.Context() is valid, because the per-principal limit needs the identity;
-// then it claims the principal's slot on t. A refused token closes t's
-// admission and is recorded in the result, to be told over the socket. It
-// reports false, having written the HTTP error, only when the principal is
-// over its connection limit.
+// then it claims the principal's slot on t. A refused token releases t (a
+// refused socket is not a connection and holds no slot) and is recorded in
+// the result, to be told over the socket. It reports false, having written
+// the HTTP error, only when the principal is over its connection limit.
 func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket, host string) (handshake, bool) {
 	token, source := auth.TokenFromRequest(r)
 	hs := handshake{host: host, source: source, since: r.URL.Query().Get("since")}
@@ -88,7 +112,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 		hs.err = hs.id.CheckSite(host) // a site-bound token used for another site is invalid here
 	}
 	if hs.err != nil {
-		t.abandon() // nothing to admit
+		t.release() // nothing to admit
 		return hs, true
 	}
 	if !t.claim(hs.id.Principal, g.cfg.MaxConnectionsPerPrincipal) {
@@ -99,9 +123,12 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 	return hs, true
 }
 
-// upgrade accepts the websocket handshake.
-func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+// upgrade accepts the websocket handshake. It returns the websocket and the
+// hijacked connection under it, whose deadline bounds a refusal's close
+// (see conn.refuse).
+func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, net.Conn, error) {
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		// PyAMS's client offers ["accessToken", <jwt>]; the library selects
 		// the first offered protocol we support, which is accessToken.
 		Subprotocols: []string{protocol.SubProtocol},
@@ -114,51 +141,76 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ws.SetReadLimit(g.cfg.ReadLimit)
-	return ws, nil
+	return ws, hw.conn, nil
 }
+
+// hijackWriter is the ResponseWriter handed to websocket.Accept: it keeps
+// the connection Accept hijacks, which the library does not expose.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn net.Conn // set by Hijack
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	w.conn = c
+	return c, brw, err
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // serveConn runs an upgraded connection: it is refused (shutdown begun,
 // token refused, principal disconnected during the handshake) or admitted
-// through t and served until it ends. r.Context() must not be used from
-// here on: the connection is hijacked.
-func (g *Gateway) serveConn(ws *websocket.Conn, t *ticket, hs handshake) {
-	c := g.newConn(ws, hs)
+// through t and served until it ends. A refused connection gives back t's
+// slots before it is told: it is not a connection. r.Context() must not be
+// used from here on: the connection is hijacked.
+func (g *Gateway) serveConn(ws *websocket.Conn, raw net.Conn, t *ticket, hs handshake) {
+	c := g.newConn(ws, raw, hs)
 	open := g.calls.attach(c)
 	defer g.calls.detach(c)
+	var req closeRequest
 	switch {
 	case !open:
 		g.reject(RejectShutdown)
-		c.refuse(stopShutdown)
+		req = stopShutdown
 	case hs.err != nil:
-		req, reason := refusalFor(hs.err)
+		var reason RejectReason
+		req, reason = refusalFor(hs.err)
 		g.reject(reason)
 		c.logRefusal(reason, hs.source, hs.err)
-		c.refuse(req)
 	case !t.admit(c):
 		g.reject(RejectRevoked)
 		c.log.Debug("wsgateway: principal disconnected during the handshake")
-		c.refuse(refuseRevoked)
+		req = refuseRevoked
 	default:
 		g.stats.accepted.Add(1)
 		c.log.Debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
 		c.run()
+		return
 	}
+	t.release()
+	c.refuse(req)
 }
 
 // newConn returns the connection of an upgraded request.
-func (g *Gateway) newConn(ws *websocket.Conn, hs handshake) *conn {
+func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn {
 	c := newConn(g.env, g.nextID.Add(1), ws, hs.host, g.cfg.QueueSize)
+	c.raw = raw
 	c.log = g.cfg.Logger.With("conn_id", c.id, "host", hs.host)
 	if hs.err == nil {
 		c.principal = hs.id.Principal
 		c.principals = hs.id.Principals
 		c.expires = hs.id.Expires
 		c.issuedAt = hs.id.IssuedAt
-		c.since = hs.since
 		c.catchUp = hs.since != ""
+		if validID(hs.since) { // never kept, nor echoed, otherwise: the gap frame says ""
+			c.since = hs.since
+		}
+		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol
 		c.log = c.log.With("principal", hs.id.Principal)
 	}
 	return c

@@ -1,9 +1,12 @@
 package wsgateway
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,34 +105,80 @@ func TestBadTokenLogsOut(t *testing.T) {
 			}
 			expectClose(t, c, protocol.CloseUnauthorized, tt.wantReason)
 			poll.Until(t, "condition", func() bool { return e.g.Stats().Rejected[RejectToken] == 1 })
-			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 {
-				t.Errorf("accepted %d, connections %d; want 0, 0", s.Accepted, s.Connections)
+			poll.Until(t, "the refusal over", func() bool { return e.g.Stats().Refusing == 0 })
+			if s := e.g.Stats(); s.Accepted != 0 || s.Connections != 0 || s.RefusalsUnanswered != 0 {
+				t.Errorf("accepted %d, connections %d, unanswered %d; want 0, 0, 0 (the client answered the close)",
+					s.Accepted, s.Connections, s.RefusalsUnanswered)
 			}
 		})
 	}
 }
 
+// TestTokenExpiresWhileConnected: a connection is closed at its token's
+// expiry (logout frame, 4001) unless it is a PyAMS subprotocol connection
+// under ExpiryMute (mute_test.go).
 func TestTokenExpiresWhileConnected(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
-	c, _, err := e.dial(t, dialOptions{
-		query:        "host=" + siteA,
-		subprotocols: []string{protocol.SubProtocol, mint(t, "users:alice", 2*time.Second)},
-	})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
+	tests := []struct {
+		name   string
+		mode   ExpiryMode
+		source string // auth.Source*
+	}{
+		{"bearer header, default mode", "", auth.SourceBearer},
+		{"query token, default mode", "", auth.SourceQuery},
+		{"bearer header, mute mode", ExpiryMute, auth.SourceBearer},
+		{"subprotocol, close mode", ExpiryClose, auth.SourceSubprotocol},
 	}
-	poll.Until(t, "condition", func() bool { return e.g.Count() == 1 })
-	// Nothing is sent until the token expires; then the logout frame and 4001.
-	if got := readText(t, c); got != `{"action":"logout","status":"FORBIDDEN"}` {
-		t.Errorf("frame = %s, want the logout frame", got)
-	}
-	expectClose(t, c, protocol.CloseUnauthorized, protocol.ReasonExpired)
-	poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
-	if got := e.g.Stats().Disconnects[DisconnectExpired]; got != 1 {
-		t.Errorf("expired disconnects = %d, want 1", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{cfg: Config{ExpiryMode: tt.mode}})
+			c := e.dialExpiring(t, tt.source, "users:alice")
+			// Nothing is sent until the token expires; then the logout frame and 4001.
+			if got := readText(t, c); got != string(protocol.LogoutFrame) {
+				t.Errorf("frame = %s, want the logout frame", got)
+			}
+			expectClose(t, c, protocol.CloseUnauthorized, protocol.ReasonExpired)
+			poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
+			if s := e.g.Stats(); s.Disconnects[DisconnectExpired] != 1 || s.Mutes != 0 {
+				t.Errorf("expired disconnects = %d, mutes %d; want 1, 0", s.Disconnects[DisconnectExpired], s.Mutes)
+			}
+		})
 	}
 }
+
+// dialExpiring connects sub on site A with a token that expires in about
+// two seconds, sent as source says (auth.Source*), and waits until the
+// gateway has registered the connection.
+func (e *testEnv) dialExpiring(tb testing.TB, source, sub string, principals ...string) *websocket.Conn {
+	tb.Helper()
+	tok := mint(tb, sub, 2*time.Second, principals...)
+	o := dialOptions{query: "host=" + siteA}
+	switch source {
+	case auth.SourceSubprotocol:
+		o.subprotocols = []string{protocol.SubProtocol, tok}
+	case auth.SourceBearer:
+		o.header = http.Header{"Authorization": {"Bearer " + tok}}
+	case auth.SourceQuery:
+		o.query += "&token=" + tok
+	default:
+		tb.Fatalf("unknown token source %q", source)
+	}
+	before := e.g.Stats().Accepted
+	c, _, err := e.dial(tb, o)
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	poll.Until(tb, "the connection registered", func() bool { return e.g.Stats().Accepted > before })
+	return c
+}
+
+// longestName is a 253-byte DNS name, the longest there is, and
+// longestSite the longest origin: https://, that name and a 5-digit port.
+var (
+	longestName = strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 61)
+	longestSite = "https://" + longestName + ":65535"
+)
 
 func TestOriginAndSite(t *testing.T) {
 	t.Parallel()
@@ -155,6 +204,9 @@ func TestOriginAndSite(t *testing.T) {
 		{name: "no origin, default site", defaultHost: siteA, wantSite: siteA},
 		{name: "no origin, no site", wantStatus: http.StatusBadRequest, wantBody: "no site: send Origin or ?host="},
 		{name: "no origin, invalid host", query: "host=ftp://x", wantStatus: http.StatusBadRequest, wantBody: "no site"},
+		{name: "longest site", query: "host=" + longestSite, wantSite: longestSite},
+		{name: "host longer than an origin can be", query: "host=" + longestSite + "0", wantStatus: http.StatusBadRequest, wantBody: "site too long"},
+		{name: "origin longer than an origin can be", allowed: []string{"*"}, origin: "https://a" + longestName + ":65535", wantStatus: http.StatusBadRequest, wantBody: "site too long"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,6 +316,42 @@ func TestCloseCodes(t *testing.T) {
 	} {
 		if int(code) != want {
 			t.Errorf("code %d, want %d", code, want)
+		}
+	}
+}
+
+// recordHandler keeps the attributes of every log record.
+type recordHandler struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r.Attrs(func(a slog.Attr) bool { h.attrs = append(h.attrs, a); return true })
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestClientValuesClippedInLogs: a refused Origin of any size is logged in
+// at most maxLoggedBytes.
+func TestClientValuesClippedInLogs(t *testing.T) {
+	t.Parallel()
+	logs := &recordHandler{}
+	e := newEnv(t, envOptions{allowed: []string{siteA}, cfg: Config{Logger: slog.New(logs)}})
+	_, resp, err := e.dial(t, dialOptions{origin: "https://" + strings.Repeat("x", 64<<10) + ".example"})
+	wantRefused(t, resp, err, http.StatusForbidden)
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.attrs) == 0 {
+		t.Fatal("nothing logged")
+	}
+	for _, a := range logs.attrs {
+		if v := a.Value.String(); len(v) > maxLoggedBytes {
+			t.Errorf("%s logged in %d bytes, want at most %d", a.Key, len(v), maxLoggedBytes)
 		}
 	}
 }

@@ -25,6 +25,7 @@ func newHub() *hub {
 		all:   make(map[*conn]struct{}),
 		admits: admissions{
 			perPrincipal: make(map[string]int),
+			muted:        make(map[string][]*ticket),
 			disconnected: make(map[string]uint64),
 		},
 	}

@@ -16,6 +16,7 @@ var httpRefusals = map[RejectReason]struct {
 	RejectShutdown:       {http.StatusServiceUnavailable, "server shutting down"},
 	RejectOrigin:         {http.StatusForbidden, "origin not allowed"},
 	RejectNoSite:         {http.StatusBadRequest, "no site: send Origin or ?host="},
+	RejectSiteTooLong:    {http.StatusBadRequest, "site too long"},
 	RejectRate:           {http.StatusTooManyRequests, "too many new connections from this address"},
 	RejectCapacity:       {http.StatusServiceUnavailable, "too many connections on this gateway"},
 	RejectPrincipalLimit: {http.StatusTooManyRequests, "too many connections for this principal"},

@@ -12,10 +12,11 @@ import (
 // it before its loop, after the connection was indexed, so live messages
 // queue meanwhile. It reads the site's history (through historyReads, which shares
 // one read between concurrent catch-ups of the site that registered before
-// it started, and bounds concurrent reads); when since is not in it (or is
-// not a well-formed id, or the history cannot be read in ReplayTimeout) it
-// sends the gap frame; then it sends, oldest first, every message after
-// since (all of them after a gap) that is visible to the connection. The
+// it started, and bounds concurrent reads); when since is not among the
+// messages of it the connection may see (or is not a well-formed id, or the
+// history cannot be read in ReplayTimeout) it sends the gap frame; then it
+// sends, oldest first, every message after since (all of them after a gap)
+// that is visible to the connection. The
 // read's result is shared and never modified here. It writes these frames
 // itself, each within WriteTimeout, without going through the queue: replay
 // does not count toward QueueSize, but live messages that arrive meanwhile
@@ -29,10 +30,7 @@ import (
 // here may still be on its way to Deliver; its size is bounded by the
 // history length.
 func (c *conn) replay(ctx context.Context) idSet {
-	since := c.since
-	if !validID(since) {
-		since = "" // never echo junk: the gap frame carries an empty since
-	}
+	since := c.since        // "" when it was not a well-formed id: see Gateway.newConn
 	if c.env.reads == nil { // no Config.History
 		c.writeGap(ctx, since)
 		return nil
@@ -47,31 +45,39 @@ func (c *conn) replay(ctx context.Context) idSet {
 		c.writeGap(ctx, since)
 		return nil
 	}
-	list := snap.list // shared: read only
-	newer, found := list, false
-	if since != "" {
-		newer, found = message.After(list, since)
-	}
-	if !found && !c.writeGap(ctx, since) {
+	r := message.Recipient{Host: c.site, Principal: c.principal, Principals: c.principals}
+	visible, at := visibleOf(snap.list, r)
+	// The cursor is resolved among the messages this connection may see:
+	// a since naming a hidden message is answered as an unknown one, so that
+	// the gap frame never tells that a hidden message exists (the REST
+	// history does the same). newer is a prefix of visible, newest first.
+	newer, found := message.After(visible, since)
+	if (since == "" || !found) && !c.writeGap(ctx, since) {
 		return nil
 	}
-	r := message.Recipient{Host: c.site, Principal: c.principal, Principals: c.principals}
-	// newer is a prefix of list (the messages newer than since, newest
-	// first), so its indexes are list's.
 	for i := len(newer) - 1; i >= 0; i-- {
-		if !list[i].VisibleTo(r) {
-			continue
-		}
 		if !c.expires.IsZero() && !c.env.now().Before(c.expires) {
-			c.stop(stopExpired) // no connection outlives its token, not even mid-replay
+			c.expire(ctx) // no connection is served past its token, not even mid-replay
 			return nil
 		}
-		if c.stopping.Load() || !c.writeFrame(ctx, snap.pushAt(i)) {
+		if c.stopping.Load() || !c.writeFrame(ctx, snap.pushAt(at[i])) {
 			return nil // the writer's loop performs the close
 		}
 		c.env.stats.replayed.Add(1)
 	}
-	return newIDSet(list, r)
+	return newIDSet(visible)
+}
+
+// visibleOf returns the messages of list (shared: read only) visible to r,
+// in list's order, and their indexes in list.
+func visibleOf(list []*message.Message, r message.Recipient) (visible []*message.Message, at []int) {
+	for i, m := range list {
+		if m.VisibleTo(r) {
+			visible = append(visible, m)
+			at = append(at, i)
+		}
+	}
+	return visible, at
 }
 
 // writeGap sends the gap frame for since and reports whether it was written.
@@ -104,11 +110,11 @@ func validID(id string) bool {
 // idSet is a sorted set of message ids; the zero value is empty.
 type idSet []string
 
-// newIDSet returns the ids of the messages of list visible to r.
-func newIDSet(list []*message.Message, r message.Recipient) idSet {
+// newIDSet returns the ids of the messages of list.
+func newIDSet(list []*message.Message) idSet {
 	var s idSet
 	for _, m := range list {
-		if m.ID != "" && m.VisibleTo(r) {
+		if m.ID != "" {
 			s = append(s, m.ID)
 		}
 	}

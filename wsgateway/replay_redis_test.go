@@ -38,8 +38,8 @@ func TestReplayFromRedisHistory(t *testing.T) {
 	e := newEnv(t, envOptions{cfg: Config{History: hist}})
 
 	t.Run("since kept", func(t *testing.T) {
-		c := e.connectWith(t, siteA, "since="+stored[1].ID, "users:alice")
-		for _, want := range stored[2:] { // bob's stored[1] is the cursor, not sent
+		c := e.connectWith(t, siteA, "since="+stored[2].ID, "users:alice")
+		for _, want := range stored[3:] {
 			if got := readText(t, c); got != string(want.PushJSON()) {
 				t.Fatalf("got %s, want %s", got, want.PushJSON())
 			}
@@ -50,6 +50,19 @@ func TestReplayFromRedisHistory(t *testing.T) {
 		// The list keeps 3: stored[0] was trimmed, so a gap, then alice's kept.
 		c := e.connectWith(t, siteA, "since="+stored[0].ID, "users:alice")
 		if got, want := readText(t, c), string(protocol.GapFrame(stored[0].ID)); got != want {
+			t.Fatalf("got %s, want the gap frame %s", got, want)
+		}
+		for _, want := range stored[2:] {
+			if got := readText(t, c); got != string(want.PushJSON()) {
+				t.Fatalf("got %s, want %s", got, want.PushJSON())
+			}
+		}
+		assertLiveNext(t, e, c, "users:alice")
+	})
+	t.Run("since kept but hidden", func(t *testing.T) {
+		// bob's stored[1] is kept, but alice may not see it: as if unknown.
+		c := e.connectWith(t, siteA, "since="+stored[1].ID, "users:alice")
+		if got, want := readText(t, c), string(protocol.GapFrame(stored[1].ID)); got != want {
 			t.Fatalf("got %s, want the gap frame %s", got, want)
 		}
 		for _, want := range stored[2:] {

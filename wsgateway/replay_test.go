@@ -113,7 +113,12 @@ func TestReplay(t *testing.T) {
 		{"since is the newest", newFakeHistory(list...), "since=id-h6", nil, 1, 0},
 		{"since unknown", newFakeHistory(list...), "since=id-gone",
 			append([]string{gap("id-gone")}, push("id-h0", "id-h1", "id-h2", "id-h6")...), 1, 1},
-		{"since not visible to her still found", newFakeHistory(list...), "since=id-h5", push("id-h6"), 1, 0},
+		// A since she may not see is answered as an unknown one: whether
+		// the gap frame comes must not tell her that a hidden message exists.
+		{"since for someone else: as unknown", newFakeHistory(list...), "since=id-h5",
+			append([]string{gap("id-h5")}, push("id-h0", "id-h1", "id-h2", "id-h6")...), 1, 1},
+		{"since of another site: as unknown", newFakeHistory(list...), "since=id-h3",
+			append([]string{gap("id-h3")}, push("id-h0", "id-h1", "id-h2", "id-h6")...), 1, 1},
 		{"since too long", newFakeHistory(list...), "since=" + tooLong,
 			append([]string{gap("")}, push("id-h0", "id-h1", "id-h2", "id-h6")...), 1, 1},
 		{"since with junk", newFakeHistory(list...), "since=" + url.QueryEscape(`id-h1"}<script>`),
@@ -283,13 +288,17 @@ func TestValidID(t *testing.T) {
 func TestIDSet(t *testing.T) {
 	t.Parallel()
 	r := message.Recipient{Host: siteA, Principal: "users:alice", Principals: []string{"users:alice"}}
-	s := newIDSet([]*message.Message{
+	visible, at := visibleOf([]*message.Message{
 		histMsg("b", siteA, "users:zed", "users:alice"),
 		histMsg("a", siteA, "users:zed", "users:alice"),
 		histMsg("a", siteA, "users:zed", "users:alice"),
 		histMsg("hidden", siteA, "users:zed", "users:bob"),
 		histMsg("", siteA, "users:zed", "users:alice"),
 	}, r)
+	if !slices.Equal(at, []int{0, 1, 2, 4}) {
+		t.Fatalf("visible at %v, want [0 1 2 4]", at)
+	}
+	s := newIDSet(visible)
 	if !slices.Equal(s, idSet{"a", "b"}) {
 		t.Fatalf("set = %v, want [a b]", s)
 	}
@@ -306,18 +315,28 @@ func TestIDSet(t *testing.T) {
 
 // TestReplayStopsAtTokenExpiry: a replay does not outlive the token; once it
 // has expired the connection gets the logout frame and 4001 instead of more
-// history.
+// history; under ExpiryMute (a subprotocol connection), it is muted instead
+// of closed.
 func TestReplayStopsAtTokenExpiry(t *testing.T) {
 	t.Parallel()
-	list, _ := replayFixture()
-	late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
-	e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late}})
-	c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
-	if got := readText(t, c); got != string(protocol.LogoutFrame) {
-		t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
-	}
-	expectClose(t, c, protocol.CloseUnauthorized, "")
-	if got := e.g.Stats().Replayed; got != 0 {
-		t.Fatalf("replayed %d messages after the token expired", got)
+	for _, mode := range []ExpiryMode{ExpiryClose, ExpiryMute} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			list, _ := replayFixture()
+			late := func() time.Time { return time.Now().Add(48 * time.Hour) } // long after every test token's exp
+			e := newEnv(t, envOptions{cfg: Config{History: newFakeHistory(list...), Now: late, ExpiryMode: mode}})
+			c := e.connectWith(t, siteA, "since=id-h1", "users:alice", "group:editors")
+			if mode == ExpiryMute {
+				expectMuted(t, e, c, "users:alice")
+			} else {
+				if got := readText(t, c); got != string(protocol.LogoutFrame) {
+					t.Fatalf("first frame %s, want the logout frame (no replay past the token's expiry)", got)
+				}
+				expectClose(t, c, protocol.CloseUnauthorized, "")
+			}
+			if got := e.g.Stats().Replayed; got != 0 {
+				t.Fatalf("replayed %d messages after the token expired", got)
+			}
+		})
 	}
 }

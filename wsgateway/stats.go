@@ -13,6 +13,9 @@ const (
 	RejectOrigin RejectReason = "origin"
 	// RejectNoSite: no Origin, no ?host= and no default site (400).
 	RejectNoSite RejectReason = "no_site"
+	// RejectSiteTooLong: the site (Origin or ?host=) is longer than an
+	// origin can be, MaxSiteLength bytes (400).
+	RejectSiteTooLong RejectReason = "site_too_long"
 	// RejectHandshake: not a valid websocket upgrade; the library answered.
 	RejectHandshake RejectReason = "handshake"
 	// RejectToken: the token was missing, invalid or expired; upgraded, then
@@ -57,17 +60,24 @@ const (
 	DisconnectPing DisconnectReason = "ping_timeout"
 	// DisconnectRevoked: Disconnect closed it (protocol.CloseRevoked).
 	DisconnectRevoked DisconnectReason = "revoked"
+	// DisconnectMuteGrace: it was muted at its token's expiry (ExpiryMute)
+	// and still open after MuteGrace (protocol.CloseUnauthorized).
+	DisconnectMuteGrace DisconnectReason = "mute_grace"
+	// DisconnectMuteEvicted: it was muted, and a new connection of its
+	// principal took its place under MaxConnectionsPerPrincipal
+	// (protocol.CloseUnauthorized).
+	DisconnectMuteEvicted DisconnectReason = "mute_evicted"
 )
 
 var (
 	rejectReasons = []RejectReason{
-		RejectShutdown, RejectOrigin, RejectNoSite, RejectHandshake, RejectToken,
+		RejectShutdown, RejectOrigin, RejectNoSite, RejectSiteTooLong, RejectHandshake, RejectToken,
 		RejectRevoked, RejectUnavailable, RejectRate, RejectCapacity, RejectPrincipalLimit,
 	}
 	disconnectReasons = []DisconnectReason{
 		DisconnectClient, DisconnectSlow, DisconnectExpired, DisconnectShutdown,
 		DisconnectBinary, DisconnectTooBig, DisconnectWriteTimeout, DisconnectPing,
-		DisconnectRevoked,
+		DisconnectRevoked, DisconnectMuteGrace, DisconnectMuteEvicted,
 	}
 )
 
@@ -75,6 +85,22 @@ var (
 type Stats struct {
 	// Connections is the number of registered (authenticated) connections.
 	Connections int
+	// Refusing is the number of upgraded sockets being refused now (told
+	// why, then closed, within a second). They are not connections: they
+	// count toward no connection limit and are not in Connections.
+	Refusing int
+	// RefusalsUnanswered counts refused sockets whose peer did not answer
+	// the close within that second: the server cut them.
+	RefusalsUnanswered uint64
+	// Muted is the number of muted connections open now (ExpiryMute): their
+	// token expired, they got the logout frame and receive nothing more.
+	// They are not in Connections but hold their connection slots.
+	Muted int
+	// Mutes counts connections muted at their token's expiry.
+	Mutes uint64
+	// MutedSkipped counts queued messages not sent because their connection
+	// was muted before its writer reached them.
+	MutedSkipped uint64
 	// Accepted counts connections that were authenticated and registered.
 	Accepted uint64
 	// Rejected counts refused requests by reason; every reason is present.
@@ -111,6 +137,11 @@ type Stats struct {
 // counters are the Gateway's statistics. The maps are built by newCounters
 // and never modified afterwards, so concurrent lookups are safe.
 type counters struct {
+	refusing     atomic.Int64
+	unanswered   atomic.Uint64 // refusals
+	muted        atomic.Int64
+	mutes        atomic.Uint64
+	mutedSkipped atomic.Uint64
 	accepted     atomic.Uint64
 	delivered    atomic.Uint64
 	dropped      atomic.Uint64
@@ -141,19 +172,24 @@ func newCounters() *counters {
 
 func (c *counters) snapshot(connections int) Stats {
 	s := Stats{
-		Connections:   connections,
-		Accepted:      c.accepted.Load(),
-		Rejected:      make(map[RejectReason]uint64, len(c.rejected)),
-		Delivered:     c.delivered.Load(),
-		Dropped:       c.dropped.Load(),
-		Ignored:       c.ignored.Load(),
-		Replayed:      c.replayed.Load(),
-		Gaps:          c.gaps.Load(),
-		SeamSkipped:   c.seamSkipped.Load(),
-		HistoryErrors: c.historyErrs.Load(),
-		HistoryReads:  c.historyReads.Load(),
-		HistoryJoins:  c.historyJoins.Load(),
-		Disconnects:   make(map[DisconnectReason]uint64, len(c.disconnects)),
+		Connections:        connections,
+		Refusing:           int(c.refusing.Load()),
+		RefusalsUnanswered: c.unanswered.Load(),
+		Muted:              int(c.muted.Load()),
+		Mutes:              c.mutes.Load(),
+		MutedSkipped:       c.mutedSkipped.Load(),
+		Accepted:           c.accepted.Load(),
+		Rejected:           make(map[RejectReason]uint64, len(c.rejected)),
+		Delivered:          c.delivered.Load(),
+		Dropped:            c.dropped.Load(),
+		Ignored:            c.ignored.Load(),
+		Replayed:           c.replayed.Load(),
+		Gaps:               c.gaps.Load(),
+		SeamSkipped:        c.seamSkipped.Load(),
+		HistoryErrors:      c.historyErrs.Load(),
+		HistoryReads:       c.historyReads.Load(),
+		HistoryJoins:       c.historyJoins.Load(),
+		Disconnects:        make(map[DisconnectReason]uint64, len(c.disconnects)),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()

@@ -11,8 +11,8 @@ import (
 // writeLoop is the only goroutine that writes data frames to c. It first
 // replays history when the client asked for it (see replay), then sends
 // queued frames, each within WriteTimeout, skipping messages the replay
-// covered; it ends the connection when its token expires, and performs the
-// close once c is stopped.
+// covered; it ends or mutes the connection when its token expires (see
+// expire), and performs the close once c is stopped.
 func (c *conn) writeLoop(ctx context.Context) {
 	var expired <-chan time.Time
 	if !c.expires.IsZero() {
@@ -20,6 +20,11 @@ func (c *conn) writeLoop(ctx context.Context) {
 		defer t.Stop()
 		expired = t.C
 	}
+	defer func() {
+		if c.muteTimer != nil {
+			c.muteTimer.Stop()
+		}
+	}()
 	var seen idSet
 	if c.catchUp {
 		seen = c.replay(ctx)
@@ -36,10 +41,16 @@ func (c *conn) writeLoop(ctx context.Context) {
 		select {
 		case <-c.closing:
 		case <-expired:
-			c.stop(stopExpired)
+			expired = nil
+			c.expire(ctx)
+		case <-c.muteGraceC():
+			c.stop(stopMuteGrace)
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
 		case it := <-c.send:
+			if c.skipMuted(it) {
+				continue
+			}
 			if seen.has(it.id) {
 				c.env.stats.seamSkipped.Add(1)
 				continue

@@ -1,13 +1,14 @@
-package wsgateway
+package clientip
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
-func TestClientIP(t *testing.T) {
+func TestFromRequest(t *testing.T) {
 	t.Parallel()
 	const xff = "X-Forwarded-For"
 	tests := []struct {
@@ -34,7 +35,7 @@ func TestClientIP(t *testing.T) {
 		{"ipv6 bracketed with port", xff, []string{"[2001:db8::9]:443"}, "", "2001:db8::/64"},
 		{"ipv4-mapped", xff, []string{"::ffff:203.0.113.9"}, "", "203.0.113.9"},
 		{"not an ip: kept", xff, []string{"unknown"}, "", "unknown"},
-		{"long junk: truncated", xff, []string{strings.Repeat("z", 500)}, "", strings.Repeat("z", maxAddrLength)},
+		{"long junk: truncated", xff, []string{strings.Repeat("z", 500)}, "", strings.Repeat("z", MaxLength)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,18 +45,18 @@ func TestClientIP(t *testing.T) {
 			for _, v := range tt.values {
 				r.Header.Add(xff, v)
 			}
-			if got := clientIP(r, tt.header); got != tt.want {
-				t.Errorf("clientIP = %q, want %q", got, tt.want)
+			if got := FromRequest(r, tt.header); got != tt.want {
+				t.Errorf("FromRequest = %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-// FuzzClientIP checks the header parser against a plain reference (join the
+// FuzzFromRequest checks the header parser against a plain reference (join the
 // lines, split on commas, take the last non-empty trimmed entry) and its
 // invariants: bounded, no comma from the header, the peer when the header
 // has nothing.
-func FuzzClientIP(f *testing.F) {
+func FuzzFromRequest(f *testing.F) {
 	for _, s := range [][2]string{
 		{"203.0.113.9", ""}, {"10.0.0.1, 203.0.113.9", "10.0.0.2"}, {" , ,", ""},
 		{"[2001:db8::1]:80", "::ffff:1.2.3.4"}, {"a,,b ,", "\t"}, {"", ""}, {",", ","},
@@ -64,9 +65,9 @@ func FuzzClientIP(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line1, line2, remote string) {
 		r := &http.Request{Header: http.Header{"X-Forwarded-For": {line1, line2}}, RemoteAddr: remote}
-		got := clientIP(r, "X-Forwarded-For")
-		if len(got) > maxAddrLength {
-			t.Fatalf("clientIP = %q: longer than %d", got, maxAddrLength)
+		got := FromRequest(r, "X-Forwarded-For")
+		if len(got) > MaxLength {
+			t.Fatalf("FromRequest = %q: longer than %d", got, MaxLength)
 		}
 		entries := strings.Split(line1+","+line2, ",")
 		ref := ""
@@ -74,19 +75,53 @@ func FuzzClientIP(f *testing.F) {
 			ref = strings.TrimSpace(entries[i])
 		}
 		if ref == "" {
-			if peer := clientIP(r, ""); got != peer {
-				t.Fatalf("clientIP = %q, want the peer %q when the header has no entry", got, peer)
+			if peer := FromRequest(r, ""); got != peer {
+				t.Fatalf("FromRequest = %q, want the peer %q when the header has no entry", got, peer)
 			}
 			return
 		}
-		if want := canonicalAddr(ref); got != want {
-			t.Fatalf("clientIP = %q, want %q (entry %q)", got, want, ref)
+		if want := canonical(ref); got != want {
+			t.Fatalf("FromRequest = %q, want %q (entry %q)", got, want, ref)
 		}
 		if strings.Contains(got, ",") {
-			t.Fatalf("clientIP = %q contains a comma", got)
+			t.Fatalf("FromRequest = %q contains a comma", got)
 		}
-		if canonicalAddr(got) != got && len(got) < maxAddrLength {
-			t.Fatalf("canonicalAddr is not idempotent on %q", got)
+		if canonical(got) != got && len(got) < MaxLength {
+			t.Fatalf("canonical is not idempotent on %q", got)
 		}
 	})
+}
+
+// TestAddrKey: a connection's peer is keyed as FromRequest keys the same
+// peer, so that the listener's cap and the connect rate count one client
+// alike.
+func TestAddrKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		addr net.Addr
+		want string
+	}{
+		{"nil", nil, ""},
+		{"ipv4", &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 5555}, "192.0.2.1"},
+		{"ipv4 as 16 bytes", &net.TCPAddr{IP: net.ParseIP("192.0.2.1").To16(), Port: 1}, "192.0.2.1"},
+		{"ipv6 by /64", &net.TCPAddr{IP: net.ParseIP("2001:db8::ffff:1"), Port: 5555}, "2001:db8::/64"},
+		{"ipv6 zone dropped", &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 1, Zone: "eth0"}, "fe80::/64"},
+		{"other network", &net.UnixAddr{Name: "/run/notifyd.sock", Net: "unix"}, "/run/notifyd.sock"},
+		{"udp parsed from its string", &net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 53}, "2001:db8::/64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := AddrKey(tt.addr); got != tt.want {
+				t.Errorf("AddrKey(%v) = %q, want %q", tt.addr, got, tt.want)
+			}
+			if tcp, ok := tt.addr.(*net.TCPAddr); ok {
+				r := &http.Request{RemoteAddr: tcp.String()}
+				if got := FromRequest(r, ""); got != tt.want {
+					t.Errorf("FromRequest(peer %v) = %q, AddrKey = %q", tcp, got, tt.want)
+				}
+			}
+		})
+	}
 }
