@@ -40,8 +40,9 @@ type conn struct {
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed
 	principals []string        // every principal it is indexed under
-	expires    time.Time       // token expiry; zero means none
+	expires    time.Time       // token exp plus the verifier's leeway; zero means none
 	issuedAt   time.Time       // token iat; zero means none (RecheckRevocations)
+	leeway     time.Duration   // the verifier's clock-skew leeway (RecheckRevocations)
 	catchUp    bool            // ?since= was given: the writer replays history first
 	since      string          // the since cursor when it is a well-formed id, else ""
 	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)

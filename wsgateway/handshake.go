@@ -204,8 +204,9 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn 
 	if hs.err == nil {
 		c.principal = hs.id.Principal
 		c.principals = hs.id.Principals
-		c.expires = hs.id.Expires
+		c.expires = hs.id.ValidUntil() // the instant Verify starts refusing the token
 		c.issuedAt = hs.id.IssuedAt
+		c.leeway = hs.id.Leeway
 		c.catchUp = hs.since != ""
 		if validID(hs.since) { // never kept, nor echoed, otherwise: the gap frame says ""
 			c.since = hs.since

@@ -3,7 +3,6 @@ package wsgateway
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/notifyd/notifyd/auth"
 )
@@ -53,10 +52,12 @@ func (g *Gateway) RecheckRevocations(ctx context.Context, store auth.RevocationS
 		if !revoked {
 			continue
 		}
-		cutoff := at.Truncate(time.Second)
 		n := 0
 		for _, c := range conns {
-			if (c.issuedAt.IsZero() || !c.issuedAt.After(cutoff)) && c.stop(stopRevoked) {
+			// The verifier's rule (auth.Identity.RevokedBy): a token issued
+			// up to the leeway after the revocation is refused too.
+			tok := auth.Identity{IssuedAt: c.issuedAt, Leeway: c.leeway}
+			if tok.RevokedBy(at) && c.stop(stopRevoked) {
 				n++
 			}
 		}
