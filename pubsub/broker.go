@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -47,7 +48,7 @@ type Config struct {
 // NewPublisher, NewRevocations and NewSubscriber can be used directly.
 type Broker struct {
 	// History is the per-site history; immutable after New.
-	History *History
+	History *history.Store
 	// Publisher publishes through History; immutable after New.
 	Publisher *Publisher
 	// Revocations revokes principals and orders their disconnection;
@@ -61,7 +62,7 @@ type Broker struct {
 // New returns a Broker on rdb. It does not contact Redis. The caller keeps
 // ownership of rdb and closes it after every Subscriber's Run has returned.
 func New(rdb redis.UniversalClient, cfg Config) (*Broker, error) {
-	h, err := NewHistory(rdb, HistoryConfig{
+	h, err := history.New(rdb, history.Config{
 		Key:            cfg.NotificationsKey,
 		Length:         cfg.NotificationsLength,
 		DedupWindow:    cfg.DedupWindow,

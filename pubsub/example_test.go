@@ -7,6 +7,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -21,7 +22,7 @@ func ExamplePublisher() {
 
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rdb.Close()
-	hist, _ := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	hist, _ := history.New(rdb, history.Config{})
 	pub, _ := pubsub.NewPublisher(rdb, hist, pubsub.PublisherConfig{})
 	err := pub.Publish(ctx, &message.Message{
 		Host: "https://app.example.com", Action: "notify", Category: "content.review",

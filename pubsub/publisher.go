@@ -37,13 +37,22 @@ type PublisherConfig struct {
 	Logger *slog.Logger
 }
 
+// PublisherHistory is what a Publisher needs of the history:
+// *history.Store satisfies it. AppendPublish stores the stored form of
+// message id in host's list and PUBLISHes it on channel, in one atomic
+// step, unless the id was stored already (then it does neither); Redis
+// failures match history.ErrUnavailable.
+type PublisherHistory interface {
+	AppendPublish(ctx context.Context, channel, host, id string, stored []byte) (added bool, err error)
+}
+
 // Publisher is the Go API for backend applications: it completes a message,
 // stores it in the history and publishes it to every gateway. It is safe for
 // concurrent use.
 type Publisher struct {
 	// immutable after NewPublisher
 	rdb      redis.UniversalClient
-	history  *History
+	history  PublisherHistory // nil: plain PUBLISH
 	channel  string
 	max      int
 	resolver Resolver
@@ -58,7 +67,7 @@ type Publisher struct {
 // means no history is written by the publisher (the subscribers still store
 // what they receive) and messages are PUBLISHed on rdb. It does not contact
 // Redis.
-func NewPublisher(rdb redis.UniversalClient, h *History, cfg PublisherConfig) (*Publisher, error) {
+func NewPublisher(rdb redis.UniversalClient, h PublisherHistory, cfg PublisherConfig) (*Publisher, error) {
 	if rdb == nil {
 		return nil, errors.New("pubsub: publisher: nil redis client")
 	}
@@ -128,9 +137,9 @@ func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
 		p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category, "channel", p.channel)
 		return nil
 	}
-	added, err := p.history.appendPublish(ctx, p.channel, m.Host, m.ID, stored)
+	added, err := p.history.AppendPublish(ctx, p.channel, m.Host, m.ID, stored)
 	if err != nil {
-		return fmt.Errorf("pubsub: publish: %w", err)
+		return fmt.Errorf("pubsub: publish: %w", historyErr(err))
 	}
 	p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category,
 		"channel", p.channel, "duplicate", !added)

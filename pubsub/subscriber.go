@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -71,6 +72,17 @@ type Sink interface {
 // callers and must not block. It is satisfied by *wsgateway.Gateway.
 type SiteLister interface {
 	Sites() []string
+}
+
+// SubscriberHistory is what a Subscriber needs of the history:
+// *history.Store satisfies it. AppendBatch stores entries once per id, in
+// one round trip, and reports each entry's outcome (history.EntryError,
+// history.IsPermanent); ListMany reads many sites' lists, newest first, for
+// gap fills; Length is how many entries a site's list keeps.
+type SubscriberHistory interface {
+	AppendBatch(ctx context.Context, entries []history.Entry) (added []bool, err error)
+	ListMany(ctx context.Context, hosts []string) (lists [][]*message.Message, errs []error)
+	Length() int
 }
 
 // SubscriberConfig configures a Subscriber.
@@ -169,9 +181,9 @@ type SubscriberConfig struct {
 type Subscriber struct {
 	// immutable after NewSubscriber
 	rdb          redis.UniversalClient
-	history      *History
-	store        entryStore // where the dispatcher and the retry writer store: history (nil: none), or a fake in tests
-	retryPerSite int        // most entries a site keeps waiting for a retry: history's length
+	history      SubscriberHistory // nil: no history writes, no gap fills
+	store        entryStore        // where the dispatcher and the retry writer store: history (nil: none), or a fake in tests
+	retryPerSite int               // most entries a site keeps waiting for a retry: history's length
 	sink         Sink
 	cfg          SubscriberConfig // defaults applied
 	log          *slog.Logger
@@ -195,7 +207,7 @@ type Subscriber struct {
 // NewSubscriber returns a Subscriber reading with rdb, storing into h (nil h:
 // no history writes, no gap fills) and delivering to sink. It starts no
 // goroutine and does not contact Redis.
-func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg SubscriberConfig) (*Subscriber, error) {
+func NewSubscriber(rdb redis.UniversalClient, h SubscriberHistory, sink Sink, cfg SubscriberConfig) (*Subscriber, error) {
 	if rdb == nil {
 		return nil, errors.New("pubsub: subscriber: nil redis client")
 	}
@@ -254,7 +266,7 @@ func NewSubscriber(rdb redis.UniversalClient, h *History, sink Sink, cfg Subscri
 		sites:   newSiteIDs(cfg.GapFillSites),
 	}
 	if h != nil {
-		s.store, s.retryPerSite = h, h.length
+		s.store, s.retryPerSite = h, h.Length()
 	}
 	return s, nil
 }
@@ -287,7 +299,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	// is kept for the gap-fill marker (see requestFill).
 	raw := make(chan item, s.cfg.QueueSize+1)
 	ctl := make(chan string, controlQueueSize)
-	entries := make(chan Entry, s.cfg.HistoryQueueSize)
+	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
 	// The dispatcher and the retry writer outlive ctx by up to FlushTimeout
 	// so that what was read is still stored and delivered on a graceful
 	// shutdown.

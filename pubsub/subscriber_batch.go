@@ -3,6 +3,7 @@ package pubsub
 import (
 	"context"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -14,16 +15,16 @@ import (
 // it there.
 type dispatcher struct {
 	s       *Subscriber
-	out     chan<- Entry // to the retry writer
+	out     chan<- history.Entry // to the retry writer
 	batch   []prepared
-	entries []Entry // scratch: the entries of the batch sent to Redis
-	sent    []int   // scratch: sent[j] is the index in batch of entries[j]
+	entries []history.Entry // scratch: the entries of the batch sent to Redis
+	sent    []int           // scratch: sent[j] is the index in batch of entries[j]
 }
 
 // prepared is a valid message of a batch, with its history entry.
 type prepared struct {
 	m     *message.Message
-	entry Entry
+	entry history.Entry
 	store storeState
 }
 
@@ -36,7 +37,7 @@ const (
 	storeDone                     // stored, already there, or refused for good
 )
 
-func newDispatcher(s *Subscriber, out chan<- Entry) *dispatcher {
+func newDispatcher(s *Subscriber, out chan<- history.Entry) *dispatcher {
 	return &dispatcher{s: s, out: out, batch: make([]prepared, 0, s.cfg.HistoryBatch)}
 }
 
@@ -99,7 +100,7 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	s.recent.add(m.ID) // it will be delivered: a copy later in the batch is a duplicate
 	p := prepared{m: m}
 	if s.store != nil {
-		p.entry = Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON()}
+		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON()}
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)
@@ -149,11 +150,11 @@ func (d *dispatcher) store(ctx context.Context) {
 	var retryErr error
 	for j, i := range d.sent {
 		p := &d.batch[i]
-		switch err := entryErr(err, j); {
+		switch err := history.EntryError(err, j); {
 		case err == nil:
 			s.countStored(added[j])
 			p.store = storeDone
-		case permanent(err):
+		case history.IsPermanent(err):
 			s.drop(DropHistoryRejected, err, "")
 			p.store = storeDone
 		default:
@@ -168,7 +169,7 @@ func (d *dispatcher) store(ctx context.Context) {
 
 // handOver gives e to the retry writer without blocking; its site counts as
 // pending until the writer settles it.
-func (d *dispatcher) handOver(e Entry) {
+func (d *dispatcher) handOver(e history.Entry) {
 	d.s.pending.add(e.Host)
 	select {
 	case d.out <- e:

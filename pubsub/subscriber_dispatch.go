@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -25,7 +26,7 @@ type item struct {
 // blocking on it. Once stop is closed (Run is stopping) gap fills are
 // skipped.
 func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
-	in <-chan item, ctl <-chan string, out chan<- Entry) {
+	in <-chan item, ctl <-chan string, out chan<- history.Entry) {
 	d := newDispatcher(s, out)
 	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
 	retry := time.NewTimer(time.Hour)

@@ -99,7 +99,7 @@ func (s *Subscriber) gapFill(ctx context.Context) bool {
 	for len(hosts) > 0 {
 		batch := hosts[:min(fillBatch, len(hosts))]
 		hosts = hosts[len(batch):]
-		lists, errs := s.history.listMany(ctx, batch)
+		lists, errs := s.history.ListMany(ctx, batch)
 		for i, host := range batch {
 			if errs[i] != nil {
 				failed = append(failed, host)

@@ -2,20 +2,17 @@ package pubsub
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/history"
 )
 
 // entryStore is what the dispatcher and the retry writer store entries
 // into: the History, or, in tests, a fake that fails the sites it is told
 // to.
 type entryStore interface {
-	AppendBatch(ctx context.Context, entries []Entry) (added []bool, err error)
+	AppendBatch(ctx context.Context, entries []history.Entry) (added []bool, err error)
 }
-
-var _ entryStore = (*History)(nil)
 
 // historyWriter is the state of the history writer goroutine (writeLoop),
 // the retry path of history writes.
@@ -25,7 +22,7 @@ type historyWriter struct {
 	bo    backoff      // delay between rounds that store nothing
 	timer *time.Timer  // fires for the next round while armed
 	armed bool
-	batch []Entry // scratch, reused by every round
+	batch []history.Entry // scratch, reused by every round
 }
 
 // writeLoop stores the entries the dispatcher hands over, until in is closed
@@ -39,13 +36,13 @@ type historyWriter struct {
 // a jittered exponential backoff, one for all sites, so that a dead shard
 // costs one round trip per delay however many of its sites wait. The loop
 // waits on new entries and the retry timer at once.
-func (s *Subscriber) writeLoop(ctx context.Context, in <-chan Entry) {
+func (s *Subscriber) writeLoop(ctx context.Context, in <-chan history.Entry) {
 	w := &historyWriter{
 		s:     s,
 		retry: newRetryQueues(s.retryPerSite, s.cfg.HistoryRetryQueueSize),
 		bo:    backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax},
 		timer: time.NewTimer(time.Hour),
-		batch: make([]Entry, 0, s.cfg.HistoryBatch),
+		batch: make([]history.Entry, 0, s.cfg.HistoryBatch),
 	}
 	w.timer.Stop()
 	defer w.timer.Stop()
@@ -69,7 +66,7 @@ func (s *Subscriber) writeLoop(ctx context.Context, in <-chan Entry) {
 
 // hold adds e to its site's retry queue, counting what the bounds discard,
 // and makes sure a round is scheduled.
-func (w *historyWriter) hold(e Entry) {
+func (w *historyWriter) hold(e history.Entry) {
 	if discarded, reason := w.retry.add(e); reason != "" {
 		w.s.pending.done(discarded.Host)
 		w.s.drop(reason, nil, "")
@@ -91,10 +88,10 @@ func (w *historyWriter) retryRound(ctx context.Context) {
 	added, err := w.s.store.AppendBatch(ctx, w.batch)
 	var retryErr error
 	removed := w.retry.settle(func(i int) bool {
-		switch err := entryErr(err, i); {
+		switch err := history.EntryError(err, i); {
 		case err == nil:
 			w.s.countStored(added[i])
-		case permanent(err):
+		case history.IsPermanent(err):
 			w.s.drop(DropHistoryRejected, err, "")
 		default:
 			retryErr = err
@@ -127,11 +124,11 @@ func (w *historyWriter) warn(err error) {
 }
 
 // gone settles an entry the retry queues no longer hold.
-func (w *historyWriter) gone(e Entry) { w.s.pending.done(e.Host) }
+func (w *historyWriter) gone(e history.Entry) { w.s.pending.done(e.Host) }
 
 // abandon drops, once ctx ended, every entry still waiting for a retry and
 // every entry handed over until in is closed.
-func (w *historyWriter) abandon(err error, in <-chan Entry) {
+func (w *historyWriter) abandon(err error, in <-chan history.Entry) {
 	if n := w.retry.reset(w.gone); n > 0 {
 		w.s.dropN(DropHistoryShutdown, n, err, "")
 	}
@@ -144,29 +141,10 @@ func (w *historyWriter) abandon(err error, in <-chan Entry) {
 	}
 }
 
-// entryErr returns the error of entry i of a batch whose AppendBatch
-// returned err.
-func entryErr(err error, i int) error {
-	if err == nil {
-		return nil
-	}
-	var be *BatchError
-	if errors.As(err, &be) {
-		return be.Errs[i]
-	}
-	return err
-}
-
 func (s *Subscriber) countStored(added bool) {
 	if added {
 		s.stats.written.Add(1)
 	} else {
 		s.stats.duplicates.Add(1)
 	}
-}
-
-// permanent reports whether retrying a history write that failed with err
-// cannot help.
-func permanent(err error) bool {
-	return errors.Is(err, message.ErrInvalid) || isPermanent(err)
 }
