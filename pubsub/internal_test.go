@@ -9,17 +9,18 @@ import (
 
 func TestBackoff(t *testing.T) {
 	t.Parallel()
-	b := backoff{min: 100 * time.Millisecond, max: 800 * time.Millisecond}
+	// The subscriber's delays: equal jitter, doubling from BackoffMin to BackoffMax.
+	b := SubscriberConfig{BackoffMin: 100 * time.Millisecond, BackoffMax: 800 * time.Millisecond}.newBackoff()
 	bases := []time.Duration{100, 200, 400, 800, 800}
 	for round := range 2 {
 		for i, base := range bases {
 			base *= time.Millisecond
-			d := b.next()
+			d := b.Next()
 			if d < base/2 || d > base {
 				t.Errorf("round %d step %d: next() = %v, want within [%v, %v]", round, i, d, base/2, base)
 			}
 		}
-		b.reset()
+		b.Reset()
 	}
 }
 

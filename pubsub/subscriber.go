@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/backoff"
 	"github.com/notifyd/notifyd/internal/lograte"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +47,14 @@ const (
 	// DefaultGapFillMargin is the default margin subtracted from the moment
 	// the subscription was lost when a gap fill selects messages by time.
 	DefaultGapFillMargin = 2 * time.Second
+)
+
+// Backoff defaults.
+const (
+	// DefaultBackoffMin is the first delay after a Redis error.
+	DefaultBackoffMin = 100 * time.Millisecond
+	// DefaultBackoffMax caps the delay between attempts.
+	DefaultBackoffMax = 5 * time.Second
 )
 
 // controlQueueSize bounds the control payloads waiting for the dispatcher.
@@ -269,6 +278,13 @@ func NewSubscriber(rdb redis.UniversalClient, h SubscriberHistory, sink Sink, cf
 		s.store, s.retryPerSite = h, h.Length()
 	}
 	return s, nil
+}
+
+// newBackoff returns the delay between attempts after Redis errors: equal
+// jitter, from BackoffMin doubling up to BackoffMax, each delay drawn in
+// [ceiling/2, ceiling].
+func (c SubscriberConfig) newBackoff() backoff.Backoff {
+	return backoff.Backoff{Min: c.BackoffMin, Max: c.BackoffMax, Jitter: backoff.Equal}
 }
 
 func setDefault[T int | time.Duration](v *T, def T) {

@@ -28,7 +28,7 @@ type item struct {
 func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
 	in <-chan item, ctl <-chan string, out chan<- history.Entry) {
 	d := newDispatcher(s, out)
-	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	bo := s.cfg.newBackoff()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -39,10 +39,10 @@ func (s *Subscriber) dispatchLoop(ctx context.Context, stop <-chan struct{},
 		default:
 		}
 		if s.gapFill(ctx) {
-			bo.reset()
+			bo.Reset()
 			return
 		}
-		retry.Reset(bo.next()) // some sites failed; they are pending again
+		retry.Reset(bo.Next()) // some sites failed; they are pending again
 	}
 	for in != nil || ctl != nil {
 		select {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/backoff"
 )
 
 // entryStore is what the dispatcher and the retry writer store entries
@@ -18,9 +19,9 @@ type entryStore interface {
 // the retry path of history writes.
 type historyWriter struct {
 	s     *Subscriber
-	retry *retryQueues // entries of sites whose writes fail, oldest first per site
-	bo    backoff      // delay between rounds that store nothing
-	timer *time.Timer  // fires for the next round while armed
+	retry *retryQueues    // entries of sites whose writes fail, oldest first per site
+	bo    backoff.Backoff // delay between rounds that store nothing
+	timer *time.Timer     // fires for the next round while armed
 	armed bool
 	batch []history.Entry // scratch, reused by every round
 }
@@ -40,7 +41,7 @@ func (s *Subscriber) writeLoop(ctx context.Context, in <-chan history.Entry) {
 	w := &historyWriter{
 		s:     s,
 		retry: newRetryQueues(s.retryPerSite, s.cfg.HistoryRetryQueueSize),
-		bo:    backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax},
+		bo:    s.cfg.newBackoff(),
 		timer: time.NewTimer(time.Hour),
 		batch: make([]history.Entry, 0, s.cfg.HistoryBatch),
 	}
@@ -72,7 +73,7 @@ func (w *historyWriter) hold(e history.Entry) {
 		w.s.drop(reason, nil, "")
 	}
 	if !w.armed && w.retry.size() > 0 {
-		w.arm(w.bo.next())
+		w.arm(w.bo.Next())
 	}
 }
 
@@ -102,11 +103,11 @@ func (w *historyWriter) retryRound(ctx context.Context) {
 	clear(w.batch)
 	switch {
 	case w.retry.size() == 0:
-		w.bo.reset()
+		w.bo.Reset()
 	case removed > 0:
 		w.arm(0)
 	default:
-		w.arm(w.bo.next())
+		w.arm(w.bo.Next())
 	}
 	if retryErr != nil {
 		w.warn(retryErr)

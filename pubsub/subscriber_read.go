@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/backoff"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,7 +33,7 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- s
 	if ps == nil {
 		return
 	}
-	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	bo := s.cfg.newBackoff()
 	var (
 		confirmed   bool      // both channels were confirmed before
 		dataOK      bool      // the data channel is confirmed on this connection
@@ -80,7 +81,7 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- s
 					}
 				}
 			}
-			if !sleep(ctx, bo.next()) {
+			if !backoff.Sleep(ctx, bo.Next()) {
 				return
 			}
 			continue
@@ -112,7 +113,7 @@ func (s *Subscriber) readLoop(ctx context.Context, out chan<- item, ctl chan<- s
 			if !dataOK || !controlOK {
 				continue
 			}
-			bo.reset()
+			bo.Reset()
 			s.subscribed(ctx, confirmed)
 			if confirmed {
 				s.requestFill(out, lostAt)
