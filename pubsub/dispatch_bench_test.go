@@ -91,8 +91,7 @@ func BenchmarkDispatch(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					s.store = st.store
-					d := newDispatcher(s, nil)
+					d := newDispatcher(s.cfg, st.store, nil, discardSink{}, s.rep, nil)
 					ctx := context.Background()
 					b.ReportAllocs()
 					b.SetBytes(int64(len(p.payloads[0])))

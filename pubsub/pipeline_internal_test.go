@@ -184,10 +184,11 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	if err != nil {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
-	s.store, s.retryPerSite = store, perSite
 	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: make(chan item, 256), done: make(chan struct{})}
 	ctl := make(chan string)
 	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
+	d := newDispatcher(s.cfg, store, nil, sink, s.rep, entries)
+	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.close = sync.OnceFunc(func() {
@@ -199,11 +200,11 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	go func() {
 		defer wg.Done()
 		defer close(entries)
-		s.dispatchLoop(ctx, ctx.Done(), p.raw, ctl, entries)
+		d.run(ctx, ctx.Done(), p.raw, ctl)
 	}()
 	go func() {
 		defer wg.Done()
-		s.writeLoop(ctx, entries)
+		w.run(ctx, entries)
 	}()
 	go func() {
 		wg.Wait()
