@@ -18,7 +18,7 @@ type prepared struct {
 type storeState uint8
 
 const (
-	storeNone   storeState = iota // nothing to store (no History)
+	storeNone   storeState = iota // nothing to store (no history)
 	storeWanted                   // not stored yet; after the round trip, for the retry writer
 	storeDone                     // stored, already there, or refused for good
 )

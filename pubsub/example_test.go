@@ -39,20 +39,3 @@ func ExamplePublisher() {
 	fmt.Println(len(list), list[0].Title, list[0].Channel, list[0].Status, len(list[0].ID))
 	// Output: 1 Review requested chat:main info 26
 }
-
-// New bundles the history and the publisher around one client and config;
-// a gateway makes its subscriber from the same Broker.
-func ExampleNew() {
-	mr, _ := miniredis.Run()
-	defer mr.Close()
-
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	b, err := pubsub.New(rdb, pubsub.Config{NotificationsLength: 100})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(b.Publisher.Channel(), b.History.ListKey("https://app.example.com"))
-	// Output: chat:main chat:notifications::https://app.example.com
-}

@@ -46,7 +46,7 @@ func newRetryQueues(perSite, total int) *retryQueues {
 	return &retryQueues{perSite: max(1, min(perSite, total)), max: total, sites: make(map[string]*retrySite)}
 }
 
-// siteKey identifies the list of host: History lower-cases hosts in keys.
+// siteKey identifies the list of host: the history lower-cases hosts in keys.
 func siteKey(host string) string { return strings.ToLower(host) }
 
 // size returns how many entries wait, over all sites.

@@ -4,7 +4,7 @@ import "github.com/notifyd/notifyd/message"
 
 // Sink receives every valid message the subscriber reads, with its push form
 // (the message without target, encoded once for every recipient), once the
-// message is in the History (unless its write failed or timed out: see
+// message is in the history (unless its write failed or timed out: see
 // StoreTimeout). Deliver is called from one goroutine, must not block, and
 // must not modify m or push. It is satisfied by *wsgateway.Gateway.
 //

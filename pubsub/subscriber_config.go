@@ -82,7 +82,7 @@ type SubscriberConfig struct {
 	// When it is full, a site's oldest waiting message is discarded to make
 	// room for its newest (DropHistoryRetryQueueFull); a site with nothing
 	// waiting loses the new message instead. Each site also keeps at most
-	// as many as its history list does (HistoryConfig.Length): older ones
+	// as many as its history list does (SubscriberHistory.Length): older ones
 	// would be trimmed at once (DropHistorySuperseded). Default
 	// DefaultHistoryRetryQueueSize.
 	HistoryRetryQueueSize int
