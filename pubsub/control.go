@@ -28,15 +28,6 @@ type ControlMessage struct {
 	At        time.Time `json:"at"`
 }
 
-// ControlSink is implemented by a Sink that obeys control orders: the
-// subscriber calls Disconnect for each disconnect order, from the goroutine
-// that calls Deliver. Disconnect closes every connection whose principal is
-// principal and returns how many it closed; it must not block. It is
-// satisfied by *wsgateway.Gateway.
-type ControlSink interface {
-	Disconnect(principal string) int
-}
-
 // errControlMalformed is why a control payload is ignored as malformed.
 var errControlMalformed = errors.New("pubsub: malformed control message")
 
@@ -73,32 +64,4 @@ func decodeControl(payload string) (ControlMessage, error) {
 		return ControlMessage{}, fmt.Errorf("%w: disconnect without principal", errControlMalformed)
 	}
 	return c, nil
-}
-
-// handleControl obeys one control payload. It runs on the dispatcher
-// goroutine, like Sink.Deliver.
-func (s *Subscriber) handleControl(payload string) {
-	c, err := decodeControl(payload)
-	if err != nil {
-		s.stats.controlMalformed.Add(1)
-		s.limiter.Warn(s.log, "control_malformed", "pubsub: control message ignored",
-			"reason", "malformed", "err", err, "bytes", len(payload), "payload", truncate(payload, logPayloadBytes))
-		return
-	}
-	switch c.Action {
-	case ActionDisconnect:
-		cs, ok := s.sink.(ControlSink)
-		if !ok {
-			s.log.Debug("pubsub: disconnect order ignored: the sink is not a ControlSink", "principal", c.Principal)
-			return
-		}
-		n := cs.Disconnect(c.Principal)
-		s.stats.disconnects.Add(1)
-		s.stats.disconnected.Add(uint64(max(n, 0)))
-		s.log.Info("pubsub: disconnect order", "principal", c.Principal, "connections", n, "at", c.At)
-	default:
-		s.stats.controlUnknown.Add(1)
-		s.limiter.Warn(s.log, "control_unknown", "pubsub: control message ignored",
-			"reason", "unknown action", "action", truncate(c.Action, 64))
-	}
 }

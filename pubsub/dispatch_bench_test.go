@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 )
@@ -20,7 +21,7 @@ func (discardSink) Deliver(*message.Message, []byte) {}
 // added, at no cost: the benchmark measures the dispatcher, not Redis.
 type discardStore struct{}
 
-func (discardStore) AppendBatch(_ context.Context, entries []Entry) ([]bool, error) {
+func (discardStore) AppendBatch(_ context.Context, entries []history.Entry) ([]bool, error) {
 	added := make([]bool, len(entries))
 	for i := range added {
 		added[i] = true
@@ -71,7 +72,7 @@ func BenchmarkDispatch(b *testing.B) {
 	srv := redistest.Start(b)
 	live := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	b.Cleanup(func() { _ = live.Close() })
-	h, err := NewHistory(live, HistoryConfig{Key: "bench"})
+	h, err := history.New(live, history.Config{Key: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,8 +91,7 @@ func BenchmarkDispatch(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					s.store = st.store
-					d := newDispatcher(s, nil)
+					d := newDispatcher(s.cfg, st.store, nil, discardSink{}, s.rep, nil)
 					ctx := context.Background()
 					b.ReportAllocs()
 					b.SetBytes(int64(len(p.payloads[0])))

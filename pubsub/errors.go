@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/notifyd/notifyd/history"
 )
 
 // ErrUnavailable matches (errors.Is) every error caused by Redis failing or
@@ -20,3 +22,19 @@ func unavailable(ctx context.Context, op string, err error) error {
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 }
+
+// historyErr returns err, an error of the history store, so that it also
+// matches ErrUnavailable when it matches history.ErrUnavailable: callers of
+// this package test one sentinel for every Redis failure.
+func historyErr(err error) error {
+	if errors.Is(err, history.ErrUnavailable) {
+		return unavailableErr{err}
+	}
+	return err
+}
+
+// unavailableErr is an error of the history store that matches
+// ErrUnavailable too; its text is the store's.
+type unavailableErr struct{ error }
+
+func (e unavailableErr) Unwrap() []error { return []error{e.error, ErrUnavailable} }

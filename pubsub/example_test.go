@@ -7,6 +7,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -21,7 +22,7 @@ func ExamplePublisher() {
 
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	defer rdb.Close()
-	hist, _ := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	hist, _ := history.New(rdb, history.Config{})
 	pub, _ := pubsub.NewPublisher(rdb, hist, pubsub.PublisherConfig{})
 	err := pub.Publish(ctx, &message.Message{
 		Host: "https://app.example.com", Action: "notify", Category: "content.review",
@@ -37,21 +38,4 @@ func ExamplePublisher() {
 	list, _ := hist.List(ctx, "https://app.example.com")
 	fmt.Println(len(list), list[0].Title, list[0].Channel, list[0].Status, len(list[0].ID))
 	// Output: 1 Review requested chat:main info 26
-}
-
-// New bundles the history and the publisher around one client and config;
-// a gateway makes its subscriber from the same Broker.
-func ExampleNew() {
-	mr, _ := miniredis.Run()
-	defer mr.Close()
-
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-	b, err := pubsub.New(rdb, pubsub.Config{NotificationsLength: 100})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println(b.Publisher.Channel(), b.History.ListKey("https://app.example.com"))
-	// Output: chat:main chat:notifications::https://app.example.com
 }

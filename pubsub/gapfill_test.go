@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -71,7 +72,7 @@ func numSub(t testing.TB, rdb *redis.Client, channel string) int64 {
 	return n[channel]
 }
 
-func newPublisher(t testing.TB, rdb redis.UniversalClient, h *pubsub.History, channel string) *pubsub.Publisher {
+func newPublisher(t testing.TB, rdb redis.UniversalClient, h pubsub.PublisherHistory, channel string) *pubsub.Publisher {
 	t.Helper()
 	p, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{Channel: channel})
 	if err != nil {
@@ -122,7 +123,7 @@ type gapSetup struct {
 
 const gatewayA = "gateway-a"
 
-func newGapSetup(t *testing.T, sink pubsub.Sink, hcfg pubsub.HistoryConfig) *gapSetup {
+func newGapSetup(t *testing.T, sink pubsub.Sink, hcfg history.Config) *gapSetup {
 	t.Helper()
 	_, srv := realRedis(t)
 	g := &gapSetup{proxy: newStallProxy(t, srv.Addr()), direct: newClient(t, srv.Addr()),
@@ -157,10 +158,10 @@ func (g *gapSetup) reconnect(t *testing.T, fills uint64) {
 func TestGapFillAfterKill(t *testing.T) {
 	t.Parallel()
 	sinkA := &recordingSink{}
-	g := newGapSetup(t, sinkA, pubsub.HistoryConfig{})
+	g := newGapSetup(t, sinkA, history.Config{})
 	// B is another gateway, connected directly: it never loses the stream.
 	sinkB := &recordingSink{}
-	b := newSubscriber(t, g.direct, newHistory(t, g.direct, pubsub.HistoryConfig{Key: g.key}), sinkB,
+	b := newSubscriber(t, g.direct, newHistory(t, g.direct, history.Config{Key: g.key}), sinkB,
 		pubsub.SubscriberConfig{Channel: g.channel})
 	stopB := run(t, b)
 	poll.Until(t, "B subscribed", b.Ready)
@@ -207,12 +208,12 @@ func TestGapFillAfterRestart(t *testing.T) {
 	channel := keyPrefix(t) + ":chan"
 	sink := &recordingSink{}
 	viaProxy := newClient(t, proxy.Addr())
-	a := newSubscriber(t, viaProxy, newHistory(t, viaProxy, pubsub.HistoryConfig{}), sink,
+	a := newSubscriber(t, viaProxy, newHistory(t, viaProxy, history.Config{}), sink,
 		pubsub.SubscriberConfig{Channel: channel, HealthCheckInterval: 100 * time.Millisecond})
 	run(t, a)
 	poll.Until(t, "subscription", a.Ready)
 	before := newClient(t, srv.Addr())
-	publishTitled(t, newPublisher(t, before, newHistory(t, before, pubsub.HistoryConfig{}), channel), testHost, "before")
+	publishTitled(t, newPublisher(t, before, newHistory(t, before, history.Config{}), channel), testHost, "before")
 	poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 
 	srv.Stop()
@@ -222,7 +223,7 @@ func TestGapFillAfterRestart(t *testing.T) {
 	// The restarted server is empty: A's last id is not in the history, so
 	// the fill selects by time.
 	after := newClient(t, srv.Addr())
-	pub := newPublisher(t, after, newHistory(t, after, pubsub.HistoryConfig{}), channel)
+	pub := newPublisher(t, after, newHistory(t, after, history.Config{}), channel)
 	publishTitled(t, pub, testHost, "g0", "g1", "g2")
 	proxy.Unstall()
 	poll.Until(t, "gap fill", func() bool { return a.Ready() && a.Stats().GapFills >= 1 })
@@ -237,7 +238,7 @@ func TestGapFillAfterRestart(t *testing.T) {
 func TestGapFillTrimmedHistory(t *testing.T) {
 	t.Parallel()
 	sink := &recordingSink{}
-	g := newGapSetup(t, sink, pubsub.HistoryConfig{Length: 3})
+	g := newGapSetup(t, sink, history.Config{Length: 3})
 	publishTitled(t, g.pub, testHost, "before")
 	poll.Until(t, "before", func() bool { return len(sink.deliveries()) == 1 })
 
@@ -262,7 +263,7 @@ func TestGapFillAfterOutputBufferLimit(t *testing.T) {
 	t.Parallel()
 	rdb, srv := realRedis(t)
 	channel := keyPrefix(t) + ":chan"
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	sink := &recordingSink{}
 	a := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{Channel: channel})
 	run(t, a)
@@ -308,9 +309,9 @@ func TestGapFillSinkSites(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sink := &sitesSink{sites: tt.sites}
-			g := newGapSetup(t, sink, pubsub.HistoryConfig{})
+			g := newGapSetup(t, sink, history.Config{})
 			// Stored an hour ago, never published: older than the loss.
-			h := newHistory(t, g.direct, pubsub.HistoryConfig{Key: g.key})
+			h := newHistory(t, g.direct, history.Config{Key: g.key})
 			var ids message.IDGen
 			old := newMessage("old")
 			old.Host, old.Channel, old.ID = quiet, g.channel, ids.New(time.Now().Add(-time.Hour))
@@ -337,7 +338,7 @@ func TestGapFillUnderRepeatedKills(t *testing.T) {
 	t.Parallel()
 	rdb, srv := realRedis(t)
 	channel := keyPrefix(t) + ":chan"
-	h := newHistory(t, rdb, pubsub.HistoryConfig{Length: 1000})
+	h := newHistory(t, rdb, history.Config{Length: 1000})
 	sink := &recordingSink{}
 	a := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{Channel: channel})
 	run(t, a)
@@ -411,7 +412,7 @@ func TestSubscriberSkipsDuplicates(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			sink := &recordingSink{}
-			s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{}), sink, pubsub.SubscriberConfig{})
+			s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink, pubsub.SubscriberConfig{})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
 			poll.Until(t, "subscription", s.Ready)

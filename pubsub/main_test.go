@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -91,12 +92,12 @@ func bare(title, channel string) string {
 	return string(m.AppendJSON(nil, true))
 }
 
-func newHistory(t testing.TB, rdb redis.UniversalClient, cfg pubsub.HistoryConfig) *pubsub.History {
+func newHistory(t testing.TB, rdb redis.UniversalClient, cfg history.Config) *history.Store {
 	t.Helper()
 	if cfg.Key == "" {
 		cfg.Key = keyPrefix(t)
 	}
-	h, err := pubsub.NewHistory(rdb, cfg)
+	h, err := history.New(rdb, cfg)
 	if err != nil {
 		t.Fatalf("NewHistory: %v", err)
 	}
@@ -179,7 +180,7 @@ func run(t testing.TB, s *pubsub.Subscriber) (stop func()) {
 
 // newSubscriber makes a subscriber on a test-unique channel with short
 // backoffs, and waits until it is subscribed.
-func newSubscriber(t testing.TB, rdb redis.UniversalClient, h *pubsub.History, sink pubsub.Sink, cfg pubsub.SubscriberConfig) *pubsub.Subscriber {
+func newSubscriber(t testing.TB, rdb redis.UniversalClient, h pubsub.SubscriberHistory, sink pubsub.Sink, cfg pubsub.SubscriberConfig) *pubsub.Subscriber {
 	t.Helper()
 	if cfg.Channel == "" {
 		cfg.Channel = keyPrefix(t) + ":chan"
@@ -199,4 +200,13 @@ func publish(t testing.TB, rdb redis.UniversalClient, channel, payload string) {
 	if err := rdb.Publish(context.Background(), channel, payload).Err(); err != nil {
 		t.Fatalf("PUBLISH: %v", err)
 	}
+}
+
+// ids returns the ids of ms, in order.
+func ids(ms []*message.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.ID)
+	}
+	return out
 }

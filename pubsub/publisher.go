@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,13 +38,33 @@ type PublisherConfig struct {
 	Logger *slog.Logger
 }
 
+// PublisherHistory is what a Publisher needs of the history:
+// *history.Store satisfies it. AppendPublish stores the stored form of
+// message id in host's list and PUBLISHes it on channel, in one atomic
+// step, unless the id was stored already (then it does neither); Redis
+// failures match history.ErrUnavailable.
+type PublisherHistory interface {
+	AppendPublish(ctx context.Context, channel, host, id string, stored []byte) (added bool, err error)
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c PublisherConfig) withDefaults() PublisherConfig {
+	c.Channel = cmp.Or(c.Channel, DefaultChannel)
+	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, message.DefaultMaxSize)
+	if c.Now == nil { // a func: cmp.Or cannot compare it
+		c.Now = time.Now
+	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
 // Publisher is the Go API for backend applications: it completes a message,
 // stores it in the history and publishes it to every gateway. It is safe for
 // concurrent use.
 type Publisher struct {
 	// immutable after NewPublisher
 	rdb      redis.UniversalClient
-	history  *History
+	history  PublisherHistory // nil: plain PUBLISH
 	channel  string
 	max      int
 	resolver Resolver
@@ -58,22 +79,11 @@ type Publisher struct {
 // means no history is written by the publisher (the subscribers still store
 // what they receive) and messages are PUBLISHed on rdb. It does not contact
 // Redis.
-func NewPublisher(rdb redis.UniversalClient, h *History, cfg PublisherConfig) (*Publisher, error) {
+func NewPublisher(rdb redis.UniversalClient, h PublisherHistory, cfg PublisherConfig) (*Publisher, error) {
 	if rdb == nil {
 		return nil, errors.New("pubsub: publisher: nil redis client")
 	}
-	if cfg.Channel == "" {
-		cfg.Channel = DefaultChannel
-	}
-	if cfg.MaxMessageSize == 0 {
-		cfg.MaxMessageSize = message.DefaultMaxSize
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	return &Publisher{
 		rdb:      rdb,
 		history:  h,
@@ -101,15 +111,15 @@ func (p *Publisher) Channel() string { return p.channel }
 // message.ErrTooLarge, Redis failures ErrUnavailable; a Resolver error is
 // returned wrapped.
 //
-// With a History, one Redis script appends the message to its site's list
+// With a history, one Redis script appends the message to its site's list
 // and PUBLISHes it, atomically: nobody can receive it live before it is in
 // the history, and a site's list holds its messages in the order the
 // subscribers receive them, however many publishers (processes or
 // goroutines) publish concurrently; the ?since= cursor of a reconnecting
-// client relies on that. Without a History it is a plain PUBLISH.
+// client relies on that. Without a history it is a plain PUBLISH.
 //
 // Publish is safe to retry with the same m after an error: the history keeps
-// one copy per id (within the History's DedupWindow), and a message the
+// one copy per id (within the history's dedup window), and a message the
 // script already stored is not published again, so live recipients get it
 // once too (a retry of a message whose first attempt did succeed returns
 // nil).
@@ -128,9 +138,9 @@ func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
 		p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category, "channel", p.channel)
 		return nil
 	}
-	added, err := p.history.appendPublish(ctx, p.channel, m.Host, m.ID, stored)
+	added, err := p.history.AppendPublish(ctx, p.channel, m.Host, m.ID, stored)
 	if err != nil {
-		return fmt.Errorf("pubsub: publish: %w", err)
+		return fmt.Errorf("pubsub: publish: %w", historyErr(err))
 	}
 	p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category,
 		"channel", p.channel, "duplicate", !added)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -49,7 +50,7 @@ func TestPublisherHistoryOrderIsDeliveryOrder(t *testing.T) {
 		each       = 40
 		total      = 2 * goroutines * each
 	)
-	hcfg := pubsub.HistoryConfig{Key: keyPrefix(t), Length: total}
+	hcfg := history.Config{Key: keyPrefix(t), Length: total}
 	sub := newClient(t, srv.Addr())
 	sink := newOrderSink()
 	s := newSubscriber(t, sub, newHistory(t, sub, hcfg), sink, pubsub.SubscriberConfig{Channel: channel})
@@ -114,7 +115,7 @@ func TestPublisherRetryPublishesOnce(t *testing.T) {
 			rdb, _ := b.new(t)
 			ctx := context.Background()
 			channel := keyPrefix(t) + ":chan"
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			pub := newPublisher(t, rdb, h, channel)
 			raw := subscribeRaw(t, rdb, channel)
 			m := newMessage("once")
@@ -159,7 +160,7 @@ func TestPublisherRollsBackRefusedPublish(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Username: "pub", Password: "secret", MaxRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	pub := newPublisher(t, rdb, h, channel)
 	raw := subscribeRaw(t, admin, channel)
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -39,7 +40,7 @@ func TestPublisherPublish(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			ctx := context.Background()
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			channel := keyPrefix(t) + ":chan"
 			pub, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{
 				Channel: channel, Now: func() time.Time { return now },
@@ -109,7 +110,7 @@ func TestPublisherResolver(t *testing.T) {
 		m.Target = &message.Target{Principals: []string{"role:" + m.Category}}
 		return nil
 	})
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	pub, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{Channel: keyPrefix(t), Resolver: resolver})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
@@ -153,7 +154,7 @@ func TestPublisherRejects(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	ctx := context.Background()
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	pub, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{Channel: "c", MaxMessageSize: 1024})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
@@ -206,9 +207,9 @@ func TestPublisherUnavailable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rdb, srv := realRedis(t)
-			var h *pubsub.History
+			var h pubsub.PublisherHistory
 			if tt.history {
-				h = newHistory(t, rdb, pubsub.HistoryConfig{})
+				h = newHistory(t, rdb, history.Config{})
 			}
 			pub, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{})
 			if err != nil {

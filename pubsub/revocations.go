@@ -1,6 +1,7 @@
 package pubsub
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,6 +51,26 @@ type RevocationsConfig struct {
 	Logger *slog.Logger
 }
 
+// withDefaults returns c with every zero field set to its default.
+func (c RevocationsConfig) withDefaults() RevocationsConfig {
+	c.Prefix = cmp.Or(c.Prefix, DefaultRevocationPrefix)
+	c.TTL = cmp.Or(c.TTL, DefaultRevocationTTL)
+	c.ControlChannel = cmp.Or(c.ControlChannel, DefaultControlChannel)
+	if c.Now == nil { // a func: cmp.Or cannot compare it
+		c.Now = time.Now
+	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+// check validates c once defaults are applied; each error names its field.
+func (c RevocationsConfig) check() error {
+	if c.TTL < time.Millisecond {
+		return fmt.Errorf("pubsub: revocations: TTL %v is under a millisecond", c.TTL)
+	}
+	return nil
+}
+
 // Revocations remembers when principals were revoked, in Redis, and tells
 // every gateway to disconnect them. Each principal is one key
 // "<Prefix><principal>" holding the revocation time in Unix milliseconds,
@@ -70,23 +91,9 @@ func NewRevocations(rdb redis.UniversalClient, cfg RevocationsConfig) (*Revocati
 	if rdb == nil {
 		return nil, errors.New("pubsub: revocations: nil redis client")
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultRevocationPrefix
-	}
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultRevocationTTL
-	}
-	if cfg.TTL < time.Millisecond {
-		return nil, fmt.Errorf("pubsub: revocations: ttl %v is under a millisecond", cfg.TTL)
-	}
-	if cfg.ControlChannel == "" {
-		cfg.ControlChannel = DefaultControlChannel
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg = cfg.withDefaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	return &Revocations{rdb: rdb, prefix: cfg.Prefix, ttl: cfg.TTL, channel: cfg.ControlChannel,
 		now: cfg.Now, log: cfg.Logger}, nil

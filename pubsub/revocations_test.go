@@ -199,31 +199,26 @@ func TestRevokeDisconnects(t *testing.T) {
 	}
 }
 
-// The Broker's ControlChannel reaches both its Revocations and its
-// Subscribers.
-func TestBrokerControlChannel(t *testing.T) {
+// A ControlChannel configured on both reaches the Subscribers from the
+// Revocations (cmd/notifyd sets it on both).
+func TestControlChannelShared(t *testing.T) {
 	t.Parallel()
 	rdb, _ := backends[0].new(t)
 	control := keyPrefix(t) + ":control"
-	b, err := pubsub.New(rdb, pubsub.Config{
-		Channel: keyPrefix(t) + ":chan", ControlChannel: control,
-		Revocations: pubsub.RevocationsConfig{Prefix: keyPrefix(t) + ":revoked:"},
-		Subscriber:  pubsub.SubscriberConfig{BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond},
+	rev, err := pubsub.NewRevocations(rdb, pubsub.RevocationsConfig{
+		Prefix: keyPrefix(t) + ":revoked:", ControlChannel: control,
 	})
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("NewRevocations: %v", err)
 	}
 	sink := &controlSink{}
-	s, err := b.NewSubscriber(sink)
-	if err != nil {
-		t.Fatalf("NewSubscriber: %v", err)
-	}
+	s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{ControlChannel: control})
 	run(t, s)
 	poll.Until(t, "subscription", s.Ready)
 	if n := numSub(t, rdb, control); n != 1 {
 		t.Fatalf("%d subscribers on %s, want 1", n, control)
 	}
-	if _, err := b.Revocations.Revoke(context.Background(), "users:bob"); err != nil {
+	if _, err := rev.Revoke(context.Background(), "users:bob"); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
 	poll.Until(t, "the disconnect order", func() bool { return len(sink.principals()) == 1 })

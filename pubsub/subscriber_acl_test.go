@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -28,7 +29,7 @@ func TestSubscriberRecoversFromRefusedSubscribe(t *testing.T) {
 	})
 	t.Cleanup(func() { _ = rdb.Close() })
 	sink := &recordingSink{}
-	s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{Key: keyPrefix(t)}), sink,
+	s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{Key: keyPrefix(t)}), sink,
 		pubsub.SubscriberConfig{Channel: channel, ControlChannel: control,
 			BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
 	run(t, s)

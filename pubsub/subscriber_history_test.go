@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -23,7 +24,7 @@ func TestSubscriberHistoryFailingSite(t *testing.T) {
 	admin, srv := realRedis(t)
 	ctx := context.Background()
 	key := keyPrefix(t)
-	h := newHistory(t, admin, pubsub.HistoryConfig{Key: key})
+	h := newHistory(t, admin, history.Config{Key: key})
 	const ok, bad = "https://ok.example.com", "https://bad.example.com"
 	okList := h.ListKey(ok)
 	if _, err := srv.Do("ACL", "SETUSER", "gw", "on", ">secret", "&*", "+@all",
@@ -37,7 +38,7 @@ func TestSubscriberHistoryFailingSite(t *testing.T) {
 	t.Cleanup(func() { _ = gw.Close() })
 
 	sink := &recordingSink{}
-	s := newSubscriber(t, gw, newHistory(t, gw, pubsub.HistoryConfig{Key: key}), sink, pubsub.SubscriberConfig{
+	s := newSubscriber(t, gw, newHistory(t, gw, history.Config{Key: key}), sink, pubsub.SubscriberConfig{
 		StoreTimeout: time.Minute, // only the failing site's writes fail (at once), however loaded the machine
 	})
 	channel := keyPrefix(t) + ":chan"

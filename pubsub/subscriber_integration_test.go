@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/pubsub"
 )
@@ -20,7 +21,7 @@ func TestSubscriberSurvivesBadPayloads(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			sink := &recordingSink{}
-			s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{}), sink,
+			s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink,
 				pubsub.SubscriberConfig{MaxMessageSize: 2048})
 			channel := keyPrefix(t) + ":chan"
 			run(t, s)
@@ -83,7 +84,7 @@ func TestSubscriberStoresOnce(t *testing.T) {
 	var sinks []*recordingSink
 	for range 2 {
 		sink := &recordingSink{}
-		s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{Key: key}), sink,
+		s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{Key: key}), sink,
 			pubsub.SubscriberConfig{Channel: channel})
 		run(t, s)
 		subs, sinks = append(subs, s), append(sinks, sink)
@@ -92,7 +93,7 @@ func TestSubscriberStoresOnce(t *testing.T) {
 
 	// A Publisher on a third process stores first; the gateways then find
 	// its id already stored.
-	h := newHistory(t, rdb, pubsub.HistoryConfig{Key: key})
+	h := newHistory(t, rdb, history.Config{Key: key})
 	pub, err := pubsub.NewPublisher(rdb, h, pubsub.PublisherConfig{Channel: channel})
 	if err != nil {
 		t.Fatalf("NewPublisher: %v", err)
@@ -152,7 +153,7 @@ func TestSubscriberRestart(t *testing.T) {
 	rdb, srv := realRedis(t)
 	sink := &recordingSink{}
 	var reconnects atomic.Int32
-	s := newSubscriber(t, rdb, newHistory(t, rdb, pubsub.HistoryConfig{}), sink, pubsub.SubscriberConfig{
+	s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink, pubsub.SubscriberConfig{
 		HealthCheckInterval: 100 * time.Millisecond,
 		OnSubscribed: func(_ context.Context, reconnect bool) {
 			if reconnect {
@@ -244,7 +245,7 @@ func TestSubscriberHistoryRetry(t *testing.T) {
 	t.Parallel()
 	rdb, srv := realRedis(t)
 	sink := &recordingSink{}
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	s := newSubscriber(t, rdb, h, sink, pubsub.SubscriberConfig{})
 	channel := keyPrefix(t) + ":chan"
 	run(t, s)
@@ -280,7 +281,7 @@ func TestSubscriberHistoryRejected(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	ctx := context.Background()
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 	const broken = "https://broken.example.com"
 	if err := rdb.Set(ctx, h.ListKey(broken), "not a list", 0).Err(); err != nil {
 		t.Fatalf("SET: %v", err)
@@ -319,7 +320,7 @@ func TestSubscriberShutdown(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			rdb, srv := realRedis(t)
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			sink := newBlockingSink()
 			flush := time.Minute // never reached when writes succeed
 			if tt.writesFail {

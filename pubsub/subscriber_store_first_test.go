@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -21,13 +22,13 @@ import (
 // the delivery and reads the history (?since=) must find it.
 type historySink struct {
 	recordingSink
-	h *pubsub.History
+	h *history.Store
 
 	mu    sync.Mutex
 	found map[string]bool // by title
 }
 
-func newHistorySink(h *pubsub.History) *historySink {
+func newHistorySink(h *history.Store) *historySink {
 	return &historySink{h: h, found: map[string]bool{}}
 }
 
@@ -56,7 +57,7 @@ func TestSubscriberStoresBeforeDelivery(t *testing.T) {
 	t.Parallel()
 	_, srv := realRedis(t)
 	channel := keyPrefix(t) + ":chan"
-	hcfg := pubsub.HistoryConfig{Key: keyPrefix(t), Length: 200}
+	hcfg := history.Config{Key: keyPrefix(t), Length: 200}
 	var subs []*pubsub.Subscriber
 	var sinks []*historySink
 	for range 2 {
@@ -132,7 +133,7 @@ func TestSubscriberDeliversWhileHistoryFails(t *testing.T) {
 			_, histSrv := realRedis(t)
 			ctx := context.Background()
 			channel := keyPrefix(t) + ":chan"
-			hcfg := pubsub.HistoryConfig{Key: keyPrefix(t)}
+			hcfg := history.Config{Key: keyPrefix(t)}
 			histAddr := histSrv.Addr()
 			var proxy *stallProxy
 			if tt.stall {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -62,7 +63,7 @@ func TestSubscriberDelivers(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			ctx := context.Background()
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			sink := &recordingSink{}
 			var resolved sync.Map
 			resolver := resolverFunc(func(_ context.Context, m *message.Message) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -27,7 +28,7 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 	rdb, _ := realRedis(b)
 	ctx := context.Background()
 	channel := keyPrefix(b) + ":chan"
-	h := newHistory(b, rdb, pubsub.HistoryConfig{Length: 1000})
+	h := newHistory(b, rdb, history.Config{Length: 1000})
 	payloads := make([]string, b.N)
 	ts := message.FormatTimestamp(time.Now())
 	for i := range payloads {

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/notifyd/notifyd/handler"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/wsgateway"
@@ -11,7 +12,7 @@ import (
 
 // newCollector maps the Stats snapshots of the running parts to Prometheus
 // metrics, read at every scrape.
-func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *pubsub.History, reg *handler.Registry) *metrics.Collector {
+func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry) *metrics.Collector {
 	return metrics.NewCollector(func() []metrics.Sample {
 		g, s, h := gw.Stats(), sub.Stats(), hist.Stats()
 		ready := 0.0

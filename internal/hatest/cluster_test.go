@@ -155,7 +155,7 @@ func TestClusterMasterOutage(t *testing.T) {
 			tr.forget(h) // lost with the master: it is not persistent
 			m := tr.message(h)
 			err := tr.tryPublish(m)
-			wantUnavailable(t, "Publish for "+h+" on the dead master", err)
+			wantUnavailable(t, "Publish for "+h+" on the dead master", pubsub.ErrUnavailable, err)
 			failed = append(failed, m)
 		}
 		// PUBLISH needs no slot: it still reaches every gateway. The dead
@@ -270,7 +270,7 @@ func TestClusterReplicaFailover(t *testing.T) {
 	err := tr.tryPublish(pending)
 	t.Logf("publish during the failover: %v after the kill: %v", time.Since(killed), err)
 	if err != nil {
-		wantUnavailable(t, "Publish during the failover", err)
+		wantUnavailable(t, "Publish during the failover", pubsub.ErrUnavailable, err)
 	} else {
 		pending = nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -68,7 +69,7 @@ func (r *recorder) counts() map[string]int {
 // of the websocket gateway.
 type gateway struct {
 	name string
-	hist *pubsub.History
+	hist *history.Store
 	sub  *pubsub.Subscriber
 	sink *recorder
 }
@@ -77,7 +78,7 @@ type gateway struct {
 // rdb is closed, since rdb was made first).
 func startGateway(t testing.TB, name string, rdb redis.UniversalClient) *gateway {
 	t.Helper()
-	hist, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	hist, err := history.New(rdb, history.Config{})
 	if err != nil {
 		t.Fatalf("NewHistory: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
@@ -42,7 +43,7 @@ func TestClusterPublishOrder(t *testing.T) {
 	var pubs []*pubsub.Publisher
 	for range publishers {
 		rdb := newClient(t, clientOptions(c.Addrs(), ""))
-		hist, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{Length: perSite})
+		hist, err := history.New(rdb, history.Config{Length: perSite})
 		if err != nil {
 			t.Fatalf("NewHistory: %v", err)
 		}

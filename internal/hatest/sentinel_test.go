@@ -5,8 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/internal/redistest"
+	"github.com/notifyd/notifyd/pubsub"
 )
 
 // TestSentinelFailover runs two gateways and a publisher through Sentinel
@@ -42,7 +44,7 @@ func TestSentinelFailover(t *testing.T) {
 	err := tr.tryPublish(pending)
 	t.Logf("publish during the failover: %v after the kill: %v", time.Since(killed), err)
 	if err != nil {
-		wantUnavailable(t, "Publish during the failover", err)
+		wantUnavailable(t, "Publish during the failover", pubsub.ErrUnavailable, err)
 	} else {
 		pending = nil
 	}
@@ -88,8 +90,8 @@ func TestSentinelFailover(t *testing.T) {
 	s.KillMaster()
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	wantUnavailable(t, "Publish with no master", tr.pub.Publish(ctx, tr.message(hosts[1])))
-	wantUnavailable(t, "History.List with no master", func() error {
+	wantUnavailable(t, "Publish with no master", pubsub.ErrUnavailable, tr.pub.Publish(ctx, tr.message(hosts[1])))
+	wantUnavailable(t, "History.List with no master", history.ErrUnavailable, func() error {
 		_, err := gws[0].hist.List(ctx, hosts[1])
 		return err
 	}())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/pubsub"
@@ -38,7 +39,7 @@ type traffic struct {
 
 func newTraffic(t testing.TB, rdb redis.UniversalClient) *traffic {
 	t.Helper()
-	hist, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	hist, err := history.New(rdb, history.Config{})
 	if err != nil {
 		t.Fatalf("NewHistory: %v", err)
 	}
@@ -234,7 +235,7 @@ func (tr *traffic) titles(ids []string) []string {
 }
 
 // listKey is the history list of host, PyAMS's key.
-func listKey(host string) string { return pubsub.DefaultHistoryKey + "::" + host }
+func listKey(host string) string { return history.DefaultKey + "::" + host }
 
 // seenKey is the key that remembers a stored id; see pubsub's History.
 func seenKey(host, id string) string { return "{" + listKey(host) + "}:seen:" + id }
@@ -274,14 +275,15 @@ func sameMultiset(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
-// wantUnavailable fails t unless err is a pubsub.ErrUnavailable.
-func wantUnavailable(t testing.TB, what string, err error) {
+// wantUnavailable fails t unless err matches sentinel
+// (pubsub.ErrUnavailable or history.ErrUnavailable).
+func wantUnavailable(t testing.TB, what string, sentinel, err error) {
 	t.Helper()
 	switch {
 	case err == nil:
-		t.Errorf("%s succeeded with no master reachable, want pubsub.ErrUnavailable", what)
-	case !errors.Is(err, pubsub.ErrUnavailable):
-		t.Errorf("%s: %v, want an error matching pubsub.ErrUnavailable", what, err)
+		t.Errorf("%s succeeded with no master reachable, want %v", what, sentinel)
+	case !errors.Is(err, sentinel):
+		t.Errorf("%s: %v, want an error matching %v", what, err, sentinel)
 	}
 }
 

@@ -129,13 +129,14 @@ func TestFillSite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			d := newDispatcher(s.cfg, nil, nil, sink, s.rep, nil)
 			if tt.last != "" {
-				s.sites.set("https://app.example.com", tt.last)
+				d.sites.set("https://app.example.com", tt.last)
 			}
 			for _, id := range tt.recent {
-				s.recent.add(id)
+				d.recent.add(id)
 			}
-			n := s.fillSite("https://app.example.com", newestFirst(tt.list...), lost.Add(-DefaultGapFillMargin))
+			n := d.fillSite("https://app.example.com", newestFirst(tt.list...), lost.Add(-DefaultGapFillMargin))
 			if !slices.Equal(sink.got, tt.want) || n != len(tt.want) {
 				t.Errorf("filled %v (n=%d), want %v", sink.got, n, tt.want)
 			}
@@ -143,7 +144,7 @@ func TestFillSite(t *testing.T) {
 				t.Errorf("Dropped[invalid] = %d, want %d", got, tt.invalid)
 			}
 			if len(tt.want) > 0 {
-				if got := s.sites.last("https://app.example.com"); got == tt.last {
+				if got := d.sites.last("https://app.example.com"); got == tt.last {
 					t.Errorf("the site's last id was not advanced")
 				}
 			}

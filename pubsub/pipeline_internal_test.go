@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -19,7 +20,7 @@ import (
 // them. Like History it stores an id once. Safe for concurrent use.
 type fakeStore struct {
 	mu     sync.Mutex
-	fail   func(call int, e Entry) error // the error of e in call number call, nil to store it
+	fail   func(call int, e history.Entry) error // the error of e in call number call, nil to store it
 	before hook
 	after  hook
 	calls  int
@@ -33,13 +34,13 @@ func newFakeStore() *fakeStore {
 
 // hook runs around a store call, without the store's lock (calls may be
 // concurrent): call counts the calls from 1.
-type hook func(ctx context.Context, call int, entries []Entry) error
+type hook func(ctx context.Context, call int, entries []history.Entry) error
 
 // AppendBatch stores entries. A before hook that returns an error fails
 // every entry without storing it (a round trip that never reached Redis);
 // an after hook that returns one fails them all once they are stored (a
 // reply that never came back). Hooks run without the lock.
-func (f *fakeStore) AppendBatch(ctx context.Context, entries []Entry) ([]bool, error) {
+func (f *fakeStore) AppendBatch(ctx context.Context, entries []history.Entry) ([]bool, error) {
 	f.mu.Lock()
 	f.calls++
 	call, before, after := f.calls, f.before, f.after
@@ -58,7 +59,7 @@ func (f *fakeStore) AppendBatch(ctx context.Context, entries []Entry) ([]bool, e
 	return added, err
 }
 
-func (f *fakeStore) store(call int, entries []Entry) ([]bool, error) {
+func (f *fakeStore) store(call int, entries []history.Entry) ([]bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	added, errs := make([]bool, len(entries)), make([]error, len(entries))
@@ -76,13 +77,13 @@ func (f *fakeStore) store(call int, entries []Entry) ([]bool, error) {
 		}
 	}
 	if failed {
-		return added, &BatchError{Errs: errs}
+		return added, &history.BatchError{Errs: errs}
 	}
 	return added, nil
 }
 
 // setFail replaces the failure rule.
-func (f *fakeStore) setFail(fail func(call int, e Entry) error) {
+func (f *fakeStore) setFail(fail func(call int, e history.Entry) error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail = fail
@@ -97,7 +98,7 @@ func (f *fakeStore) setHooks(before, after hook) {
 
 // failHosts makes the entries of the sites fail with err, and only those.
 func (f *fakeStore) failHosts(err error, sites ...string) {
-	f.setFail(func(_ int, e Entry) error {
+	f.setFail(func(_ int, e history.Entry) error {
 		if slices.Contains(sites, site(e.Host)) {
 			return err
 		}
@@ -183,10 +184,11 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	if err != nil {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
-	s.store, s.retryPerSite = store, perSite
 	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: make(chan item, 256), done: make(chan struct{})}
 	ctl := make(chan string)
-	entries := make(chan Entry, s.cfg.HistoryQueueSize)
+	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
+	d := newDispatcher(s.cfg, store, nil, sink, s.rep, entries)
+	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.close = sync.OnceFunc(func() {
@@ -198,11 +200,11 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	go func() {
 		defer wg.Done()
 		defer close(entries)
-		s.dispatchLoop(ctx, ctx.Done(), p.raw, ctl, entries)
+		d.run(ctx, ctx.Done(), p.raw, ctl)
 	}()
 	go func() {
 		defer wg.Done()
-		s.writeLoop(ctx, entries)
+		w.run(ctx, entries)
 	}()
 	go func() {
 		wg.Wait()
@@ -307,7 +309,7 @@ func newGate() *gate { return &gate{entered: make(chan struct{}, 16), open: make
 
 // hook blocks call number call until the gate opens, then lets it store.
 func (g *gate) hook(call int) hook {
-	return func(_ context.Context, n int, _ []Entry) error {
+	return func(_ context.Context, n int, _ []history.Entry) error {
 		if n == call {
 			g.wait()
 		}
@@ -386,23 +388,23 @@ func TestDispatchKeepsSiteOrder(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		fail func(call int, e Entry) error
+		fail func(call int, e history.Entry) error
 	}{
-		{"site fails every other call", func(call int, e Entry) error {
+		{"site fails every other call", func(call int, e history.Entry) error {
 			if site(e.Host) == "a" && call%2 == 1 {
 				return errDown
 			}
 			return nil
 		}},
-		{"sites fail in turns", func(call int, e Entry) error {
+		{"sites fail in turns", func(call int, e history.Entry) error {
 			if (site(e.Host) == "a") == (call%3 == 0) {
 				return errDown
 			}
 			return nil
 		}},
-		{"oldest entry fails alone", func() func(int, Entry) error {
+		{"oldest entry fails alone", func() func(int, history.Entry) error {
 			attempts := 0 // of a0; the fake calls fail under its lock
-			return func(_ int, e Entry) error {
+			return func(_ int, e history.Entry) error {
 				if e.ID != "a0" {
 					return nil
 				}
@@ -526,7 +528,7 @@ func TestDispatchPermanentErrors(t *testing.T) {
 	p.store.failHosts(errDown, "a")
 	p.send("a1", "a2")
 	p.eventually("a waiting", pending(2))
-	p.store.setFail(func(_ int, e Entry) error {
+	p.store.setFail(func(_ int, e history.Entry) error {
 		if e.ID == "a1" {
 			return errWrong
 		}
@@ -569,7 +571,7 @@ func TestDispatchStoreTimeout(t *testing.T) {
 			}
 			// before notes the first attempts of a1 and b1, and holds the
 			// writer's first retry of either until the gate opens.
-			before := func(ctx context.Context, call int, entries []Entry) error {
+			before := func(ctx context.Context, call int, entries []history.Entry) error {
 				mu.Lock()
 				retry := false
 				for _, e := range entries {
@@ -594,7 +596,7 @@ func TestDispatchStoreTimeout(t *testing.T) {
 				}
 				return nil
 			}
-			after := func(ctx context.Context, call int, _ []Entry) error {
+			after := func(ctx context.Context, call int, _ []history.Entry) error {
 				mu.Lock()
 				slow := slowCall[call]
 				mu.Unlock()
@@ -679,9 +681,9 @@ func TestRetryQueuesTake(t *testing.T) {
 	t.Parallel()
 	q := newRetryQueues(10, 100)
 	for _, id := range []string{"a1", "a2", "a3", "b1", "b2", "c1"} {
-		q.add(Entry{Host: strings.TrimRight(id, "0123456789"), ID: id})
+		q.add(history.Entry{Host: strings.TrimRight(id, "0123456789"), ID: id})
 	}
-	entryIDs := func(es []Entry) string {
+	entryIDs := func(es []history.Entry) string {
 		var out []string
 		for _, e := range es {
 			out = append(out, e.ID)
@@ -689,7 +691,7 @@ func TestRetryQueuesTake(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	var gone []string
-	record := func(e Entry) { gone = append(gone, e.ID) }
+	record := func(e history.Entry) { gone = append(gone, e.ID) }
 	// Every site failed: probes only.
 	if got := entryIDs(q.take(nil, 10)); got != "a1 b1 c1" {
 		t.Fatalf("first round = %q, want the oldest of each site", got)
@@ -715,7 +717,7 @@ func TestRetryQueuesTake(t *testing.T) {
 	if want := []string{"a1", "a2", "a3", "b1", "c1", "b2"}; !slices.Equal(gone, want) {
 		t.Errorf("settled %v, want %v", gone, want)
 	}
-	q.add(Entry{Host: "d", ID: "d1"})
+	q.add(history.Entry{Host: "d", ID: "d1"})
 	gone = nil
 	if n := q.reset(record); n != 1 || !slices.Equal(gone, []string{"d1"}) || q.size() != 0 {
 		t.Errorf("reset = %d, settled %v", n, gone)

@@ -3,6 +3,8 @@ package pubsub
 import (
 	"slices"
 	"strings"
+
+	"github.com/notifyd/notifyd/history"
 )
 
 // retryQueues holds, per site, the history entries whose write failed with a
@@ -21,7 +23,7 @@ type retryQueues struct {
 
 // retrySite is one site's queue.
 type retrySite struct {
-	entries []Entry // oldest first
+	entries []history.Entry // oldest first
 	// failed reports that an entry of the site failed in its last attempt
 	// (true for a new site): the next round sends the oldest entry alone,
 	// as a probe, so that a site on a dead shard costs one entry per round
@@ -44,7 +46,7 @@ func newRetryQueues(perSite, total int) *retryQueues {
 	return &retryQueues{perSite: max(1, min(perSite, total)), max: total, sites: make(map[string]*retrySite)}
 }
 
-// siteKey identifies the list of host: History lower-cases hosts in keys.
+// siteKey identifies the list of host: the history lower-cases hosts in keys.
 func siteKey(host string) string { return strings.ToLower(host) }
 
 // size returns how many entries wait, over all sites.
@@ -55,7 +57,7 @@ func (q *retryQueues) size() int { return q.n }
 // DropHistorySuperseded) or when all sites together hold max (reason
 // DropHistoryRetryQueueFull; e itself is discarded when its site holds
 // nothing). It reports what it discarded.
-func (q *retryQueues) add(e Entry) (discarded Entry, reason DropReason) {
+func (q *retryQueues) add(e history.Entry) (discarded history.Entry, reason DropReason) {
 	key := siteKey(e.Host)
 	rs := q.sites[key]
 	if rs == nil {
@@ -79,9 +81,9 @@ func (q *retryQueues) add(e Entry) (discarded Entry, reason DropReason) {
 	return discarded, reason
 }
 
-func (rs *retrySite) popOldest() Entry {
+func (rs *retrySite) popOldest() history.Entry {
 	e := rs.entries[0]
-	rs.entries[0] = Entry{} // let its bytes be collected
+	rs.entries[0] = history.Entry{} // let its bytes be collected
 	rs.entries = rs.entries[1:]
 	return e
 }
@@ -89,7 +91,7 @@ func (rs *retrySite) popOldest() Entry {
 // take appends to batch, up to limit entries in all, the entries of the next
 // round: the oldest entry of each site in rotation order, then, for the
 // sites whose last attempt succeeded, their next entries, breadth first.
-func (q *retryQueues) take(batch []Entry, limit int) []Entry {
+func (q *retryQueues) take(batch []history.Entry, limit int) []history.Entry {
 	q.slots = q.slots[:0]
 	for _, key := range q.order {
 		if len(batch) >= limit {
@@ -128,7 +130,7 @@ func (q *retryQueues) take(batch []Entry, limit int) []Entry {
 // removed, and passed to gone. A site whose sent entries all succeeded is
 // no longer failed; sites emptied are forgotten, and the sites of the round
 // go to the end of the rotation. It reports how many entries were removed.
-func (q *retryQueues) settle(retry func(i int) bool, gone func(Entry)) (removed int) {
+func (q *retryQueues) settle(retry func(i int) bool, gone func(history.Entry)) (removed int) {
 	visited := 0 // the round visited q.order[:visited]
 	for i, sl := range q.slots {
 		if sl.index == 0 {
@@ -176,7 +178,7 @@ func (q *retryQueues) settle(retry func(i int) bool, gone func(Entry)) (removed 
 
 // reset forgets every entry, passing each to gone, and returns how many
 // there were.
-func (q *retryQueues) reset(gone func(Entry)) int {
+func (q *retryQueues) reset(gone func(history.Entry)) int {
 	n := q.n
 	for _, rs := range q.sites {
 		for _, e := range rs.entries {

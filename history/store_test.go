@@ -1,4 +1,4 @@
-package pubsub_test
+package history_test
 
 import (
 	"context"
@@ -9,39 +9,39 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
-	"github.com/notifyd/notifyd/pubsub"
 )
 
-func TestNewHistoryConfig(t *testing.T) {
+func TestNewConfig(t *testing.T) {
 	t.Parallel()
 	rdb := newClient(t, "127.0.0.1:1") // never contacted
 	tests := []struct {
 		name    string
-		cfg     pubsub.HistoryConfig
+		cfg     history.Config
 		wantErr bool
 		wantKey string
 	}{
-		{"defaults", pubsub.HistoryConfig{}, false, "chat:notifications::" + testHost},
-		{"custom key", pubsub.HistoryConfig{Key: "n"}, false, "n::" + testHost},
-		{"braces", pubsub.HistoryConfig{Key: "{n}"}, true, ""},
-		{"negative length", pubsub.HistoryConfig{Length: -1}, true, ""},
-		{"window under a millisecond", pubsub.HistoryConfig{DedupWindow: time.Microsecond}, true, ""},
+		{"defaults", history.Config{}, false, "chat:notifications::" + testHost},
+		{"custom key", history.Config{Key: "n"}, false, "n::" + testHost},
+		{"braces", history.Config{Key: "{n}"}, true, ""},
+		{"negative length", history.Config{Length: -1}, true, ""},
+		{"window under a millisecond", history.Config{DedupWindow: time.Microsecond}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, err := pubsub.NewHistory(rdb, tt.cfg)
+			h, err := history.New(rdb, tt.cfg)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("NewHistory err = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("New err = %v, wantErr %v", err, tt.wantErr)
 			}
 			if err == nil && h.ListKey(testHost) != tt.wantKey {
 				t.Errorf("ListKey = %q, want %q", h.ListKey(testHost), tt.wantKey)
 			}
 		})
 	}
-	if _, err := pubsub.NewHistory(nil, pubsub.HistoryConfig{}); err == nil {
-		t.Error("NewHistory(nil) succeeded")
+	if _, err := history.New(nil, history.Config{}); err == nil {
+		t.Error("New(nil) succeeded")
 	}
 }
 
@@ -60,7 +60,7 @@ func ids(ms []*message.Message) []string {
 	return out
 }
 
-func TestHistoryAppendOnce(t *testing.T) {
+func TestAppendOnce(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -68,9 +68,9 @@ func TestHistoryAppendOnce(t *testing.T) {
 			rdb, _ := b.new(t)
 			ctx := context.Background()
 			// Two Histories on one Redis stand for two gateways.
-			h1 := newHistory(t, rdb, pubsub.HistoryConfig{})
-			h2 := newHistory(t, rdb, pubsub.HistoryConfig{})
-			for i, h := range []*pubsub.History{h1, h2, h1} {
+			h1 := newHistory(t, rdb, history.Config{})
+			h2 := newHistory(t, rdb, history.Config{})
+			for i, h := range []*history.Store{h1, h2, h1} {
 				added, err := h.Append(ctx, testHost, "id-1", stored("id-1", "one"))
 				if err != nil {
 					t.Fatalf("Append #%d: %v", i, err)
@@ -98,21 +98,21 @@ func TestHistoryAppendOnce(t *testing.T) {
 			}
 			// The seen key lives in the list key's hash slot and expires.
 			seen := "{" + h1.ListKey(testHost) + "}:seen:id-1"
-			if ttl, err := rdb.PTTL(ctx, seen).Result(); err != nil || ttl <= 0 || ttl > pubsub.DefaultDedupWindow {
+			if ttl, err := rdb.PTTL(ctx, seen).Result(); err != nil || ttl <= 0 || ttl > history.DefaultDedupWindow {
 				t.Errorf("PTTL %s = %v, %v; want within the dedup window", seen, ttl, err)
 			}
 		})
 	}
 }
 
-func TestHistoryTrimAndOrder(t *testing.T) {
+func TestTrimAndOrder(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			ctx := context.Background()
-			h := newHistory(t, rdb, pubsub.HistoryConfig{Length: 3})
+			h := newHistory(t, rdb, history.Config{Length: 3})
 			for i := 1; i <= 5; i++ {
 				id := fmt.Sprintf("id-%d", i)
 				if _, err := h.Append(ctx, testHost, id, stored(id, id)); err != nil {
@@ -139,14 +139,14 @@ func TestHistoryTrimAndOrder(t *testing.T) {
 	}
 }
 
-func TestHistoryAppendBatch(t *testing.T) {
+func TestAppendBatch(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			ctx := context.Background()
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			if _, err := h.Append(ctx, testHost, "a", stored("a", "a")); err != nil {
 				t.Fatalf("Append: %v", err)
 			}
@@ -154,7 +154,7 @@ func TestHistoryAppendBatch(t *testing.T) {
 			if err := rdb.ScriptFlush(ctx).Err(); err != nil {
 				t.Fatalf("SCRIPT FLUSH: %v", err)
 			}
-			entries := []pubsub.Entry{
+			entries := []history.Entry{
 				{Host: testHost, ID: "a", Stored: stored("a", "a")}, // already stored
 				{Host: testHost, ID: "b", Stored: stored("b", "b")},
 				{Host: testHost, ID: "b", Stored: stored("b", "b")}, // twice in one batch
@@ -181,7 +181,7 @@ func TestHistoryAppendBatch(t *testing.T) {
 	}
 }
 
-func TestHistoryPyAMSEntries(t *testing.T) {
+func TestPyAMSEntries(t *testing.T) {
 	t.Parallel()
 	// As PyAMS's own websocket server stores them: json.dumps defaults, no id.
 	pyams := `{"host": "https://app.example.com", "channel": "chat:main", "action": "notify", ` +
@@ -195,7 +195,7 @@ func TestHistoryPyAMSEntries(t *testing.T) {
 			t.Parallel()
 			rdb, _ := b.new(t)
 			ctx := context.Background()
-			h := newHistory(t, rdb, pubsub.HistoryConfig{})
+			h := newHistory(t, rdb, history.Config{})
 			key := h.ListKey(testHost)
 			// LPUSH order: the last pushed is the newest.
 			for _, e := range []string{pyams, "garbage", `["not", "an", "object"]`, nullSource} {
@@ -230,12 +230,12 @@ func TestHistoryPyAMSEntries(t *testing.T) {
 	}
 }
 
-func TestHistoryDedupWindowExpires(t *testing.T) {
+func TestDedupWindowExpires(t *testing.T) {
 	t.Parallel()
 	mr := miniredis.RunT(t)
 	rdb := newClient(t, mr.Addr())
 	ctx := context.Background()
-	h := newHistory(t, rdb, pubsub.HistoryConfig{DedupWindow: time.Minute})
+	h := newHistory(t, rdb, history.Config{DedupWindow: time.Minute})
 	for i, want := range []bool{true, false} {
 		if added, err := h.Append(ctx, testHost, "id", stored("id", "t")); err != nil || added != want {
 			t.Fatalf("Append #%d = %v, %v; want %v", i, added, err, want)
@@ -247,11 +247,11 @@ func TestHistoryDedupWindowExpires(t *testing.T) {
 	}
 }
 
-func TestHistoryErrors(t *testing.T) {
+func TestErrors(t *testing.T) {
 	t.Parallel()
 	rdb, srv := realRedis(t)
 	ctx := context.Background()
-	h := newHistory(t, rdb, pubsub.HistoryConfig{})
+	h := newHistory(t, rdb, history.Config{})
 
 	invalid := []struct{ name, host, id string }{
 		{"empty id", testHost, ""},
@@ -261,7 +261,7 @@ func TestHistoryErrors(t *testing.T) {
 		if _, err := h.Append(ctx, tt.host, tt.id, []byte("{}")); !errors.Is(err, message.ErrInvalid) {
 			t.Errorf("Append(%s) err = %v, want ErrInvalid", tt.name, err)
 		}
-		if _, err := h.AppendBatch(ctx, []pubsub.Entry{{Host: tt.host, ID: tt.id}}); !errors.Is(err, message.ErrInvalid) {
+		if _, err := h.AppendBatch(ctx, []history.Entry{{Host: tt.host, ID: tt.id}}); !errors.Is(err, message.ErrInvalid) {
 			t.Errorf("AppendBatch(%s) err = %v, want ErrInvalid", tt.name, err)
 		}
 	}
@@ -274,12 +274,12 @@ func TestHistoryErrors(t *testing.T) {
 		t.Errorf("Append to a string key err = %v, want a Redis error", err)
 	}
 	const fine = "https://fine.example.com"
-	added, err := h.AppendBatch(ctx, []pubsub.Entry{
+	added, err := h.AppendBatch(ctx, []history.Entry{
 		{Host: testHost, ID: "id", Stored: stored("id", "t")},
 		{Host: fine, ID: "id", Stored: stored("id", "t")},
 		{Host: fine, ID: ""},
 	})
-	var be *pubsub.BatchError
+	var be *history.BatchError
 	if !errors.As(err, &be) || len(be.Errs) != 3 || be.Errs[0] == nil || be.Errs[1] != nil ||
 		!errors.Is(be.Errs[2], message.ErrInvalid) || !errors.Is(err, message.ErrInvalid) {
 		t.Fatalf("AppendBatch with a string key: err = %#v", err)
@@ -296,27 +296,27 @@ func TestHistoryErrors(t *testing.T) {
 	}
 
 	srv.Stop()
-	if _, err := h.Append(ctx, testHost, "id2", stored("id2", "t")); !errors.Is(err, pubsub.ErrUnavailable) {
+	if _, err := h.Append(ctx, testHost, "id2", stored("id2", "t")); !errors.Is(err, history.ErrUnavailable) {
 		t.Errorf("Append with Redis stopped: err = %v, want ErrUnavailable", err)
 	}
-	if _, err := h.AppendBatch(ctx, []pubsub.Entry{{Host: testHost, ID: "id3", Stored: stored("id3", "t")}}); !errors.Is(err, pubsub.ErrUnavailable) {
+	if _, err := h.AppendBatch(ctx, []history.Entry{{Host: testHost, ID: "id3", Stored: stored("id3", "t")}}); !errors.Is(err, history.ErrUnavailable) {
 		t.Errorf("AppendBatch with Redis stopped: err = %v, want ErrUnavailable", err)
 	}
-	if _, err := h.List(ctx, testHost); !errors.Is(err, pubsub.ErrUnavailable) {
+	if _, err := h.List(ctx, testHost); !errors.Is(err, history.ErrUnavailable) {
 		t.Errorf("List with Redis stopped: err = %v, want ErrUnavailable", err)
 	}
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := h.List(canceled, testHost); !errors.Is(err, context.Canceled) || errors.Is(err, pubsub.ErrUnavailable) {
+	if _, err := h.List(canceled, testHost); !errors.Is(err, context.Canceled) || errors.Is(err, history.ErrUnavailable) {
 		t.Errorf("List with a canceled context: err = %v, want context.Canceled only", err)
 	}
 }
 
-func TestHistoryKeyIgnoresHostCase(t *testing.T) {
+func TestKeyIgnoresHostCase(t *testing.T) {
 	t.Parallel()
 	mr := miniredis.RunT(t)
 	rdb := newClient(t, mr.Addr())
-	h, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{})
+	h, err := history.New(rdb, history.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/notifyd/notifyd/api"
+	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/handler"
+	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/metrics"
+	"github.com/notifyd/notifyd/pubsub"
+	"github.com/notifyd/notifyd/site"
+	"github.com/notifyd/notifyd/wsgateway"
+)
+
+// components are the parts of a running notifyd, built by newComponents
+// one step at a time, each step from the configuration and the parts built
+// before it. Immutable once built, except draining.
+type components struct {
+	cfg *config
+	log *slog.Logger
+
+	// access: tokens, publisher tokens, sites, categories
+	verifier   *auth.Verifier
+	publishers *auth.PublisherTokens
+	sites      *site.Policy
+	registry   *handler.Registry
+
+	// Redis and what lives on it
+	redis       *redisConn
+	history     *history.Store
+	publisher   *pubsub.Publisher
+	revocations *pubsub.Revocations
+	authn       auth.Revocable // every token check also consults the revocations
+
+	// delivery
+	recheck    *revocationRecheck
+	gateway    *wsgateway.Gateway
+	subscriber *pubsub.Subscriber
+
+	// HTTP
+	server   *http.Server
+	listener net.Listener
+	draining atomic.Bool // readiness answers 503 once set
+}
+
+// newComponents builds every part, connects Redis and listens. On error,
+// what it opened is closed.
+func newComponents(ctx context.Context, cfg *config, log *slog.Logger) (*components, error) {
+	c := &components{cfg: cfg, log: log}
+	steps := []func(context.Context) error{
+		c.buildAccess, c.connectRedis, c.buildStores, c.buildGateway, c.buildSubscriber, c.buildHTTP,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			if c.redis != nil {
+				_ = c.redis.Close()
+			}
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// buildAccess builds what decides who may do what: the token verifier, the
+// publisher tokens, the site policy and the category handlers.
+func (c *components) buildAccess(context.Context) error {
+	var err error
+	if c.verifier, err = newVerifier(c.cfg); err != nil {
+		return err
+	}
+	if c.publishers, err = auth.NewPublisherTokens(c.cfg.PublishTokens); err != nil {
+		return fmt.Errorf("invalid NOTIFYD_PUBLISH_TOKENS (-publish-tokens): %w", err)
+	}
+	if c.publishers.Len() == 0 {
+		c.log.Warn("no NOTIFYD_PUBLISH_TOKENS: POST /api/chat/messages refuses every request")
+	}
+	if c.sites, err = site.NewPolicy(c.cfg.AllowedOrigins, c.cfg.DefaultHost); err != nil {
+		return fmt.Errorf("invalid NOTIFYD_ALLOWED_ORIGINS or NOTIFYD_DEFAULT_HOST: %w", err)
+	}
+	c.registry, err = newRegistry(c.cfg, c.log)
+	return err
+}
+
+func (c *components) connectRedis(ctx context.Context) error {
+	var err error
+	c.redis, err = connectRedis(ctx, c.cfg, c.log)
+	return err
+}
+
+// buildStores builds what lives in Redis: the history, the publisher that
+// writes it, and the revocations.
+func (c *components) buildStores(context.Context) error {
+	log := c.log.With("component", "pubsub")
+	rdb := c.redis.client
+	var err error
+	c.history, err = history.New(rdb, history.Config{
+		Key: c.cfg.NotificationsKey, Length: c.cfg.NotificationsLength, MaxMessageSize: c.cfg.MaxMessageSize,
+		Logger: c.log.With("component", "history"),
+	})
+	if err != nil {
+		return err
+	}
+	c.publisher, err = pubsub.NewPublisher(rdb, c.history, pubsub.PublisherConfig{
+		Channel: c.cfg.Channel, MaxMessageSize: c.cfg.MaxMessageSize, Resolver: c.registry, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	c.revocations, err = pubsub.NewRevocations(rdb, pubsub.RevocationsConfig{
+		TTL: c.cfg.RevocationTTL, ControlChannel: c.cfg.ControlChannel, Logger: log,
+	})
+	c.authn = auth.Revocable{Verifier: c.verifier, Store: c.revocations}
+	return err
+}
+
+// buildGateway builds the websocket gateway.
+func (c *components) buildGateway(context.Context) error {
+	var err error
+	c.gateway, err = wsgateway.New(wsgateway.Config{
+		Auth: c.authn, Sites: c.sites, History: c.history,
+		QueueSize: c.cfg.QueueSize, WriteTimeout: c.cfg.WriteTimeout,
+		ReadLimit: c.cfg.ReadLimit, ShutdownSpread: c.cfg.ShutdownSpread,
+		MaxConnections: c.cfg.MaxConnections, MaxConnectionsPerPrincipal: c.cfg.MaxPerPrincipal,
+		ConnectRate: c.cfg.ConnectRate, ConnectBurst: c.cfg.ConnectBurst, ClientIPHeader: c.cfg.ClientIPHeader,
+		ReplayConcurrency: c.cfg.ReplayConcurrency,
+		Logger:            c.log.With("component", "wsgateway"),
+	})
+	return err
+}
+
+// buildSubscriber builds the subscriber that feeds the gateway, and the
+// revocation recheck it triggers after each resubscription.
+func (c *components) buildSubscriber(context.Context) error {
+	c.recheck = newRevocationRecheck(c.log)
+	var err error
+	c.subscriber, err = pubsub.NewSubscriber(c.redis.client, c.history, c.gateway, pubsub.SubscriberConfig{
+		Channel: c.cfg.Channel, ControlChannel: c.cfg.ControlChannel, MaxMessageSize: c.cfg.MaxMessageSize,
+		Resolver: c.registry, OnSubscribed: c.recheck.onSubscribed,
+		Logger: c.log.With("component", "pubsub"),
+	})
+	return err
+}
+
+// buildHTTP builds the REST API and the metrics around the gateway, and
+// listens.
+func (c *components) buildHTTP(context.Context) error {
+	routes, err := api.New(api.Config{
+		Auth: c.authn, PublisherTokens: c.publishers, Sites: c.sites,
+		Publisher: c.publisher, History: c.history, Categories: c.registry,
+		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
+		Ready: c.ready, Sessions: c.gateway.Count, WebSocket: c.gateway,
+		MaxBodyBytes: int64(c.cfg.MaxMessageSize) + 1024,
+		Version:      version, Logger: c.log.With("component", "api"),
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry)))
+	mux.Handle("/", routes)
+	c.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+	}
+	if c.listener, err = net.Listen("tcp", c.cfg.Addr); err != nil {
+		return fmt.Errorf("listen on NOTIFYD_ADDR %q: %w", c.cfg.Addr, err)
+	}
+	return nil
+}
+
+// ready is the readiness check: not draining, subscribed, Redis answers.
+func (c *components) ready(ctx context.Context) error {
+	switch {
+	case c.draining.Load():
+		return errors.New("shutting down")
+	case !c.subscriber.Ready():
+		return errors.New("not subscribed to redis")
+	}
+	return c.redis.client.Ping(ctx).Err()
+}

@@ -1,0 +1,46 @@
+// Package history is the per-site history of notifyd in Redis: the list of
+// a site's recent messages, newest first, that the REST API serves, the
+// websocket gateway replays (?since=) and the subscribers' gap fills read.
+// It uses one redis.UniversalClient given by the caller, so a single
+// server, Sentinel or Cluster all work.
+//
+// # Keys and storage
+//
+// A site's list is "<Key>::<host>" (PyAMS's key, host lower-cased), holding
+// each message's stored form (with target), trimmed to Length entries.
+// One Lua script does SET NX of a per-id "seen" key (kept DedupWindow),
+// LPUSH and LTRIM, so a message is stored exactly once however many
+// gateways, publishers or retries append it. The seen key
+// "{<list key>}:seen:<id>" carries the list key as hash tag and so lives in
+// the list's Cluster slot: the script's keys are always in one slot.
+// AppendPublish runs the same script with a channel: it also PUBLISHes the
+// stored form, in the same atomic step, only when it stores it; so a
+// site's list holds its messages in the order every subscriber receives
+// them (the ?since= cursor, a position in that list, depends on it), and a
+// duplicate is neither stored nor published again. Redis does not roll a
+// script back, so a failed LPUSH or PUBLISH is undone by hand and its error
+// returned: a retry cannot mistake a failure for a stored duplicate.
+//
+// AppendBatch runs the script for many entries in one pipelined round trip
+// and reports each entry's outcome (*BatchError, EntryError). IsPermanent
+// tells the failures a retry cannot fix (an invalid entry, WRONGTYPE, a
+// script error) from those it may (unreachable or read-only Redis, OOM,
+// NOREPLICAS, ...).
+//
+// List and ListMany decode what they read: entries that do not decode are
+// skipped and counted; entries without an id, such as those PyAMS's own
+// server writes, get message.DeriveID of their bytes, so every reader
+// agrees on their id.
+//
+// # Errors
+//
+// Redis failures match ErrUnavailable, unless the caller's context ended
+// first (then they match its error only). Entries without an id, or with
+// braces in their host, match message.ErrInvalid.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use and starts no goroutine. Its consumers
+// (pubsub's Publisher and Subscriber, the REST API, the websocket replay)
+// each declare the small interface they use.
+package history

@@ -1,0 +1,156 @@
+package pubsub
+
+import (
+	"context"
+	"errors"
+
+	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/message"
+)
+
+// entryStore is what the dispatcher and the retry writer store entries
+// into: the SubscriberHistory, or, in tests, a fake that fails the sites it
+// is told to.
+type entryStore interface {
+	AppendBatch(ctx context.Context, entries []history.Entry) (added []bool, err error)
+}
+
+// historyLister is what gap fills read: the SubscriberHistory.
+type historyLister interface {
+	ListMany(ctx context.Context, hosts []string) (lists [][]*message.Message, errs []error)
+}
+
+// dispatcher is the state of the dispatcher goroutine. It turns raw
+// payloads into messages for the sink, in batches: a batch is stored in the
+// history in one round trip before any of it is delivered, so that a
+// message is in its site's history before any websocket can receive it (a
+// client that registers after the delivery and then reads the history,
+// ?since=, finds it there). It also runs gap fills and obeys control
+// orders: the sink's methods are only called from its goroutine.
+type dispatcher struct {
+	// immutable after newDispatcher
+	cfg     SubscriberConfig
+	store   entryStore    // nil: no history writes
+	lists   historyLister // nil: no gap fills
+	sink    Sink
+	rep     *reporter
+	out     chan<- history.Entry // to the retry writer
+	pending *pendingSites        // shared with the retry writer; safe for concurrent use
+	fills   *fillQueue           // shared with the read loop; nil without lists
+
+	// owned by the dispatcher goroutine
+	recent  *recentIDs // recently dispatched ids
+	sites   *siteIDs   // last dispatched id per site
+	batch   []prepared
+	entries []history.Entry // scratch: the entries of the batch sent to Redis
+	sent    []int           // scratch: sent[j] is the index in batch of entries[j]
+}
+
+func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, sink Sink, rep *reporter,
+	out chan<- history.Entry) *dispatcher {
+	d := &dispatcher{
+		cfg: cfg, store: store, lists: lists, sink: sink, rep: rep, out: out,
+		pending: newPendingSites(&rep.stats.pending),
+		recent:  newRecentIDs(cfg.RecentIDs),
+		sites:   newSiteIDs(cfg.GapFillSites),
+		batch:   make([]prepared, 0, cfg.HistoryBatch),
+	}
+	if lists != nil {
+		d.fills = &fillQueue{}
+	}
+	return d
+}
+
+// run dispatches, in batches, what the read loop queues on in, runs the gap
+// fills whose markers it meets, and obeys control payloads, until in and
+// ctl are closed. It hands the history entries it could not store to the
+// retry writer, never blocking on it. Once stop is closed (Run is
+// stopping) gap fills are skipped.
+func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan item, ctl <-chan string) {
+	bo := d.cfg.newBackoff()
+	retry := stoppedTimer()
+	defer retry.Stop()
+	fill := func() {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if d.gapFill(ctx) {
+			bo.Reset()
+			return
+		}
+		retry.Reset(bo.Next()) // some sites failed; they are pending again
+	}
+	for in != nil || ctl != nil {
+		select {
+		case it, ok := <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+			marker := d.collect(ctx, it, in)
+			d.flush(ctx)
+			if marker {
+				d.fills.queued.Store(false) // before take: see fillQueue.request
+				fill()
+			}
+		case payload, ok := <-ctl:
+			if !ok {
+				ctl = nil
+				continue
+			}
+			d.control(payload)
+		case <-retry.C:
+			fill()
+		}
+	}
+}
+
+// deliver hands a valid message to the sink with its push form, and
+// remembers its id, for duplicates, and as its site's last for gap fills.
+func (d *dispatcher) deliver(m *message.Message) {
+	d.sink.Deliver(m, m.PushJSON())
+	d.rep.stats.delivered.Add(1)
+	d.recent.add(m.ID)
+	d.sites.set(m.Host, m.ID)
+}
+
+// control obeys one control payload.
+func (d *dispatcher) control(payload string) {
+	stats := d.rep.stats
+	c, err := decodeControl(payload)
+	if err != nil {
+		stats.controlMalformed.Add(1)
+		d.rep.warn("control_malformed", "pubsub: control message ignored",
+			"reason", "malformed", "err", err, "bytes", len(payload), "payload", truncate(payload, logPayloadBytes))
+		return
+	}
+	switch c.Action {
+	case ActionDisconnect:
+		cs, ok := d.sink.(ControlSink)
+		if !ok {
+			d.rep.log.Debug("pubsub: disconnect order ignored: the sink is not a ControlSink", "principal", c.Principal)
+			return
+		}
+		n := cs.Disconnect(c.Principal)
+		stats.disconnects.Add(1)
+		stats.disconnected.Add(uint64(max(n, 0)))
+		d.rep.log.Info("pubsub: disconnect order", "principal", c.Principal, "connections", n, "at", c.At)
+	default:
+		stats.controlUnknown.Add(1)
+		d.rep.warn("control_unknown", "pubsub: control message ignored",
+			"reason", "unknown action", "action", truncate(c.Action, 64))
+	}
+}
+
+func decodeReason(err error) DropReason {
+	switch {
+	case errors.Is(err, message.ErrTooLarge):
+		return DropTooLarge
+	case errors.Is(err, message.ErrInvalid):
+		return DropInvalid
+	default:
+		return DropMalformed
+	}
+}

@@ -1,0 +1,210 @@
+package pubsub
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/backoff"
+	"github.com/notifyd/notifyd/message"
+)
+
+// Subscriber defaults.
+const (
+	// DefaultQueueSize is the default bound of the raw payload queue.
+	DefaultQueueSize = 16384
+	// DefaultHistoryQueueSize is the default bound of the queue of history
+	// entries handed to the retry writer.
+	DefaultHistoryQueueSize = 16384
+	// DefaultHistoryRetryQueueSize is the default bound of the history
+	// entries waiting for a retry, over all sites.
+	DefaultHistoryRetryQueueSize = 16384
+	// DefaultHistoryBatch is the default number of payloads per dispatcher
+	// batch, and of entries per history write.
+	DefaultHistoryBatch = 128
+	// DefaultStoreTimeout is the default bound of the history write the
+	// dispatcher makes before it delivers a batch.
+	DefaultStoreTimeout = 500 * time.Millisecond
+	// DefaultHealthCheckInterval is the default idle time before a PING.
+	DefaultHealthCheckInterval = 3 * time.Second
+	// DefaultFlushTimeout is the default time Run spends draining on shutdown.
+	DefaultFlushTimeout = 2 * time.Second
+	// DefaultRecentIDs is the default number of recently dispatched ids
+	// remembered to skip duplicates.
+	DefaultRecentIDs = 16384
+	// DefaultGapFillSites is the default number of sites whose last
+	// dispatched id is remembered for gap fills.
+	DefaultGapFillSites = 10000
+	// DefaultGapFillMargin is the default margin subtracted from the moment
+	// the subscription was lost when a gap fill selects messages by time.
+	DefaultGapFillMargin = 2 * time.Second
+)
+
+// Backoff defaults.
+const (
+	// DefaultBackoffMin is the first delay after a Redis error.
+	DefaultBackoffMin = 100 * time.Millisecond
+	// DefaultBackoffMax caps the delay between attempts.
+	DefaultBackoffMax = 5 * time.Second
+)
+
+// controlQueueSize bounds the control payloads waiting for the dispatcher.
+// Control messages are rare; a full queue drops them (ControlDropped).
+const controlQueueSize = 256
+
+// SubscriberConfig configures a Subscriber.
+type SubscriberConfig struct {
+	// Channel is the Redis channel to subscribe to. Default DefaultChannel.
+	Channel string
+	// ControlChannel is the Redis channel of control messages (see
+	// ControlMessage), subscribed on the same connection as Channel; it
+	// must differ from Channel. Default DefaultControlChannel.
+	ControlChannel string
+	// MaxMessageSize bounds payloads in bytes; larger ones are dropped
+	// (DropTooLarge). Default message.DefaultMaxSize; negative means no limit.
+	MaxMessageSize int
+	// QueueSize bounds the raw payloads waiting between the read loop and the
+	// dispatcher; when it is full, payloads are dropped (DropQueueFull).
+	// Default DefaultQueueSize.
+	QueueSize int
+	// HistoryQueueSize bounds the messages handed to the history retry
+	// writer (their write failed or timed out, or their site has older ones
+	// waiting) that it has not taken yet; when it is full they are
+	// delivered but not stored by this gateway (DropHistoryQueueFull).
+	// Default DefaultHistoryQueueSize.
+	HistoryQueueSize int
+	// HistoryRetryQueueSize bounds, over all sites, the messages whose
+	// history write failed and waits for a retry, with the later messages
+	// of the same sites queued behind them (see the package documentation).
+	// When it is full, a site's oldest waiting message is discarded to make
+	// room for its newest (DropHistoryRetryQueueFull); a site with nothing
+	// waiting loses the new message instead. Each site also keeps at most
+	// as many as its history list does (SubscriberHistory.Length): older ones
+	// would be trimmed at once (DropHistorySuperseded). Default
+	// DefaultHistoryRetryQueueSize.
+	HistoryRetryQueueSize int
+	// HistoryBatch is the most payloads the dispatcher takes in one batch
+	// (whatever is queued, without waiting for more), whose messages it
+	// stores in one round trip before it delivers them, and the most
+	// entries a retry round stores. Default DefaultHistoryBatch.
+	HistoryBatch int
+	// StoreTimeout bounds the history write the dispatcher makes for a
+	// batch before it delivers it. When the write fails or takes longer,
+	// the batch is delivered all the same (the history never holds a live
+	// message back for longer) and its entries are stored later by the
+	// retry writer, in order (HistoryDeferred): until then a client that
+	// reconnects with ?since= may miss them. Default DefaultStoreTimeout;
+	// it must not be negative.
+	StoreTimeout time.Duration
+	// Resolver computes the target of messages that arrive without one.
+	// Default: none.
+	Resolver Resolver
+	// BackoffMin and BackoffMax bound the jittered exponential delay between
+	// attempts after a Redis error. Defaults DefaultBackoffMin and
+	// DefaultBackoffMax.
+	BackoffMin, BackoffMax time.Duration
+	// HealthCheckInterval is how long the read loop waits for a message
+	// before it sends a PING; when the PING gets no reply within another
+	// interval, the connection is declared dead and replaced. Default
+	// DefaultHealthCheckInterval.
+	HealthCheckInterval time.Duration
+	// FlushTimeout bounds how long Run, once its context is done, keeps
+	// dispatching what was queued and storing it in the history (retrying
+	// the writes that fail); what is left is dropped (DropHistoryShutdown).
+	// Deliveries that remain are made without storing (a write attempted
+	// after FlushTimeout fails at once).
+	// Default DefaultFlushTimeout.
+	FlushTimeout time.Duration
+	// RecentIDs is how many recently dispatched message ids (live or gap
+	// filled) are remembered; a payload whose id is among them is skipped
+	// (Stats().Duplicates). The oldest id is forgotten first. Default
+	// DefaultRecentIDs.
+	RecentIDs int
+	// GapFillSites is how many sites' last dispatched ids are remembered for
+	// gap fills; the least recently dispatched site is forgotten first.
+	// Default DefaultGapFillSites.
+	GapFillSites int
+	// GapFillMargin widens the time window of gap fills: messages whose ULID
+	// time is after the loss of the subscription minus GapFillMargin are
+	// candidates. It absorbs clock skew between producers and the gateway
+	// and the latency of the last messages before the loss. Default
+	// DefaultGapFillMargin.
+	GapFillMargin time.Duration
+	// OnSubscribed, if set, is called from the read loop each time the
+	// subscription (to Channel and ControlChannel) is confirmed, with
+	// reconnect false the first time and true afterwards (a gap in the
+	// stream may precede it; a gap fill is requested right after the call).
+	// It must return quickly: the read loop does not read while it runs. ctx
+	// is Run's context.
+	OnSubscribed func(ctx context.Context, reconnect bool)
+	// Logger receives lifecycle Info logs and rate-limited Warn logs about
+	// drops and connection losses. Default: discard.
+	Logger *slog.Logger
+}
+
+// newBackoff returns the delay between attempts after Redis errors: equal
+// jitter, from BackoffMin doubling up to BackoffMax, each delay drawn in
+// [ceiling/2, ceiling].
+func (c SubscriberConfig) newBackoff() backoff.Backoff {
+	return backoff.Backoff{Min: c.BackoffMin, Max: c.BackoffMax, Jitter: backoff.Equal}
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c SubscriberConfig) withDefaults() SubscriberConfig {
+	c.Channel = cmp.Or(c.Channel, DefaultChannel)
+	c.ControlChannel = cmp.Or(c.ControlChannel, DefaultControlChannel)
+	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, message.DefaultMaxSize)
+	c.QueueSize = cmp.Or(c.QueueSize, DefaultQueueSize)
+	c.HistoryQueueSize = cmp.Or(c.HistoryQueueSize, DefaultHistoryQueueSize)
+	c.HistoryRetryQueueSize = cmp.Or(c.HistoryRetryQueueSize, DefaultHistoryRetryQueueSize)
+	c.HistoryBatch = cmp.Or(c.HistoryBatch, DefaultHistoryBatch)
+	c.StoreTimeout = cmp.Or(c.StoreTimeout, DefaultStoreTimeout)
+	c.BackoffMin = cmp.Or(c.BackoffMin, DefaultBackoffMin)
+	c.BackoffMax = cmp.Or(c.BackoffMax, DefaultBackoffMax)
+	c.HealthCheckInterval = cmp.Or(c.HealthCheckInterval, DefaultHealthCheckInterval)
+	c.FlushTimeout = cmp.Or(c.FlushTimeout, DefaultFlushTimeout)
+	c.RecentIDs = cmp.Or(c.RecentIDs, DefaultRecentIDs)
+	c.GapFillSites = cmp.Or(c.GapFillSites, DefaultGapFillSites)
+	c.GapFillMargin = cmp.Or(c.GapFillMargin, DefaultGapFillMargin)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+// check validates c once defaults are applied; each error names its field.
+func (c SubscriberConfig) check() error {
+	var errs []error
+	if c.ControlChannel == c.Channel {
+		errs = append(errs, fmt.Errorf("pubsub: subscriber: ControlChannel %q is the data Channel", c.ControlChannel))
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{
+		{"QueueSize", c.QueueSize}, {"HistoryQueueSize", c.HistoryQueueSize},
+		{"HistoryRetryQueueSize", c.HistoryRetryQueueSize}, {"HistoryBatch", c.HistoryBatch},
+		{"RecentIDs", c.RecentIDs}, {"GapFillSites", c.GapFillSites},
+	} {
+		if f.value < 0 {
+			errs = append(errs, fmt.Errorf("pubsub: subscriber: %s %d is negative", f.name, f.value))
+		}
+	}
+	for _, f := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"StoreTimeout", c.StoreTimeout}, {"BackoffMin", c.BackoffMin},
+		{"HealthCheckInterval", c.HealthCheckInterval}, {"FlushTimeout", c.FlushTimeout},
+		{"GapFillMargin", c.GapFillMargin},
+	} {
+		if f.value < 0 {
+			errs = append(errs, fmt.Errorf("pubsub: subscriber: %s %v is negative", f.name, f.value))
+		}
+	}
+	if c.BackoffMax < c.BackoffMin {
+		errs = append(errs, fmt.Errorf("pubsub: subscriber: BackoffMax %v is below BackoffMin %v", c.BackoffMax, c.BackoffMin))
+	}
+	return errors.Join(errs...)
+}
