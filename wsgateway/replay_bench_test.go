@@ -11,16 +11,16 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
-	"github.com/notifyd/notifyd/pubsub"
 )
 
 // BenchmarkReplayStorm is a reconnect storm: each op, stormConns clients
 // connect at once with ?since= and each reads the stormBehind messages it
 // missed from a stormEntries-entry site history kept by the real
-// pubsub.History (on miniredis). An op ends when every client has caught up
+// history.Store (on miniredis). An op ends when every client has caught up
 // and every server-side connection has ended. It measures the whole path
 // (handshakes, history reads, replay writes, client reads).
 func BenchmarkReplayStorm(b *testing.B) {
@@ -32,7 +32,7 @@ func BenchmarkReplayStorm(b *testing.B) {
 	mr := miniredis.RunT(b)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), PoolSize: 2 * stormConns})
 	b.Cleanup(func() { _ = rdb.Close() })
-	hist, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{Key: "wsgateway-bench", Length: stormEntries})
+	hist, err := history.New(rdb, history.Config{Key: "wsgateway-bench", Length: stormEntries})
 	if err != nil {
 		b.Fatal(err)
 	}

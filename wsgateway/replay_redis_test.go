@@ -8,19 +8,19 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
-	"github.com/notifyd/notifyd/pubsub"
 )
 
-// TestReplayFromRedisHistory runs catch-up against the real pubsub.History
+// TestReplayFromRedisHistory runs catch-up against the real history.Store
 // (on miniredis): what the Publisher's history stores is what replay sends.
 func TestReplayFromRedisHistory(t *testing.T) {
 	t.Parallel()
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	hist, err := pubsub.NewHistory(rdb, pubsub.HistoryConfig{Key: "wsgateway-test", Length: 3})
+	hist, err := history.New(rdb, history.Config{Key: "wsgateway-test", Length: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
