@@ -104,6 +104,9 @@ type Config struct {
 	Categories Categories
 	// Ready reports readiness for /readyz. Nil: always ready.
 	Ready func(ctx context.Context) error
+	// Warnings are configuration risks /readyz reports with its answer
+	// ("warnings": [...]); they do not make the gateway unready. Nil: none.
+	Warnings []string
 	// Sessions counts websocket sessions for /monitor. Nil: 0.
 	Sessions func() int
 	// Revoker serves POST /api/admin/disconnect. Nil: the route is not

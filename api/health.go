@@ -6,7 +6,8 @@ import (
 )
 
 type statusResponse struct {
-	Status string `json:"status"`
+	Status   string   `json:"status"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // monitorResponse is PyAMS chat-ws's /monitor answer.
@@ -29,7 +30,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, statusResponse{Status: "ready"})
+	writeJSON(w, http.StatusOK, statusResponse{Status: "ready", Warnings: s.cfg.Warnings})
 }
 
 // monitor answers PyAMS's monitor endpoint with the session count.

@@ -23,6 +23,7 @@ func TestHealthEndpoints(t *testing.T) {
 		{"healthz", nil, http.MethodGet, PathHealthz, 200, `{"status":"OK"}`},
 		{"readyz default", nil, http.MethodGet, PathReadyz, 200, `{"status":"ready"}`},
 		{"readyz ready", func(c *Config) { c.Ready = ready }, http.MethodGet, PathReadyz, 200, `{"status":"ready"}`},
+		{"readyz with warnings", func(c *Config) { c.Warnings = []string{"multi-site"} }, http.MethodGet, PathReadyz, 200, `{"status":"ready","warnings":["multi-site"]}`},
 		{"readyz not ready", func(c *Config) { c.Ready = notReady }, http.MethodGet, PathReadyz, 503, `{"status":"error","message":"not ready"}`},
 		{"monitor default", nil, http.MethodGet, PathMonitor, 200, `{"status":"OK","sessions_count":0,"server":"notifyd/dev"}`},
 		{"monitor", func(c *Config) { c.Sessions = func() int { return 7 }; c.Version = "1.2.3" },

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/handler"
 	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/clientip"
+	"github.com/notifyd/notifyd/internal/httpguard"
 	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/site"
@@ -32,6 +35,7 @@ type components struct {
 	publishers *auth.PublisherTokens
 	sites      *site.Policy
 	registry   *handler.Registry
+	warnings   []string // configuration risks, logged at start and shown by /readyz
 
 	// Redis and what lives on it
 	redis       *redisConn
@@ -47,6 +51,7 @@ type components struct {
 
 	// HTTP
 	server   *http.Server
+	guard    *httpguard.Listener // caps connections per client address
 	listener net.Listener
 	draining atomic.Bool // readiness answers 503 once set
 }
@@ -86,7 +91,24 @@ func (c *components) buildAccess(context.Context) error {
 		return fmt.Errorf("invalid NOTIFYD_ALLOWED_ORIGINS or NOTIFYD_DEFAULT_HOST: %w", err)
 	}
 	c.registry, err = newRegistry(c.cfg, c.log)
+	if w := multiSiteWarning(c.cfg); w != "" {
+		c.log.Warn(w)
+		c.warnings = append(c.warnings, w)
+	}
 	return err
+}
+
+// multiSiteWarning names the risk of serving several sites with tokens that
+// are not bound to a site: a user of one site may read another's broadcasts
+// with ?host=. Empty when the risk does not apply.
+func multiSiteWarning(cfg *config) string {
+	many := len(cfg.AllowedOrigins) > 1 || slices.Contains(cfg.AllowedOrigins, "*")
+	if !many || cfg.SiteClaim != "" {
+		return ""
+	}
+	return "several sites are allowed (NOTIFYD_ALLOWED_ORIGINS) but tokens are not bound to a site: " +
+		"a user of one site can read another site's broadcasts and role messages with ?host=; " +
+		"set NOTIFYD_JWT_SITE_CLAIM (tokens listing their sites) or run one deployment per site"
 }
 
 func (c *components) connectRedis(ctx context.Context) error {
@@ -131,7 +153,8 @@ func (c *components) buildGateway(context.Context) error {
 		MaxConnections: c.cfg.MaxConnections, MaxConnectionsPerPrincipal: c.cfg.MaxPerPrincipal,
 		ConnectRate: c.cfg.ConnectRate, ConnectBurst: c.cfg.ConnectBurst, ClientIPHeader: c.cfg.ClientIPHeader,
 		ReplayConcurrency: c.cfg.ReplayConcurrency,
-		Logger:            c.log.With("component", "wsgateway"),
+		ExpiryMode:        c.cfg.WSExpiryMode, MuteGrace: c.cfg.WSMuteGrace,
+		Logger: c.log.With("component", "wsgateway"),
 	})
 	return err
 }
@@ -156,24 +179,31 @@ func (c *components) buildHTTP(context.Context) error {
 		Auth: c.authn, PublisherTokens: c.publishers, Sites: c.sites,
 		Publisher: c.publisher, History: c.history, Categories: c.registry,
 		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
-		Ready: c.ready, Sessions: c.gateway.Count, WebSocket: c.gateway,
+		AdminRate: c.cfg.AdminRate, AdminBurst: c.cfg.AdminBurst, RESTRate: c.cfg.RESTRate, RESTBurst: c.cfg.RESTBurst,
+		Ready: c.ready, Warnings: c.warnings, Sessions: c.gateway.Count, WebSocket: c.gateway,
 		MaxBodyBytes: int64(c.cfg.MaxMessageSize) + 1024,
 		Version:      version, Logger: c.log.With("component", "api"),
 	})
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on NOTIFYD_ADDR %q: %w", c.cfg.Addr, err)
+	}
+	c.guard = httpguard.NewListener(ln, c.cfg.MaxConnsPerAddr, clientip.AddrKey)
+	c.listener = c.guard
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry)))
+	mux.Handle("GET /metrics", metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard)))
 	mux.Handle("/", routes)
+	// Every route but the websocket gets read and write deadlines: a client
+	// that sends headers and then nothing cannot hold its socket.
+	deadlines := httpguard.Deadlines(c.cfg.HTTPReadTimeout, c.cfg.HTTPWriteTimeout, api.PathWebSocket)
 	c.server = &http.Server{
-		Handler:           mux,
+		Handler:           deadlines(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
-	}
-	if c.listener, err = net.Listen("tcp", c.cfg.Addr); err != nil {
-		return fmt.Errorf("listen on NOTIFYD_ADDR %q: %w", c.cfg.Addr, err)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/notifyd/notifyd/wsgateway"
 )
 
 // config is everything notifyd reads from flags and the environment. Each
@@ -50,6 +52,18 @@ type config struct {
 	PublishBurst        int
 	ClientIPHeader      string
 	ReplayConcurrency   int
+	JWTAudience         string
+	JWTIssuer           string
+	JWTLeeway           time.Duration
+	AdminRate           float64
+	AdminBurst          int
+	RESTRate            float64
+	RESTBurst           int
+	WSExpiryMode        wsgateway.ExpiryMode
+	WSMuteGrace         time.Duration
+	HTTPReadTimeout     time.Duration
+	HTTPWriteTimeout    time.Duration
+	MaxConnsPerAddr     int
 }
 
 // setting binds one flag to its environment variable.
@@ -93,6 +107,17 @@ func settings(c *config) []setting {
 			return nil
 		}
 	}
+	// sdur is a duration where a negative value means "none".
+	sdur := func(dst *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("want a duration such as 5s (negative: none)")
+			}
+			*dst = d
+			return nil
+		}
+	}
 	return []setting{
 		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address", str(&c.Addr)},
 		{"redis-url", "NOTIFYD_REDIS_URL", "", "Redis URL (redis:// or rediss://); empty runs an embedded in-process Redis that keeps nothing", str(&c.RedisURL)},
@@ -105,6 +130,9 @@ func settings(c *config) []setting {
 		{"notifications-length", "NOTIFYD_NOTIFICATIONS_LENGTH", "50", "messages kept per site history list", num(&c.NotificationsLength, 1)},
 		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret (>= 32 bytes) verifying HS256/384/512 tokens", str(&c.JWTSecret)},
 		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys verifying RS/PS/ES/EdDSA tokens", str(&c.JWTPublicKey)},
+		{"jwt-audience", "NOTIFYD_JWT_AUDIENCE", "", "when set, every token must carry an aud claim equal to it or listing it; empty: aud is not checked", str(&c.JWTAudience)},
+		{"jwt-issuer", "NOTIFYD_JWT_ISSUER", "", "when set, every token must carry this exact iss; empty: iss is not checked", str(&c.JWTIssuer)},
+		{"jwt-leeway", "NOTIFYD_JWT_LEEWAY", "5s", "clock skew tolerated on exp, nbf and iat, the same for REST, websockets and revocations (negative: none)", sdur(&c.JWTLeeway)},
 		{"principals-claim", "NOTIFYD_PRINCIPALS_CLAIM", "principals", "token claim listing the bearer's extra principals", str(&c.PrincipalsClaim)},
 		{"jwt-site-claim", "NOTIFYD_JWT_SITE_CLAIM", "", "token claim listing the sites (origins) a token is valid for; when set, tokens without it or used for another site are refused; empty: tokens are valid for every site", str(&c.SiteClaim)},
 		{"allowed-origins", "NOTIFYD_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to connect; * allows any; empty allows same-origin and non-browser clients", list(&c.AllowedOrigins)},
@@ -132,8 +160,24 @@ func settings(c *config) []setting {
 		{"max-connections-per-principal", "NOTIFYD_MAX_CONNECTIONS_PER_PRINCIPAL", "32", "websockets per principal per gateway (more: 429; -1 disables)", num(&c.MaxPerPrincipal, -1)},
 		{"connect-rate", "NOTIFYD_CONNECT_RATE", "5", "new websockets per second per client address (more: 429; negative disables)", rate(&c.ConnectRate)},
 		{"connect-burst", "NOTIFYD_CONNECT_BURST", "20", "burst of new websockets per client address", num(&c.ConnectBurst, 1)},
-		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "publish requests per second per publisher token (more: 429; negative disables)", rate(&c.PublishRate)},
+		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "publish requests per second per publisher token (POST /api/chat/messages; more: 429; negative disables)", rate(&c.PublishRate)},
 		{"publish-burst", "NOTIFYD_PUBLISH_BURST", "200", "burst of publish requests per publisher token", num(&c.PublishBurst, 1)},
+		{"admin-rate", "NOTIFYD_ADMIN_RATE", "100", "POST /api/admin/disconnect requests per second per publisher token, apart from publishing (more: 429; negative disables)", rate(&c.AdminRate)},
+		{"admin-burst", "NOTIFYD_ADMIN_BURST", "200", "burst of admin requests per publisher token", num(&c.AdminBurst, 1)},
+		{"rest-rate", "NOTIFYD_REST_RATE", "20", "GET /api/chat/context and /api/chat/notifications requests per second per principal (more: 429; negative disables)", rate(&c.RESTRate)},
+		{"rest-burst", "NOTIFYD_REST_BURST", "40", "burst of REST requests per principal", num(&c.RESTBurst, 1)},
+		{"ws-expiry-mode", "NOTIFYD_WS_EXPIRY_MODE", "mute", "at token expiry, a websocket that sent its token as the accessToken subprotocol (PyAMS) gets the logout frame and then nothing (mute; its client closes it) or is closed with 4001 (close)", func(v string) error {
+			switch m := wsgateway.ExpiryMode(v); m {
+			case wsgateway.ExpiryMute, wsgateway.ExpiryClose:
+				c.WSExpiryMode = m
+				return nil
+			}
+			return errors.New("want mute or close")
+		}},
+		{"ws-mute-grace", "NOTIFYD_WS_MUTE_GRACE", "30s", "longest time a muted websocket stays open before the server closes it (4001)", dur(&c.WSMuteGrace)},
+		{"http-read-timeout", "NOTIFYD_HTTP_READ_TIMEOUT", "10s", "longest time to receive a request body, for every route but /ws/chat", dur(&c.HTTPReadTimeout)},
+		{"http-write-timeout", "NOTIFYD_HTTP_WRITE_TIMEOUT", "30s", "longest time to handle a request and write its answer, for every route but /ws/chat", dur(&c.HTTPWriteTimeout)},
+		{"max-connections-per-addr", "NOTIFYD_MAX_CONNECTIONS_PER_ADDR", "512", "TCP connections (websockets and HTTP) one client address (TCP peer; IPv6 by /64) may hold at once; more are closed at accept (-1 disables; raise it behind a proxy, whose address all clients share)", num(&c.MaxConnsPerAddr, -1)},
 		{"replay-concurrency", "NOTIFYD_REPLAY_CONCURRENCY", "4", "history reads in flight for ?since= catch-ups (concurrent catch-ups of one site share a read)", num(&c.ReplayConcurrency, 1)},
 		{"client-ip-header", "NOTIFYD_CLIENT_IP_HEADER", "", "header naming the client address behind a trusted proxy (e.g. X-Forwarded-For; its rightmost entry is used); empty uses the TCP peer", str(&c.ClientIPHeader)},
 	}

@@ -103,7 +103,15 @@ func get(t *testing.T, url, token string) *http.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
+	// Read and close the body now, so the connection goes back to the pool:
+	// a poll loop must not hold one connection per call (the gateway caps
+	// connections per client address).
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp
 }
 

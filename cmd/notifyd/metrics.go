@@ -5,6 +5,7 @@ import (
 
 	"github.com/notifyd/notifyd/handler"
 	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/httpguard"
 	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/wsgateway"
@@ -12,7 +13,7 @@ import (
 
 // newCollector maps the Stats snapshots of the running parts to Prometheus
 // metrics, read at every scrape.
-func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry) *metrics.Collector {
+func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry, guard *httpguard.Listener) *metrics.Collector {
 	return metrics.NewCollector(func() []metrics.Sample {
 		g, s, h := gw.Stats(), sub.Stats(), hist.Stats()
 		ready := 0.0
@@ -31,6 +32,12 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 			{Name: "notifyd_ws_history_reads_total", Help: "History reads made for catch-ups.", Value: float64(g.HistoryReads)},
 			{Name: "notifyd_ws_history_joins_total", Help: "Catch-ups served by a history read another connection asked for.", Value: float64(g.HistoryJoins)},
 			{Name: "notifyd_ws_seam_skipped_total", Help: "Live messages skipped because the replay already sent them.", Value: float64(g.SeamSkipped)},
+			{Name: "notifyd_ws_refusing", Help: "Refused websockets being closed now (they hold no connection slot).", Gauge: true, Value: float64(g.Refusing)},
+			{Name: "notifyd_ws_refusals_unanswered_total", Help: "Refused websockets whose client never answered the close (cut after 1 s).", Value: float64(g.RefusalsUnanswered)},
+			{Name: "notifyd_ws_muted", Help: "Open websockets muted at token expiry (PyAMS subprotocol), waiting for their client to close them.", Gauge: true, Value: float64(g.Muted)},
+			{Name: "notifyd_ws_mutes_total", Help: "Websockets muted at token expiry.", Value: float64(g.Mutes)},
+			{Name: "notifyd_ws_muted_skipped_total", Help: "Queued messages skipped because their websocket was muted.", Value: float64(g.MutedSkipped)},
+			{Name: "notifyd_http_conns_refused_total", Help: "TCP connections closed at accept: their client address held NOTIFYD_MAX_CONNECTIONS_PER_ADDR.", Value: float64(guard.Refused())},
 			{Name: "notifyd_subscriber_ready", Help: "1 while subscribed to the Redis channels.", Gauge: true, Value: ready},
 			{Name: "notifyd_channel_received_total", Help: "Payloads read from the Redis channel.", Value: float64(s.Received)},
 			{Name: "notifyd_channel_delivered_total", Help: "Channel messages handed to the gateway.", Value: float64(s.Delivered)},

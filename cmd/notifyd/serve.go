@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/handler"
@@ -79,7 +78,10 @@ func (c *components) shutdown() {
 }
 
 func newVerifier(cfg *config) (*auth.Verifier, error) {
-	ac := auth.Config{PrincipalsClaim: cfg.PrincipalsClaim, SiteClaim: cfg.SiteClaim, Leeway: 30 * time.Second}
+	ac := auth.Config{
+		PrincipalsClaim: cfg.PrincipalsClaim, SiteClaim: cfg.SiteClaim,
+		Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer, Leeway: cfg.JWTLeeway,
+	}
 	if cfg.JWTSecret != "" {
 		ac.Secret = []byte(cfg.JWTSecret)
 	} else {
