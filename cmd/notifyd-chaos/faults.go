@@ -17,6 +17,7 @@ const (
 	faultSlowClient   = "slow-client"
 	faultGarbage      = "garbage"
 	faultRevoke       = "revoke"
+	faultAttack       = "attack"
 )
 
 // allFaults lists every fault in run order.
@@ -34,11 +35,12 @@ func allFaults() []*faultSpec {
 		{name: faultSlowClient, strictBare: true, prepare: slowPrepare, inject: slowInject, finish: slowFinish},
 		{name: faultGarbage, strictBare: true, inject: garbageInject, finish: garbageFinish},
 		{name: faultRevoke, strictBare: true, prepare: revokePrepare, inject: revokeInject, finish: revokeFinish},
+		{name: faultAttack, strictBare: true, inject: attackInject, finish: attackFinish},
 	}
 }
 
 // quickFaults are the cheap ones the CI test runs.
-var quickFaults = []string{faultBaseline, faultPubsubKill, faultSlowClient, faultGarbage}
+var quickFaults = []string{faultBaseline, faultPubsubKill, faultSlowClient, faultGarbage, faultAttack}
 
 // selectFaults returns the specs named in names, in run order.
 func selectFaults(names []string) ([]*faultSpec, error) {

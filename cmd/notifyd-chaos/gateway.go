@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +33,8 @@ type gatewayEnv struct {
 	writeTimeout    time.Duration
 	shutdownSpread  time.Duration
 	shutdownTimeout time.Duration
+	maxConnections  int // per gateway
+	maxPerAddr      int // connections per client address (the TCP peer)
 }
 
 func newGateway(bin, dir string, index, port int, e gatewayEnv) *gateway {
@@ -47,6 +50,10 @@ func newGateway(bin, dir string, index, port int, e gatewayEnv) *gateway {
 		"NOTIFYD_SHUTDOWN_SPREAD":      e.shutdownSpread.String(),
 		"NOTIFYD_SHUTDOWN_TIMEOUT":     e.shutdownTimeout.String(),
 		"NOTIFYD_LOG_LEVEL":            "info",
+		// Limits small enough that the attack fault can reach them.
+		"NOTIFYD_MAX_CONNECTIONS":          strconv.Itoa(e.maxConnections),
+		"NOTIFYD_MAX_CONNECTIONS_PER_ADDR": strconv.Itoa(e.maxPerAddr),
+		"NOTIFYD_HTTP_READ_TIMEOUT":        attackReadTimeout.String(),
 		// Each chaos client sends its own X-Forwarded-For address, as
 		// browsers behind a proxy would appear, so the per-address connect
 		// rate limit (kept at its default) applies per client, not to the
@@ -111,6 +118,29 @@ func (g *gateway) sessions(ctx context.Context, hc *http.Client) (int, error) {
 		return 0, fmt.Errorf("%s /monitor: %w", g.name, err)
 	}
 	return m.Count, nil
+}
+
+// metric returns the value of an unlabelled metric from /metrics.
+func (g *gateway) metric(ctx context.Context, hc *http.Client, name string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base()+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no metric %s", g.name, name)
 }
 
 // races counts the data races the race detector reported in the log.

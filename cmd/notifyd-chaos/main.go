@@ -14,6 +14,7 @@
 //	slow-client    a client that never reads is flooded: it must be cut (4000), nobody else hurt
 //	garbage        invalid JSON, wrong types, huge and invalid UTF-8 payloads amid valid ones
 //	revoke         POST /api/admin/disconnect for a principal connected to both gateways
+//	attack         slow bodies and tokenless upgrade floods against gateway1 while real users are probed
 //
 // For each phase it prints a Markdown table row: messages published,
 // deliveries owed (computed exactly from each message's targets with
@@ -168,6 +169,11 @@ func (c *chaos) setup(ctx context.Context) error {
 		writeTimeout:    2 * time.Second,
 		shutdownSpread:  500 * time.Millisecond,
 		shutdownTimeout: 5 * time.Second,
+		// Room for the whole fleet on one gateway (sigterm, sigkill), the
+		// revocation and slow clients, and the probes, little more: the
+		// attack fault shows that attackers cannot take that room.
+		maxConnections: c.opts.clients + 60,
+		maxPerAddr:     attackCap(c.opts.clients),
 	}
 	var urls []string
 	for i := range 2 {

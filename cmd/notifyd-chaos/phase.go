@@ -37,6 +37,7 @@ type phase struct {
 	slow    *slowState
 	garbage *garbageState
 	revoke  *revokeState
+	attack  *attackState
 }
 
 func (ph *phase) note(format string, args ...any) {
