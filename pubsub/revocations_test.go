@@ -17,7 +17,7 @@ import (
 )
 
 // Revocations is the store auth.Revocable consults. The assertion lives in
-// a test so that pubsub itself does not depend on internal/auth.
+// a test so that pubsub itself does not depend on auth.
 var _ auth.RevocationStore = (*pubsub.Revocations)(nil)
 
 func newRevocations(t testing.TB, rdb redis.UniversalClient, cfg pubsub.RevocationsConfig) *pubsub.Revocations {
