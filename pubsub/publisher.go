@@ -28,9 +28,10 @@ type PublisherConfig struct {
 	// message.DefaultMaxSize; negative means no limit. Keep it no larger than
 	// the subscribers' limit, or they will drop what was published.
 	MaxMessageSize int
-	// Resolver computes the target of messages published without one.
-	// Default: none (such messages are published with an empty target and
-	// reach nobody, as in PyAMS).
+	// Resolver computes the target of messages published without one, and
+	// records the target keys (message.Target.Keys) of every message.
+	// Default: none (messages without a target are published with an empty
+	// target and reach nobody, as in PyAMS).
 	Resolver Resolver
 	// Now is the clock used for ids and timestamps. Default time.Now.
 	Now func() time.Time
@@ -103,7 +104,8 @@ func (p *Publisher) Channel() string { return p.channel }
 // Publish mutates m, so that the caller learns the id and timestamp: an empty
 // ID gets a new ULID, an empty Timestamp the current time, an empty Channel
 // the publisher's channel, an empty Status DefaultStatus, and a message
-// without target principals the Resolver's target. A Channel other than the
+// without target principals the Resolver's target (the Resolver is called
+// for every message: it may also record target keys). A Channel other than the
 // publisher's is rejected (a *message.FieldError): the message would never
 // reach the gateways listening on the configured channel.
 //
@@ -170,7 +172,10 @@ func (p *Publisher) complete(ctx context.Context, m *message.Message) error {
 	if m.Status == "" {
 		m.Status = DefaultStatus
 	}
-	if !m.HasTarget() && p.resolver != nil {
+	// Always: a message with a target keeps it, but the Resolver records
+	// the extra keys its rule reads, so that they are stripped from the push
+	// form (message.Target.Keys).
+	if p.resolver != nil {
 		if err := p.resolver.Resolve(ctx, m); err != nil {
 			return fmt.Errorf("pubsub: publish: resolve target of %q: %w", m.Category, err)
 		}
