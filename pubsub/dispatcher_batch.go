@@ -83,7 +83,7 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	d.recent.add(m.ID) // it will be delivered: a copy later in the batch is a duplicate
 	p := prepared{m: m}
 	if d.store != nil {
-		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON()}
+		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON(), Timestamp: m.Timestamp}
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)
