@@ -56,11 +56,16 @@ type Authenticator interface {
 }
 
 // Publisher publishes a message. It fills what is missing (ID, Timestamp,
-// Channel, Status, Target), validates, stores to history, then publishes.
-// Validation errors match message.ErrInvalid (a *message.FieldError) or
-// message.ErrTooLarge; any other error means the service is unavailable.
+// Channel, Status, Target), validates, stores to history, then publishes,
+// once per idempotency key (when key is not empty) and per id: a message
+// published before is neither stored nor published again, m gets the first
+// publication's ID and Timestamp, and replayed is true. Validation errors
+// match message.ErrInvalid (a *message.FieldError) or message.ErrTooLarge;
+// an error with the method IdempotencyConflict() bool returning true means
+// the key was used for another message (422); any other error means the
+// service is unavailable. *pubsub.Publisher satisfies it.
 type Publisher interface {
-	Publish(ctx context.Context, m *message.Message) error
+	PublishIdempotent(ctx context.Context, key string, m *message.Message) (replayed bool, err error)
 }
 
 // History lists a site's stored messages, newest first, with target and ID.

@@ -57,6 +57,19 @@
 //
 //	{"status":"success","id":"01JHWX2X3B0000000000000000","timestamp":"2025-01-18T17:20:54.123456+00:00"}
 //
+// Publishing is idempotent, on every gateway: a request with an
+// Idempotency-Key header (1 to MaxIdempotencyKeyBytes printable ASCII
+// characters; otherwise 400) that the same publisher token already sent
+// for the same site within the history's IdempotencyWindow (a day by
+// default), or a message whose "id" was already stored within the
+// history's DedupWindow (10 minutes by default), is neither stored nor
+// published again: the answer is 202 with the first request's id and
+// timestamp and the header Idempotent-Replayed: true. Keys are scoped by a
+// hash of the publisher token, so two publishers never share one. The same
+// key with a different message (other than its id and timestamp) is
+// answered 422 and nothing is stored. A request that failed (503) stored
+// nothing, so its retry with the same key stores the message once.
+//
 // POST /api/admin/disconnect {"principal":"users:jdoe"} revokes every token
 // issued to the principal until now and closes its websockets on every
 // gateway (Config.Revoker). The body is a JSON object with that one member

@@ -45,27 +45,29 @@ func (e *apiError) with(err error) *apiError {
 
 // The catalogue of errors the API sends.
 var (
-	errNoSite           = &apiError{code: 40001, status: http.StatusBadRequest, message: "no site: send an Origin header or a host parameter"}
-	errBadLimit         = &apiError{code: 40002, status: http.StatusBadRequest, message: "invalid limit"}
-	errBadSince         = &apiError{code: 40003, status: http.StatusBadRequest, message: "invalid since"}
-	errMalformedBody    = &apiError{code: 40004, status: http.StatusBadRequest, message: "request body is not a JSON object"}
-	errInvalidMessage   = &apiError{code: 40005, status: http.StatusBadRequest, message: "invalid message"}
-	errUnreadableBody   = &apiError{code: 40006, status: http.StatusBadRequest, message: "could not read request body"}
-	errUnknownField     = &apiError{code: 40007, status: http.StatusBadRequest, message: "unknown field"}
-	errNoPrincipal      = &apiError{code: 40008, status: http.StatusBadRequest, message: `field "principal" is required`, field: "principal"}
-	errBadPrincipal     = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
-	errBadSite          = &apiError{code: 40010, status: http.StatusBadRequest, message: "invalid site: longer than an origin can be"}
-	errAuthRequired     = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
-	errNotPublisher     = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
-	errOriginForbidden  = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
-	errNotFound         = &apiError{code: 40401, status: http.StatusNotFound, message: "not found"}
-	errMethodNotAllowed = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
-	errBodyTooLarge     = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
-	errMessageTooLarge  = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
-	errRateLimited      = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"} // see rateLimited
-	errInternal         = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
-	errUnavailable      = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
-	errNotReady         = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
+	errNoSite              = &apiError{code: 40001, status: http.StatusBadRequest, message: "no site: send an Origin header or a host parameter"}
+	errBadLimit            = &apiError{code: 40002, status: http.StatusBadRequest, message: "invalid limit"}
+	errBadSince            = &apiError{code: 40003, status: http.StatusBadRequest, message: "invalid since"}
+	errMalformedBody       = &apiError{code: 40004, status: http.StatusBadRequest, message: "request body is not a JSON object"}
+	errInvalidMessage      = &apiError{code: 40005, status: http.StatusBadRequest, message: "invalid message"}
+	errUnreadableBody      = &apiError{code: 40006, status: http.StatusBadRequest, message: "could not read request body"}
+	errUnknownField        = &apiError{code: 40007, status: http.StatusBadRequest, message: "unknown field"}
+	errNoPrincipal         = &apiError{code: 40008, status: http.StatusBadRequest, message: `field "principal" is required`, field: "principal"}
+	errBadPrincipal        = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
+	errBadSite             = &apiError{code: 40010, status: http.StatusBadRequest, message: "invalid site: longer than an origin can be"}
+	errBadIdempotencyKey   = &apiError{code: 40011, status: http.StatusBadRequest, message: fmt.Sprintf("invalid Idempotency-Key: one header of 1 to %d printable ASCII characters", MaxIdempotencyKeyBytes)}
+	errAuthRequired        = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
+	errNotPublisher        = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
+	errOriginForbidden     = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
+	errNotFound            = &apiError{code: 40401, status: http.StatusNotFound, message: "not found"}
+	errMethodNotAllowed    = &apiError{code: 40501, status: http.StatusMethodNotAllowed, message: "method not allowed"}
+	errBodyTooLarge        = &apiError{code: 41301, status: http.StatusRequestEntityTooLarge, message: "request body too large"}
+	errMessageTooLarge     = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
+	errIdempotencyConflict = &apiError{code: 42201, status: http.StatusUnprocessableEntity, message: "Idempotency-Key already used for a different message"}
+	errRateLimited         = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"} // see rateLimited
+	errInternal            = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
+	errUnavailable         = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
+	errNotReady            = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
 )
 
 // toAPIError maps any error to its catalogue entry. Errors that are not
@@ -118,13 +120,23 @@ func tokenRefused(err error) bool {
 }
 
 // publishFailure maps a Publisher error: the message's own faults keep their
-// meaning (400, 413), everything else is the service being unavailable.
+// meaning (400, 413), an Idempotency-Key reused for another message is 422,
+// everything else is the service being unavailable.
 func publishFailure(err error) error {
-	if errors.Is(err, message.ErrInvalid) || errors.Is(err, message.ErrTooLarge) {
+	var conflict idempotencyConflict
+	switch {
+	case errors.Is(err, message.ErrInvalid) || errors.Is(err, message.ErrTooLarge):
 		return err
+	case errors.As(err, &conflict) && conflict.IdempotencyConflict():
+		return errIdempotencyConflict.with(err)
 	}
 	return errUnavailable.with(err)
 }
+
+// idempotencyConflict is the behaviour of the Publisher's error for an
+// idempotency key reused for another message (pubsub.ErrIdempotencyConflict),
+// recognised without importing the package that defines it.
+type idempotencyConflict interface{ IdempotencyConflict() bool }
 
 // errorBody is the JSON of every error response.
 type errorBody struct {

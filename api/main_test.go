@@ -80,9 +80,9 @@ type recordingPublisher struct {
 	got []*message.Message // guarded by mu
 }
 
-func (p *recordingPublisher) Publish(_ context.Context, m *message.Message) error {
+func (p *recordingPublisher) PublishIdempotent(_ context.Context, _ string, m *message.Message) (bool, error) {
 	if p.err != nil {
-		return p.err
+		return false, p.err
 	}
 	if m.ID == "" {
 		m.ID = p.ids.New(fixedNow())
@@ -97,12 +97,12 @@ func (p *recordingPublisher) Publish(_ context.Context, m *message.Message) erro
 		m.Status = "info"
 	}
 	if err := m.Validate(); err != nil {
-		return err
+		return false, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.got = append(p.got, m.Clone())
-	return nil
+	return false, nil
 }
 
 func (p *recordingPublisher) published() []*message.Message {

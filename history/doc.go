@@ -8,18 +8,33 @@
 //
 // A site's list is "<Key>::<host>" (PyAMS's key, host lower-cased), holding
 // each message's stored form (with target), trimmed to Length entries.
-// One Lua script does SET NX of a per-id "seen" key (kept DedupWindow),
-// LPUSH and LTRIM, so a message is stored exactly once however many
-// gateways, publishers or retries append it. The seen key
-// "{<list key>}:seen:<id>" carries the list key as hash tag and so lives in
-// the list's Cluster slot: the script's keys are always in one slot.
-// AppendPublish runs the same script with a channel: it also PUBLISHes the
-// stored form, in the same atomic step, only when it stores it; so a
-// site's list holds its messages in the order every subscriber receives
-// them (the ?since= cursor, a position in that list, depends on it), and a
-// duplicate is neither stored nor published again. Redis does not roll a
-// script back, so a failed LPUSH or PUBLISH is undone by hand and its error
-// returned: a retry cannot mistake a failure for a stored duplicate.
+// One Lua script checks a per-id "seen" key, and when it is absent sets it
+// (kept DedupWindow, holding the message's timestamp), LPUSHes and LTRIMs,
+// so a message is stored exactly once however many gateways, publishers or
+// retries append it. The seen key "{<list key>}:seen:<id>" carries the list
+// key as hash tag and so lives in the list's Cluster slot: the script's
+// keys are always in one slot. AppendPublish runs the same script with a
+// channel: it also PUBLISHes the stored form, in the same atomic step, only
+// when it stores it; so a site's list holds its messages in the order every
+// subscriber receives them (the ?since= cursor, a position in that list,
+// depends on it), and a duplicate is neither stored nor published again.
+// Redis does not roll a script back, so a failed LPUSH or PUBLISH is undone
+// by hand and its error returned: a retry cannot mistake a failure for a
+// stored duplicate.
+//
+// # Idempotent publishing
+//
+// AppendPublishOnce is AppendPublish that reports the first answer (the
+// id and timestamp the message was stored with) to a duplicate, and takes
+// an optional idempotency key. The key is remembered for IdempotencyWindow
+// (a day by default) in "{<list key>}:idem:<base64url SHA-256 of the key>"
+// (the site's slot again), holding the first answer and the message's
+// fingerprint; the same script checks it first, and sets it only after the
+// message was stored and published, so a retry with the key gets the first
+// answer (Result.Replayed), a retry after a failure stores the message,
+// and a key used for another message fails with ErrIdempotencyConflict.
+// Without a key, a retry with the same id gets the first answer for
+// DedupWindow (10 minutes by default).
 //
 // AppendBatch runs the script for many entries in one pipelined round trip
 // and reports each entry's outcome (*BatchError, EntryError). IsPermanent
@@ -36,7 +51,8 @@
 //
 // Redis failures match ErrUnavailable, unless the caller's context ended
 // first (then they match its error only). Entries without an id, or with
-// braces in their host, match message.ErrInvalid.
+// braces in their host, match message.ErrInvalid. A reused idempotency key
+// matches ErrIdempotencyConflict.
 //
 // # Concurrency
 //

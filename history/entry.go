@@ -7,12 +7,15 @@ import (
 	"github.com/notifyd/notifyd/message"
 )
 
-// Entry is one message to store: its site, its id and its stored form (with
-// target, as message.AppendJSON(nil, true) writes it).
+// Entry is one message to store: its site, its id, its stored form (with
+// target, as message.AppendJSON(nil, true) writes it) and its timestamp.
 type Entry struct {
 	Host   string
 	ID     string
 	Stored []byte
+	// Timestamp is remembered with the id for the DedupWindow, so that a
+	// duplicate learns the first one's (Result.Timestamp). Optional.
+	Timestamp string
 }
 
 // checkEntry rejects what would break exactly-once storage: an empty id, and

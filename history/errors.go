@@ -15,6 +15,24 @@ import (
 // being unreachable. Invalid entries match message.ErrInvalid instead.
 var ErrUnavailable = errors.New("history: redis unavailable")
 
+// ErrIdempotencyConflict matches (errors.Is) the error of an
+// AppendPublishOnce whose idempotency key was used within the
+// IdempotencyWindow for a message with another fingerprint: the caller
+// reused a key for a different message. Nothing was stored. Packages that
+// do not import history can recognise it by its method
+// IdempotencyConflict() bool (errors.As with an interface).
+var ErrIdempotencyConflict error = conflictError{}
+
+// conflictError is the type of ErrIdempotencyConflict.
+type conflictError struct{}
+
+func (conflictError) Error() string {
+	return "history: idempotency key already used for a different message"
+}
+
+// IdempotencyConflict reports that the error is ErrIdempotencyConflict.
+func (conflictError) IdempotencyConflict() bool { return true }
+
 // unavailable wraps a Redis error so that it matches both ErrUnavailable and
 // err. When ctx is done the caller gave up, so the context's error is
 // returned instead of blaming Redis.

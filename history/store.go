@@ -23,6 +23,11 @@ const (
 	DefaultLength = 50
 	// DefaultDedupWindow is how long the id of a stored message is remembered.
 	DefaultDedupWindow = 10 * time.Minute
+	// DefaultIdempotencyWindow is how long an idempotency key is remembered:
+	// a day, as the IETF Idempotency-Key draft's examples and common
+	// payment APIs do, so that a client that retries after a long outage
+	// still gets the first answer.
+	DefaultIdempotencyWindow = 24 * time.Hour
 )
 
 // Config configures a Store.
@@ -37,7 +42,15 @@ type Config struct {
 	// DedupWindow is how long Append remembers an id so that the same message
 	// appended again (by another gateway, or a retried batch) is not stored
 	// twice. Default DefaultDedupWindow; it must be at least a millisecond.
+	// It is also how long a publisher's retry with the same message id (and
+	// no idempotency key) gets the first answer.
 	DedupWindow time.Duration
+	// IdempotencyWindow is how long AppendPublishOnce remembers an
+	// idempotency key and the first answer it got: a retry with the same key
+	// within it stores nothing and gets that answer. Each key costs about
+	// 300 bytes of Redis memory for the window. Default
+	// DefaultIdempotencyWindow; it must be at least a millisecond.
+	IdempotencyWindow time.Duration
 	// MaxMessageSize bounds the entries List decodes. Default
 	// message.DefaultMaxSize; negative means no limit.
 	MaxMessageSize int
@@ -50,6 +63,7 @@ func (c Config) withDefaults() Config {
 	c.Key = cmp.Or(c.Key, DefaultKey)
 	c.Length = cmp.Or(c.Length, DefaultLength)
 	c.DedupWindow = cmp.Or(c.DedupWindow, DefaultDedupWindow)
+	c.IdempotencyWindow = cmp.Or(c.IdempotencyWindow, DefaultIdempotencyWindow)
 	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, message.DefaultMaxSize)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c
@@ -67,6 +81,9 @@ func (c Config) check() error {
 	if c.DedupWindow < time.Millisecond {
 		errs = append(errs, fmt.Errorf("history: DedupWindow %v is under a millisecond", c.DedupWindow))
 	}
+	if c.IdempotencyWindow < time.Millisecond {
+		errs = append(errs, fmt.Errorf("history: IdempotencyWindow %v is under a millisecond", c.IdempotencyWindow))
+	}
 	return errors.Join(errs...)
 }
 
@@ -75,13 +92,14 @@ func (c Config) check() error {
 // websocket replay read it. Every method is safe for concurrent use.
 type Store struct {
 	// immutable after New
-	rdb    redis.UniversalClient
-	key    string
-	length int
-	window int64 // DedupWindow in milliseconds
-	max    int
-	log    *slog.Logger
-	script *redis.Script
+	rdb        redis.UniversalClient
+	key        string
+	length     int
+	window     int64 // DedupWindow in milliseconds
+	idemWindow int64 // IdempotencyWindow in milliseconds
+	max        int
+	log        *slog.Logger
+	script     *redis.Script
 
 	// counters, updated atomically
 	added      atomic.Uint64
@@ -91,8 +109,8 @@ type Store struct {
 
 // Stats are a Store's counters since New.
 type Stats struct {
-	Added       uint64 // entries stored by Append, AppendPublish and AppendBatch
-	Duplicates  uint64 // appends refused because the id was already stored
+	Added       uint64 // entries stored by Append, AppendPublish(Once) and AppendBatch
+	Duplicates  uint64 // appends refused because the id or idempotency key was already stored
 	Undecodable uint64 // entries List skipped because they did not decode
 }
 
@@ -106,13 +124,14 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		rdb:    rdb,
-		key:    cfg.Key,
-		length: cfg.Length,
-		window: cfg.DedupWindow.Milliseconds(),
-		max:    cfg.MaxMessageSize,
-		log:    cfg.Logger,
-		script: newAppendScript(),
+		rdb:        rdb,
+		key:        cfg.Key,
+		length:     cfg.Length,
+		window:     cfg.DedupWindow.Milliseconds(),
+		idemWindow: cfg.IdempotencyWindow.Milliseconds(),
+		max:        cfg.MaxMessageSize,
+		log:        cfg.Logger,
+		script:     newAppendScript(),
 	}, nil
 }
 

@@ -27,6 +27,7 @@ func TestNewConfig(t *testing.T) {
 		{"braces", history.Config{Key: "{n}"}, true, ""},
 		{"negative length", history.Config{Length: -1}, true, ""},
 		{"window under a millisecond", history.Config{DedupWindow: time.Microsecond}, true, ""},
+		{"idempotency window under a millisecond", history.Config{IdempotencyWindow: time.Microsecond}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,7 +68,9 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 		d.rep.log.Debug("pubsub: duplicate skipped", "id", m.ID, "host", m.Host)
 		return
 	}
-	if !m.HasTarget() && d.cfg.Resolver != nil {
+	// Always, as the Publisher: the Resolver keeps an existing target but
+	// records the keys its rule reads, stripped from the push form.
+	if d.cfg.Resolver != nil {
 		if err := d.cfg.Resolver.Resolve(ctx, m); err != nil {
 			d.rep.drop(DropResolve, err, payload)
 			return
@@ -81,7 +83,7 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	d.recent.add(m.ID) // it will be delivered: a copy later in the batch is a duplicate
 	p := prepared{m: m}
 	if d.store != nil {
-		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON()}
+		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON(), Timestamp: m.Timestamp}
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)

@@ -11,10 +11,14 @@
 //
 //   - Publisher is the Go API for backends: it completes a message (id,
 //     timestamp, channel, status, target), validates it, encodes it once
-//     and hands it to PublisherHistory.AppendPublish, which stores and
+//     and hands it to PublisherHistory.AppendPublishOnce, which stores and
 //     PUBLISHes it in one atomic step (without a history: a plain PUBLISH).
 //     So a site's list holds its messages in the order every subscriber
-//     receives them, however many publishers run at once.
+//     receives them, however many publishers run at once. Publishing is
+//     idempotent: a retry with the same id (within the history's
+//     DedupWindow) or the same idempotency key (PublishIdempotent, within
+//     its IdempotencyWindow), on any gateway, stores and publishes nothing
+//     and answers with the first id and timestamp.
 //   - Subscriber is run by every gateway. It reads the data channel, stores
 //     each valid message in the history and then hands it, with its push
 //     form (no target) encoded once, to a Sink. Messages published without

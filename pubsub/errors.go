@@ -13,6 +13,17 @@ import (
 // message.ErrInvalid or message.ErrTooLarge instead.
 var ErrUnavailable = errors.New("pubsub: redis unavailable")
 
+// ErrIdempotencyConflict matches (errors.Is) the error of a
+// Publisher.PublishIdempotent whose key was used within the history's
+// IdempotencyWindow for a different message: nothing was stored. It is
+// history.ErrIdempotencyConflict, so it also has the method
+// IdempotencyConflict() bool for callers that import neither package.
+var ErrIdempotencyConflict = history.ErrIdempotencyConflict
+
+// ErrNoHistory is returned by Publisher.PublishIdempotent with a key when
+// the Publisher has no history: keys live in the history's Redis.
+var ErrNoHistory = errors.New("pubsub: an idempotency key needs a publisher with a history")
+
 // unavailable wraps a Redis error so that it matches both ErrUnavailable and
 // err. When ctx is done the caller gave up, so the context's error is
 // returned instead of blaming Redis.

@@ -3,6 +3,8 @@ package pubsub
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -28,9 +31,10 @@ type PublisherConfig struct {
 	// message.DefaultMaxSize; negative means no limit. Keep it no larger than
 	// the subscribers' limit, or they will drop what was published.
 	MaxMessageSize int
-	// Resolver computes the target of messages published without one.
-	// Default: none (such messages are published with an empty target and
-	// reach nobody, as in PyAMS).
+	// Resolver computes the target of messages published without one, and
+	// records the target keys (message.Target.Keys) of every message.
+	// Default: none (messages without a target are published with an empty
+	// target and reach nobody, as in PyAMS).
 	Resolver Resolver
 	// Now is the clock used for ids and timestamps. Default time.Now.
 	Now func() time.Time
@@ -39,12 +43,14 @@ type PublisherConfig struct {
 }
 
 // PublisherHistory is what a Publisher needs of the history:
-// *history.Store satisfies it. AppendPublish stores the stored form of
-// message id in host's list and PUBLISHes it on channel, in one atomic
-// step, unless the id was stored already (then it does neither); Redis
-// failures match history.ErrUnavailable.
+// *history.Store satisfies it. AppendPublishOnce stores the entry in its
+// site's list and PUBLISHes its stored form on channel, in one atomic step,
+// unless its idempotency key or its id was stored already (then it does
+// neither and reports the first answer); Redis failures match
+// history.ErrUnavailable, a key reused for another message
+// history.ErrIdempotencyConflict.
 type PublisherHistory interface {
-	AppendPublish(ctx context.Context, channel, host, id string, stored []byte) (added bool, err error)
+	AppendPublishOnce(ctx context.Context, channel string, e history.Entry, idem history.Idempotency) (history.Result, error)
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -103,7 +109,8 @@ func (p *Publisher) Channel() string { return p.channel }
 // Publish mutates m, so that the caller learns the id and timestamp: an empty
 // ID gets a new ULID, an empty Timestamp the current time, an empty Channel
 // the publisher's channel, an empty Status DefaultStatus, and a message
-// without target principals the Resolver's target. A Channel other than the
+// without target principals the Resolver's target (the Resolver is called
+// for every message: it may also record target keys). A Channel other than the
 // publisher's is rejected (a *message.FieldError): the message would never
 // reach the gateways listening on the configured channel.
 //
@@ -119,32 +126,78 @@ func (p *Publisher) Channel() string { return p.channel }
 // client relies on that. Without a history it is a plain PUBLISH.
 //
 // Publish is safe to retry with the same m after an error: the history keeps
-// one copy per id (within the history's dedup window), and a message the
+// one copy per id (within the history's DedupWindow), and a message the
 // script already stored is not published again, so live recipients get it
-// once too (a retry of a message whose first attempt did succeed returns
-// nil).
+// once too; a retry of a message whose first attempt did succeed returns
+// nil and sets m.Timestamp to the first attempt's. A retry with a new
+// message (no id) is a new message: use PublishIdempotent for that.
 func (p *Publisher) Publish(ctx context.Context, m *message.Message) error {
+	_, err := p.PublishIdempotent(ctx, "", m)
+	return err
+}
+
+// PublishIdempotent is Publish with an idempotency key: however many times,
+// and on however many gateways, a message is published with the same key
+// within the history's IdempotencyWindow (a day by default), it is stored
+// and published once, and every call answers as the first did: m.ID and
+// m.Timestamp are set to the first call's, and replayed is true for every
+// call but the one that stored it. A call that failed stored nothing, so
+// its retry stores the message. An empty key means none: a message whose
+// id was stored within the DedupWindow is still not stored again, and
+// reported as replayed with the first timestamp.
+//
+// The key is opaque (only its SHA-256 is kept) and is scoped by the
+// message's site: callers that share a Redis and must not collide put
+// their own namespace in it (the REST API prefixes a hash of the publisher
+// token). The same key used within the window for a message that differs
+// (other than in id and timestamp, which the retry may leave to the
+// Publisher) fails with an error matching ErrIdempotencyConflict, and
+// nothing is stored. A key needs a history: without one PublishIdempotent
+// returns ErrNoHistory.
+func (p *Publisher) PublishIdempotent(ctx context.Context, key string, m *message.Message) (replayed bool, err error) {
+	if key != "" && p.history == nil {
+		return false, fmt.Errorf("pubsub: publish: %w", ErrNoHistory)
+	}
 	if err := p.complete(ctx, m); err != nil {
-		return err
+		return false, err
 	}
 	stored := m.StoredJSON()
 	if p.max > 0 && len(stored) > p.max {
-		return fmt.Errorf("pubsub: publish: %w: %d bytes, limit %d", message.ErrTooLarge, len(stored), p.max)
+		return false, fmt.Errorf("pubsub: publish: %w: %d bytes, limit %d", message.ErrTooLarge, len(stored), p.max)
 	}
 	if p.history == nil {
 		if err := p.rdb.Publish(ctx, p.channel, stored).Err(); err != nil {
-			return unavailable(ctx, fmt.Sprintf("publish %q", p.channel), err)
+			return false, unavailable(ctx, fmt.Sprintf("publish %q", p.channel), err)
 		}
 		p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category, "channel", p.channel)
-		return nil
+		return false, nil
 	}
-	added, err := p.history.AppendPublish(ctx, p.channel, m.Host, m.ID, stored)
+	var idem history.Idempotency
+	if key != "" {
+		idem = history.Idempotency{Key: key, Fingerprint: fingerprint(m)}
+	}
+	e := history.Entry{Host: m.Host, ID: m.ID, Stored: stored, Timestamp: m.Timestamp}
+	r, err := p.history.AppendPublishOnce(ctx, p.channel, e, idem)
 	if err != nil {
-		return fmt.Errorf("pubsub: publish: %w", historyErr(err))
+		return false, fmt.Errorf("pubsub: publish: %w", historyErr(err))
+	}
+	if !r.Added {
+		m.ID = cmp.Or(r.ID, m.ID)
+		m.Timestamp = cmp.Or(r.Timestamp, m.Timestamp)
 	}
 	p.log.Debug("pubsub: published", "id", m.ID, "host", m.Host, "category", m.Category,
-		"channel", p.channel, "duplicate", !added)
-	return nil
+		"channel", p.channel, "duplicate", !r.Added, "replayed_key", r.Replayed)
+	return !r.Added, nil
+}
+
+// fingerprint identifies a completed message for its idempotency key: the
+// hash of its stored form without id and timestamp, which a retry may
+// leave for the Publisher to fill again.
+func fingerprint(m *message.Message) string {
+	c := *m
+	c.ID, c.Timestamp = "", ""
+	sum := sha256.Sum256(c.StoredJSON())
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // complete fills in the fields a backend may leave empty, then validates.
@@ -170,7 +223,10 @@ func (p *Publisher) complete(ctx context.Context, m *message.Message) error {
 	if m.Status == "" {
 		m.Status = DefaultStatus
 	}
-	if !m.HasTarget() && p.resolver != nil {
+	// Always: a message with a target keeps it, but the Resolver records
+	// the extra keys its rule reads, so that they are stripped from the push
+	// form (message.Target.Keys).
+	if p.resolver != nil {
 		if err := p.resolver.Resolve(ctx, m); err != nil {
 			return fmt.Errorf("pubsub: publish: resolve target of %q: %w", m.Category, err)
 		}

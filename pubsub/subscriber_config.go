@@ -99,7 +99,8 @@ type SubscriberConfig struct {
 	// reconnects with ?since= may miss them. Default DefaultStoreTimeout;
 	// it must not be negative.
 	StoreTimeout time.Duration
-	// Resolver computes the target of messages that arrive without one.
+	// Resolver computes the target of messages that arrive without one,
+	// and records the target keys (message.Target.Keys) of every message.
 	// Default: none.
 	Resolver Resolver
 	// BackoffMin and BackoffMax bound the jittered exponential delay between
