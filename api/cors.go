@@ -7,8 +7,10 @@ import (
 // CORS values sent on /api/* responses.
 const (
 	corsAllowMethods = "GET, POST, OPTIONS"
-	corsAllowHeaders = "Authorization, Content-Type"
-	corsMaxAge       = "600"
+	corsAllowHeaders = "Authorization, Content-Type, Idempotency-Key"
+	// corsExposeHeaders are the answer headers a browser script may read.
+	corsExposeHeaders = "Idempotent-Replayed, Retry-After"
+	corsMaxAge        = "600"
 )
 
 // cors admits browser callers whose Origin the site policy allows and
@@ -26,6 +28,7 @@ func (s *server) cors(next http.Handler) http.Handler {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 		}
 		next.ServeHTTP(w, r)
 	})

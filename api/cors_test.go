@@ -54,9 +54,12 @@ func TestCORS(t *testing.T) {
 			if c.allowed != "" && h.Get("Access-Control-Allow-Credentials") != "true" {
 				t.Fatalf("Access-Control-Allow-Credentials %q", h.Get("Access-Control-Allow-Credentials"))
 			}
+			if c.allowed != "" && h.Get("Access-Control-Expose-Headers") != "Idempotent-Replayed, Retry-After" {
+				t.Fatalf("Access-Control-Expose-Headers %q", h.Get("Access-Control-Expose-Headers"))
+			}
 			if c.method == http.MethodOptions && c.status == http.StatusNoContent {
 				if h.Get("Access-Control-Allow-Methods") != "GET, POST, OPTIONS" ||
-					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type" || len(r.body) != 0 {
+					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, Idempotency-Key" || len(r.body) != 0 {
 					t.Fatalf("preflight headers %v body %q", h, r.body)
 				}
 			}

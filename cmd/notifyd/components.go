@@ -125,6 +125,7 @@ func (c *components) buildStores(context.Context) error {
 	var err error
 	c.history, err = history.New(rdb, history.Config{
 		Key: c.cfg.NotificationsKey, Length: c.cfg.NotificationsLength, MaxMessageSize: c.cfg.MaxMessageSize,
+		IdempotencyWindow: c.cfg.IdempotencyWindow, DedupWindow: c.cfg.DedupWindow,
 		Logger: c.log.With("component", "history"),
 	})
 	if err != nil {

@@ -64,6 +64,8 @@ type config struct {
 	HTTPReadTimeout     time.Duration
 	HTTPWriteTimeout    time.Duration
 	MaxConnsPerAddr     int
+	IdempotencyWindow   time.Duration
+	DedupWindow         time.Duration
 }
 
 // setting binds one flag to its environment variable.
@@ -128,6 +130,8 @@ func settings(c *config) []setting {
 		{"channel", "NOTIFYD_CHANNEL", "chat:main", "Redis pubsub channel (PyAMS channel_name)", str(&c.Channel)},
 		{"notifications-key", "NOTIFYD_NOTIFICATIONS_KEY", "chat:notifications", "prefix of the per-site history lists <key>::<host>", str(&c.NotificationsKey)},
 		{"notifications-length", "NOTIFYD_NOTIFICATIONS_LENGTH", "50", "messages kept per site history list", num(&c.NotificationsLength, 1)},
+		{"idempotency-window", "NOTIFYD_IDEMPOTENCY_WINDOW", "24h", "how long a publish retried with the same Idempotency-Key gets the first answer", dur(&c.IdempotencyWindow)},
+		{"dedup-window", "NOTIFYD_DEDUP_WINDOW", "10m", "how long a message id is remembered so that the same message is stored and delivered once", dur(&c.DedupWindow)},
 		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret (>= 32 bytes) verifying HS256/384/512 tokens", str(&c.JWTSecret)},
 		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys verifying RS/PS/ES/EdDSA tokens", str(&c.JWTPublicKey)},
 		{"jwt-audience", "NOTIFYD_JWT_AUDIENCE", "", "when set, every token must carry an aud claim equal to it or listing it; empty: aud is not checked", str(&c.JWTAudience)},
