@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/notifyd/notifyd/internal/redistest"
 	"go.uber.org/goleak"
 )
 
@@ -16,16 +15,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// requireRedis skips without redis-server, unless CI is set (CI must run
-// the real thing), like internal/redistest.Binary.
+// requireRedis fails without redis-server, like the other integration
+// tests (internal/redistest.Binary).
 func requireRedis(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server not found in PATH (CI requires it): %v", err)
-		}
-		t.Skip("redis-server not found in PATH: install it to run the chaos test")
-	}
+	redistest.Binary(t)
 }
 
 // TestQuickChaos runs the CI-sized chaos run over the cheap faults (no

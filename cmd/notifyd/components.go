@@ -60,13 +60,22 @@ type components struct {
 // what it opened is closed.
 func newComponents(ctx context.Context, cfg *config, log *slog.Logger) (*components, error) {
 	c := &components{cfg: cfg, log: log}
-	steps := []func(context.Context) error{
-		c.buildAccess, c.connectRedis, c.buildStores, c.buildGateway, c.buildSubscriber, c.buildHTTP,
+	// config: a failure of the step is a configuration error (exit 2);
+	// the others (Redis unreachable, address in use) are failures (exit 1).
+	steps := []struct {
+		run    func(context.Context) error
+		config bool
+	}{
+		{c.buildAccess, true}, {c.connectRedis, false}, {c.buildStores, true},
+		{c.buildGateway, true}, {c.buildSubscriber, true}, {c.buildHTTP, false},
 	}
 	for _, step := range steps {
-		if err := step(ctx); err != nil {
+		if err := step.run(ctx); err != nil {
 			if c.redis != nil {
 				_ = c.redis.Close()
+			}
+			if step.config {
+				err = configError{err}
 			}
 			return nil, err
 		}
@@ -176,7 +185,7 @@ func (c *components) buildSubscriber(context.Context) error {
 // buildHTTP builds the REST API and the metrics around the gateway, and
 // listens.
 func (c *components) buildHTTP(context.Context) error {
-	routes, err := api.New(api.Config{
+	routes, err := newRoutes(api.Config{
 		Auth: c.authn, PublisherTokens: c.publishers, Sites: c.sites,
 		Publisher: c.publisher, History: c.history, Categories: c.registry,
 		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
@@ -218,4 +227,13 @@ func (c *components) ready(ctx context.Context) error {
 		return errors.New("not subscribed to redis")
 	}
 	return c.redis.client.Ping(ctx).Err()
+}
+
+// newRoutes is api.New with its errors marked as configuration errors.
+func newRoutes(cfg api.Config) (http.Handler, error) {
+	h, err := api.New(cfg)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return h, nil
 }

@@ -85,3 +85,57 @@ func TestTokenCommand(t *testing.T) {
 		t.Fatal("token without -sub exited 0")
 	}
 }
+
+// The command line a newcomer tries: help and version exit 0 and say what
+// there is; usage and configuration errors exit 2 whichever check found them.
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	secret := map[string]string{"NOTIFYD_JWT_SECRET": testSecret}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		out  string // in stdout or stderr
+	}{
+		{"help", []string{"help"}, nil, 0, "notifyd listen [flags]"},
+		{"-h", []string{"-h"}, nil, 0, "notifyd token [flags]"},
+		{"--help", []string{"--help"}, nil, 0, "-redis-url"},
+		{"version", []string{"version"}, nil, 0, "notifyd dev"},
+		{"--version", []string{"--version"}, nil, 0, "notifyd dev"},
+		{"token -h", []string{"token", "-h"}, nil, 0, "-sub"},
+		{"listen -h", []string{"listen", "-h"}, nil, 0, "-origin"},
+		{"health -h", []string{"health", "-h"}, nil, 0, "-url"},
+		{"unknown flag", []string{"-nope"}, secret, 2, "-nope"},
+		{"token without sub", []string{"token"}, secret, 2, "-sub is required"},
+		{"token bad flag", []string{"token", "-nope"}, secret, 2, "-nope"},
+		{"short secret", nil, map[string]string{"NOTIFYD_JWT_SECRET": "short"}, 2, "NOTIFYD_JWT_SECRET"},
+		{"bad rules file", nil, map[string]string{"NOTIFYD_JWT_SECRET": testSecret, "NOTIFYD_RULES": "/nonexistent/rules.json",
+			"NOTIFYD_EMBEDDED_REDIS_ADDR": "127.0.0.1:0", "NOTIFYD_ADDR": "127.0.0.1:0"}, 2, "rules"},
+		{"health of nothing", []string{"health", "-url", "http://127.0.0.1:1/readyz"}, nil, 1, "health"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), tt.args, env(tt.env), &out, &errOut)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String()+errOut.String(), tt.out) {
+				t.Fatalf("output lacks %q\nstdout: %s\nstderr: %s", tt.out, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestHealthCommand(t *testing.T) {
+	g := startGateway(t, nil)
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"health", "-url", g.url("/readyz")}, env(nil), &out, &errOut); code != 0 {
+		t.Fatalf("health exited %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"ready"`) {
+		t.Fatalf("health printed %q", out.String())
+	}
+}

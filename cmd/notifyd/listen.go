@@ -28,23 +28,22 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 	sub := fs.String("sub", "", "principal to mint a token for when -token is empty")
 	principals := fs.String("principals", "", "comma-separated extra principals of the minted token")
 	since := fs.String("since", "", "id of the last message already seen: replay what follows")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	tok := *token
-	if tok == "" {
-		secret := getenv("NOTIFYD_JWT_SECRET")
-		if *sub == "" || len(secret) < auth.MinSecretLength {
-			return errors.New("listen: give -token, or -sub with NOTIFYD_JWT_SECRET set")
-		}
-		var err error
-		if tok, err = auth.Mint([]byte(secret), *sub, "", splitList(*principals), time.Now(), 12*time.Hour); err != nil {
-			return fmt.Errorf("listen: %w", err)
-		}
+	tokens, err := listenTokens(*token, *sub, *principals, getenv)
+	if err != nil {
+		return err
 	}
 	c, err := client.New(client.Config{
 		URL: *url, Origin: *origin, Since: *since,
-		Token: func(context.Context) (string, error) { return tok, nil },
+		Token: tokens,
+		OnConnect: func(url string) {
+			fmt.Fprintf(stderr, "listen: connected to %s as the site %s; waiting for notifications (Ctrl-C stops)\n", url, *origin)
+		},
+		OnDisconnect: func(url string, err error) {
+			fmt.Fprintf(stderr, "listen: disconnected from %s: %v; reconnecting with since\n", url, err)
+		},
 		OnMessage: func(_ *message.Message, raw []byte) {
 			fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
 		},
@@ -60,4 +59,28 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("listen: %w", err)
 	}
 	return nil
+}
+
+// listenTokens returns the client's Token func: the given token, or, with
+// -sub, a token minted with NOTIFYD_JWT_SECRET, minted anew whenever the
+// gateway refused the previous one (expiry, revocation).
+func listenTokens(token, sub, principals string, getenv func(string) string) (func(context.Context) (string, error), error) {
+	if token != "" {
+		return func(context.Context) (string, error) { return token, nil }, nil
+	}
+	secret := getenv("NOTIFYD_JWT_SECRET")
+	if sub == "" || len(secret) < auth.MinSecretLength {
+		return nil, usagef("listen: give -token, or -sub with NOTIFYD_JWT_SECRET set (in this terminal too)")
+	}
+	var current string
+	return func(ctx context.Context) (string, error) {
+		if current == "" || client.Refresh(ctx) {
+			tok, err := auth.Mint([]byte(secret), sub, "", splitList(principals), time.Now(), 12*time.Hour)
+			if err != nil {
+				return "", fmt.Errorf("listen: %w", err)
+			}
+			current = tok
+		}
+		return current, nil
+	}, nil
 }

@@ -5,7 +5,9 @@
 //	notifyd [flags]          run the service (flags fall back to NOTIFYD_* env)
 //	notifyd token [flags]    print a signed test token
 //	notifyd listen [flags]   print the notifications a principal receives
+//	notifyd health           exit 0 when the local gateway is ready
 //	notifyd version          print the version
+//	notifyd help             list the commands and flags
 package main
 
 import (
@@ -31,29 +33,41 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// run is main without process globals, so tests can drive it.
+// usage is what `notifyd help` and `notifyd -h` print before the flags.
+const usage = `notifyd: real-time notification gateway (PyAMS chat compatible)
+
+Usage:
+  notifyd [flags]          run the service (every flag falls back to its NOTIFYD_* variable)
+  notifyd token [flags]    print a signed test token (notifyd token -h)
+  notifyd listen [flags]   print the notifications a principal receives (notifyd listen -h)
+  notifyd health [-url U]  exit 0 when the local gateway is ready (container health checks)
+  notifyd version          print the version (also -version, --version)
+  notifyd help             this text
+
+Flags of the service:
+`
+
+// run is main without process globals, so tests can drive it. Exit codes:
+// 0 success (and help), 1 a failure while running, 2 a usage or
+// configuration error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
+		sub := map[string]func() error{
+			"token":  func() error { return runToken(args[1:], getenv, stdout, stderr) },
+			"listen": func() error { return runListen(ctx, args[1:], getenv, stdout, stderr) },
+			"health": func() error { return runHealth(ctx, args[1:], getenv, stdout, stderr) },
+		}
 		switch args[0] {
-		case "token":
-			if err := runToken(args[1:], getenv, stdout, stderr); err != nil {
-				if !errors.Is(err, flag.ErrHelp) {
-					fmt.Fprintln(stderr, "notifyd:", err)
-				}
-				return 2
-			}
-			return 0
-		case "listen":
-			if err := runListen(ctx, args[1:], getenv, stdout, stderr); err != nil {
-				if !errors.Is(err, flag.ErrHelp) {
-					fmt.Fprintln(stderr, "notifyd:", err)
-				}
-				return 2
-			}
-			return 0
-		case "version":
+		case "version", "-version", "--version":
 			fmt.Fprintln(stdout, "notifyd", version)
 			return 0
+		case "help", "-h", "-help", "--help":
+			fmt.Fprint(stdout, usage)
+			_, _ = parseConfig([]string{"-h"}, getenv, stdout)
+			return 0
+		}
+		if f, ok := sub[args[0]]; ok {
+			return exitCode(f(), stderr)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -66,9 +80,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// go-redis logs through a process-wide logger; route it to the JSON log.
 	redis.SetLogger(redisLogger{log: slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))})
-	if err := serve(ctx, cfg, stderr, nil); err != nil {
+	return exitCode(serve(ctx, cfg, stderr, nil), stderr)
+}
+
+// configError marks an error in the configuration found after parsing (a
+// key file, a rules file, an origin): it exits 2 like a flag error.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// exitCode prints err and maps it to the process exit code.
+func exitCode(err error, stderr io.Writer) int {
+	var ce configError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ce):
+		fmt.Fprintln(stderr, "notifyd: configuration:", err)
+		return 2
+	default:
 		fmt.Fprintln(stderr, "notifyd:", err)
 		return 1
 	}
-	return 0
+}
+
+// usagef is a subcommand's usage error: it exits 2.
+func usagef(format string, args ...any) error { return configError{fmt.Errorf(format, args...)} }
+
+// parseFlags parses a subcommand's flags; a bad flag exits 2 (the flag
+// package has printed why), -h exits 0.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return configError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,7 +21,7 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	sites := fs.String("sites", "", "comma-separated sites the token is valid for (claim named by -site-claim)")
 	siteClaim := fs.String("site-claim", "", "name of the site claim (env NOTIFYD_JWT_SITE_CLAIM)")
 	secret := fs.String("jwt-secret", "", "HMAC secret (env NOTIFYD_JWT_SECRET)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *secret == "" {
@@ -33,13 +32,13 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	switch {
 	case *sub == "":
-		return errors.New("token: -sub is required")
+		return usagef("token: -sub is required")
 	case len(*secret) < auth.MinSecretLength:
-		return fmt.Errorf("token: set NOTIFYD_JWT_SECRET or -jwt-secret (at least %d bytes)", auth.MinSecretLength)
+		return usagef("token: set NOTIFYD_JWT_SECRET or -jwt-secret (at least %d bytes)", auth.MinSecretLength)
 	case *sites != "" && *siteClaim == "":
-		return errors.New("token: -sites needs -site-claim or NOTIFYD_JWT_SITE_CLAIM")
+		return usagef("token: -sites needs -site-claim or NOTIFYD_JWT_SITE_CLAIM")
 	case *ttl <= 0:
-		return errors.New("token: -ttl must be positive")
+		return usagef("token: -ttl must be positive")
 	}
 	tok, err := auth.MintForSites([]byte(*secret), *sub, *name, splitList(*principals), splitList(*sites), *siteClaim, time.Now(), *ttl)
 	if err != nil {
