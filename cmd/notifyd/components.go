@@ -53,7 +53,8 @@ type components struct {
 	server   *http.Server
 	guard    *httpguard.Listener // caps connections per client address
 	listener net.Listener
-	draining atomic.Bool // readiness answers 503 once set
+	admin    *adminServer // nil unless NOTIFYD_ADMIN_ADDR is set
+	draining atomic.Bool  // readiness answers 503 once set
 }
 
 // newComponents builds every part, connects Redis and listens. On error,
@@ -204,7 +205,13 @@ func (c *components) buildHTTP(context.Context) error {
 	c.guard = httpguard.NewListener(ln, c.cfg.MaxConnsPerAddr, clientip.AddrKey)
 	c.listener = c.guard
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard)))
+	metricsHandler := metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard))
+	if c.cfg.AdminAddr == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else if c.admin, err = newAdminServer(c.cfg.AdminAddr, metricsHandler, routes, c.log); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	mux.Handle("/", routes)
 	// Every route but the websocket gets read and write deadlines: a client
 	// that sends headers and then nothing cannot hold its socket.

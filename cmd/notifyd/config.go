@@ -64,6 +64,7 @@ type config struct {
 	HTTPReadTimeout     time.Duration
 	HTTPWriteTimeout    time.Duration
 	MaxConnsPerAddr     int
+	AdminAddr           string
 	IdempotencyWindow   time.Duration
 	DedupWindow         time.Duration
 }
@@ -122,6 +123,7 @@ func settings(c *config) []setting {
 	}
 	return []setting{
 		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address", str(&c.Addr)},
+		{"admin-addr", "NOTIFYD_ADMIN_ADDR", "", "listen address of the admin listener (/metrics, /healthz, /readyz, /debug/pprof/); when set, /metrics leaves the public address; keep it on a private network", str(&c.AdminAddr)},
 		{"redis-url", "NOTIFYD_REDIS_URL", "", "Redis URL (redis:// or rediss://); empty runs an embedded in-process Redis that keeps nothing", str(&c.RedisURL)},
 		{"redis-addrs", "NOTIFYD_REDIS_ADDRS", "", "comma-separated host:port list: Sentinel addresses with -redis-master-name, else Redis Cluster seed nodes", list(&c.RedisAddrs)},
 		{"redis-master-name", "NOTIFYD_REDIS_MASTER_NAME", "", "Sentinel master name (with NOTIFYD_REDIS_ADDRS)", str(&c.RedisMasterName)},

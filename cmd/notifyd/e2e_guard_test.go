@@ -115,3 +115,30 @@ func readBody(t *testing.T, resp *http.Response) string {
 	}
 	return string(b)
 }
+
+// With NOTIFYD_ADMIN_ADDR, metrics, health and pprof are on the admin
+// listener and /metrics leaves the public address.
+func TestAdminListener(t *testing.T) {
+	g := startGateway(t, map[string]string{"NOTIFYD_ADMIN_ADDR": "127.0.0.1:0"})
+	var admin string
+	for _, line := range strings.Split(g.logs.String(), "\n") {
+		var entry struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "admin listener serving" {
+			admin = "http://" + entry.Addr
+		}
+	}
+	if admin == "" {
+		t.Fatalf("no admin listener in the log:\n%s", g.logs.String())
+	}
+	if code := get(t, g.url("/metrics"), "").StatusCode; code != http.StatusNotFound {
+		t.Errorf("public /metrics: %d, want 404", code)
+	}
+	for _, path := range []string{"/metrics", "/readyz", "/healthz", "/debug/pprof/"} {
+		if code := get(t, admin+path, "").StatusCode; code != http.StatusOK {
+			t.Errorf("admin %s: %d", path, code)
+		}
+	}
+	if !strings.Contains(readBody(t, get(t, admin+"/metrics", "")), "notifyd_ws_connections") {
+		t.Error("admin /metrics lacks notifyd_ws_connections")
+	}
+}

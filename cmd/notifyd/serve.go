@@ -37,8 +37,16 @@ func (c *components) run(ctx context.Context, ready chan<- string) error {
 	subErr := make(chan error, 1)
 	wg.Go(func() { subErr <- c.subscriber.Run(subCtx) })
 	wg.Go(func() { c.recheck.run(subCtx, c.gateway, c.revocations) })
-	srvErr := make(chan error, 1)
+	srvErr := make(chan error, 2)
 	wg.Go(func() { srvErr <- c.server.Serve(c.listener) })
+	if c.admin != nil {
+		wg.Go(func() {
+			if err := c.admin.serve(); err != nil {
+				srvErr <- fmt.Errorf("admin listener: %w", err)
+			}
+		})
+		c.log.Info("admin listener serving", "addr", c.admin.listener.Addr().String())
+	}
 
 	c.log.Info("notifyd serving", "addr", c.listener.Addr().String(), "version", version,
 		"channel", c.cfg.Channel, "notifications_key", c.cfg.NotificationsKey,
@@ -71,6 +79,11 @@ func (c *components) shutdown() {
 	defer cancel()
 	if err := c.server.Shutdown(ctx); err != nil {
 		c.log.Warn("http shutdown", "err", err)
+	}
+	if c.admin != nil {
+		if err := c.admin.shutdown(ctx); err != nil {
+			c.log.Warn("admin listener shutdown", "err", err)
+		}
 	}
 	if err := c.gateway.Shutdown(ctx); err != nil {
 		c.log.Warn("websocket shutdown forced", "err", err)
