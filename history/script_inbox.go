@@ -149,7 +149,7 @@ func (s *Store) prefix(host string) string { return "{" + s.ListKey(host) + "}:"
 // itself, at most a day), so that the age pruning, which runs at each
 // store, still finds the principals of a message it removes.
 func (s *Store) bodyTTL() int64 {
-	return s.inboxTTL + min(s.inboxTTL, (24 * time.Hour).Milliseconds())
+	return s.inboxTTL + min(s.inboxTTL, (24*time.Hour).Milliseconds())
 }
 
 // inboxArgs appends the store script's own arguments for e to args.
