@@ -29,17 +29,7 @@ import "github.com/redis/go-redis/v9"
 // message's timestamp), ARGV[5] channel or "", ARGV[6] idempotency value
 // (the first answer), ARGV[7] idempotency window in ms.
 // It returns 1 when it stored the message.
-const appendLua = `
-if KEYS[3] then
-  local first = redis.call('GET', KEYS[3])
-  if first then
-    return {2, first}
-  end
-end
-local seen = redis.call('GET', KEYS[2])
-if seen then
-  return {0, seen}
-end
+const appendLua = decideLua + `
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[1])
 local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
 if type(pushed) == 'table' and pushed.err then
@@ -59,6 +49,22 @@ if KEYS[3] then
 end
 redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 return 1
+`
+
+// decideLua is how the append scripts decide that a message was stored
+// already: its idempotency key (KEYS[3]) answers {2, first answer}, its
+// seen key (KEYS[2]) {0, seen value}.
+const decideLua = `
+if KEYS[3] then
+  local first = redis.call('GET', KEYS[3])
+  if first then
+    return {2, first}
+  end
+end
+local seen = redis.call('GET', KEYS[2])
+if seen then
+  return {0, seen}
+end
 `
 
 // newAppendScript returns the script; each Store holds its own so that

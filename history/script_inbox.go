@@ -37,18 +37,8 @@ import (
 // TTL ms, ARGV[14] sender, ARGV[15] category, ARGV[16..] principals. It
 // returns {1, seq} when it stored the message, appendLua's replies
 // otherwise.
-const storeLua = `
+const storeLua = decideLua + `
 local pfx, id = ARGV[8], ARGV[9]
-if KEYS[3] then
-  local first = redis.call('GET', KEYS[3])
-  if first then
-    return {2, first}
-  end
-end
-local seen = redis.call('GET', KEYS[2])
-if seen then
-  return {0, seen}
-end
 local body = pfx .. 'm:' .. id
 local ts = redis.call('HGET', body, 'ts')
 if ts then

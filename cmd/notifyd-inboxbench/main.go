@@ -39,7 +39,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:6399", "Redis address (loopback only)")
 	users := flag.Int("users", 10000, "users")
 	groups := flag.Int("groups", 100, "groups (each user is in one)")
-	messages := flag.Int("messages", 1000000, "messages to store (at most 2 000 000)")
+	messages := flag.Int("messages", 1000000, "messages to store (at most 2 000 000; 0: sample what a previous run stored)")
 	targeted := flag.Float64("targeted", 0.7, "share of messages for one user")
 	broadcast := flag.Float64("broadcast", 0.1, "share of messages for everyone (the rest: a group)")
 	batch := flag.Int("batch", 200, "entries per AppendBatch")
@@ -80,11 +80,13 @@ func main() {
 	}
 	after := usedMemory(ctx, rdb)
 	kept, _ := rdb.ZCard(ctx, "{bench::"+host+"}:l").Result()
-	fmt.Printf("stored %d messages (%d users, %d groups, %.0f%% targeted, %.0f%% broadcast) in %v\n",
-		*messages, *users, *groups, *targeted*100, *broadcast*100, time.Since(start).Round(time.Millisecond))
-	fmt.Printf("store: %.1f µs per message (AppendBatch of %d, one client)\n", float64(storeTime.Microseconds())/float64(*messages), *batch)
-	fmt.Printf("memory: %d MB used; %d messages kept (bodies); %.0f bytes per stored message, %.0f per kept message\n",
-		(after-before)>>20, kept, float64(after-before)/float64(*messages), float64(after-before)/float64(kept))
+	if *messages > 0 {
+		fmt.Printf("stored %d messages (%d users, %d groups, %.0f%% targeted, %.0f%% broadcast) in %v\n",
+			*messages, *users, *groups, *targeted*100, *broadcast*100, time.Since(start).Round(time.Millisecond))
+		fmt.Printf("store: %.1f µs per message (AppendBatch of %d, one client)\n", float64(storeTime.Microseconds())/float64(*messages), *batch)
+		fmt.Printf("memory: %d MB used; %d messages kept (bodies); %.0f bytes per stored message, %.0f per kept message\n",
+			(after-before)>>20, kept, float64(after-before)/float64(*messages), float64(after-before)/float64(kept))
+	}
 
 	var page, count, list []time.Duration
 	var pageItems, listItems int
@@ -120,6 +122,19 @@ func main() {
 	}
 	fmt.Printf("inbox page (50, newest): p50 %v p99 %v, %.1f items on average\n", pct(page, 50), pct(page, 99), float64(pageItems)/float64(*samples))
 	fmt.Printf("inbox count:             p50 %v p99 %v\n", pct(count, 50), pct(count, 99))
+	var read []time.Duration
+	for range *samples / 10 {
+		r := reader(rng.IntN(*users), *groups)
+		if _, err := h.MarkAllRead(ctx, r); err != nil {
+			log.Fatal(err)
+		}
+		t := time.Now()
+		if _, err := h.Count(ctx, r); err != nil {
+			log.Fatal(err)
+		}
+		read = append(read, time.Since(t))
+	}
+	fmt.Printf("inbox count after MarkAllRead: p50 %v p99 %v\n", pct(read, 50), pct(read, 99))
 	fmt.Printf("site list (List of %d + filter): p50 %v p99 %v, %.1f visible entries on average\n", *siteList, pct(list, 50), pct(list, 99), float64(listItems)/float64(*samples))
 }
 
