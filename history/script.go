@@ -29,17 +29,7 @@ import "github.com/redis/go-redis/v9"
 // message's timestamp), ARGV[5] channel or "", ARGV[6] idempotency value
 // (the first answer), ARGV[7] idempotency window in ms.
 // It returns 1 when it stored the message.
-const appendLua = `
-if KEYS[3] then
-  local first = redis.call('GET', KEYS[3])
-  if first then
-    return {2, first}
-  end
-end
-local seen = redis.call('GET', KEYS[2])
-if seen then
-  return {0, seen}
-end
+const appendLua = decideLua + `
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[1])
 local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
 if type(pushed) == 'table' and pushed.err then
@@ -61,6 +51,22 @@ redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
 return 1
 `
 
+// decideLua is how the append scripts decide that a message was stored
+// already: its idempotency key (KEYS[3]) answers {2, first answer}, its
+// seen key (KEYS[2]) {0, seen value}.
+const decideLua = `
+if KEYS[3] then
+  local first = redis.call('GET', KEYS[3])
+  if first then
+    return {2, first}
+  end
+end
+local seen = redis.call('GET', KEYS[2])
+if seen then
+  return {0, seen}
+end
+`
+
 // newAppendScript returns the script; each Store holds its own so that
 // there is no package-level state.
 func newAppendScript() *redis.Script { return redis.NewScript(appendLua) }
@@ -74,7 +80,22 @@ func (s *Store) scriptArgs(e Entry, channel, key, value string) ([]string, []any
 	if key != "" {
 		keys = append(keys, key)
 	}
-	return keys, []any{s.window, e.Stored, s.length, seenValue(e), channel, value, s.idemWindow}
+	args := []any{s.window, e.Stored, s.length, seenValue(e), channel, value, s.idemWindow}
+	if s.delivery != "" {
+		args = s.inboxArgs(args, e)
+	}
+	return keys, args
+}
+
+// check validates e before it is stored.
+func (s *Store) check(e Entry) error {
+	if err := checkEntry(e.Host, e.ID); err != nil {
+		return err
+	}
+	if s.delivery != "" {
+		return checkInboxEntry(e)
+	}
+	return nil
 }
 
 // seenValue is what the seen key of e holds: its timestamp, reported to a
