@@ -21,7 +21,7 @@ var errDeliveryMalformed = errors.New("pubsub: malformed delivery")
 
 // deliverPayload delivers one payload of the delivery channel.
 func (d *dispatcher) deliverPayload(payload string) {
-	dl, err := parseDelivery(payload)
+	dl, err := history.ParseDelivery(payload)
 	if err != nil {
 		d.rep.drop(DropDeliveryMalformed, err, payload)
 		return

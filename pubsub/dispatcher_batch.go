@@ -94,7 +94,7 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	}
 	p := prepared{m: m}
 	if d.store != nil {
-		p.entry = entryOf(m)
+		p.entry = history.EntryOf(m, m.StoredJSON())
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)
@@ -160,14 +160,6 @@ func (d *dispatcher) storeBatch(ctx context.Context) {
 		d.rep.warn("history_deferred", "pubsub: history write failed, delivering first and retrying",
 			"entries", len(d.entries), "timeout", d.cfg.StoreTimeout, "err", retryErr)
 	}
-}
-
-// entryOf is the history entry of a valid message.
-//
-// TODO(inbox): history.EntryOf(m, stored) once s-inbox has it (principals,
-// sender and category for the inbox indexes).
-func entryOf(m *message.Message) history.Entry {
-	return history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON(), Timestamp: m.Timestamp}
 }
 
 // handOver gives e to the retry writer without blocking; its site counts as

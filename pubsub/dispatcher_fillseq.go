@@ -48,8 +48,10 @@ func (d *dispatcher) gapFillSeq(ctx context.Context) bool {
 }
 
 // fillSince delivers host's messages stored after seq, oldest first, that
-// were not delivered recently, and returns how many it delivered. A site
-// read that fails after some pages keeps what was delivered: the next try
+// were not delivered recently, and returns how many it delivered. It reads
+// until a page comes back empty (SiteSince may return fewer than asked
+// when it leaves retracted messages out) or GapFillMax were read. A read
+// that fails after some pages keeps what was delivered: the next try
 // starts after it.
 func (d *dispatcher) fillSince(ctx context.Context, host string, seq int64) (int, error) {
 	n := 0
@@ -57,6 +59,9 @@ func (d *dispatcher) fillSince(ctx context.Context, host string, seq int64) (int
 		page, err := d.since.SiteSince(ctx, host, seq, min(d.cfg.GapFillPage, d.cfg.GapFillMax-read))
 		if err != nil {
 			return n, err
+		}
+		if len(page) == 0 {
+			break
 		}
 		for _, dl := range page {
 			if dl.Seq <= seq {
@@ -69,9 +74,6 @@ func (d *dispatcher) fillSince(ctx context.Context, host string, seq int64) (int
 			}
 		}
 		read += len(page)
-		if len(page) < d.cfg.GapFillPage {
-			break
-		}
 	}
 	return n, nil
 }

@@ -190,7 +190,7 @@ func (p *Publisher) PublishIdempotent(ctx context.Context, key string, m *messag
 	if key != "" {
 		idem = history.Idempotency{Key: key, Fingerprint: fingerprint(m)}
 	}
-	e := history.Entry{Host: m.Host, ID: m.ID, Stored: stored, Timestamp: m.Timestamp}
+	e := history.EntryOf(m, stored)
 	channel := p.channel
 	if p.inbox {
 		channel = "" // the script publishes the delivery (history.Config.DeliveryChannel)

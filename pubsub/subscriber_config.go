@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/backoff"
 	"github.com/notifyd/notifyd/message"
 )
@@ -153,8 +154,8 @@ type SubscriberConfig struct {
 	// DefaultGapFillMargin.
 	GapFillMargin time.Duration
 	// GapFillPage is how many stored messages of a site one read of a gap
-	// fill returns (history SiteSince), with a DeliveryChannel. Default
-	// DefaultGapFillPage.
+	// fill asks for (history SiteSince), with a DeliveryChannel; at most
+	// history.MaxReplay. Default DefaultGapFillPage.
 	GapFillPage int
 	// GapFillMax bounds the messages a gap fill delivers per site, with a
 	// DeliveryChannel: after a longer outage the oldest missed are skipped
@@ -220,6 +221,9 @@ func (c SubscriberConfig) check() error {
 	var errs []error
 	if c.ControlChannel == c.Channel {
 		errs = append(errs, fmt.Errorf("pubsub: subscriber: ControlChannel %q is the data Channel", c.ControlChannel))
+	}
+	if c.GapFillPage > history.MaxReplay {
+		errs = append(errs, fmt.Errorf("pubsub: subscriber: GapFillPage %d is over history.MaxReplay %d", c.GapFillPage, history.MaxReplay))
 	}
 	if c.DeliveryChannel != "" && (c.DeliveryChannel == c.Channel || c.DeliveryChannel == c.ControlChannel) {
 		errs = append(errs, fmt.Errorf("pubsub: subscriber: DeliveryChannel %q is the data or the control Channel", c.DeliveryChannel))
