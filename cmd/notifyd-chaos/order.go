@@ -94,7 +94,9 @@ func orderFinish(ctx context.Context, c *chaos, ph *phase) {
 // siteRanks returns, for the messages of phase stored on the chaos site, their
 // rank in the site's seq order, by chaos sequence number.
 func siteRanks(ctx context.Context, c *chaos, phase int) (map[int]int, error) {
-	h, err := history.New(c.rdb, history.Config{Length: c.opts.history})
+	// Reading needs the inbox on; this Store only reads, so the channel it
+	// would publish on does not matter.
+	h, err := history.New(c.rdb, history.Config{Length: c.opts.history, DeliveryChannel: history.DefaultDeliveryChannel})
 	if err != nil {
 		return nil, err
 	}
