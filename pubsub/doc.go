@@ -145,7 +145,8 @@
 // a bare PUBLISH is stored after its PUBLISH, so a Publisher's message for
 // the same site in between may land in the list in the opposite order to
 // the channel's. Sites fed only by Publishers, or only by bare PUBLISHes
-// to one Redis node, keep the channel's order.
+// to one Redis node, keep the channel's order. A DeliveryChannel closes
+// this: the delivery order is the store order, whatever the path.
 //
 // # Duplicates and gap fill
 //

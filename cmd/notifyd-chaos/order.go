@@ -59,25 +59,12 @@ func orderFinish(ctx context.Context, c *chaos, ph *phase) {
 	}
 	clients, inversions, unranked, checked := 0, 0, 0, 0
 	for _, t := range c.fleet.clients {
-		prev, bad := -1, false
-		for _, seq := range t.received() {
+		inv, unr, chk := outOfOrder(t.received(), rank, func(seq int) bool {
 			s, ok := c.ledger.get(seq)
-			if !ok || s.phase != ph.index {
-				continue
-			}
-			r, ok := rank[seq]
-			if !ok {
-				unranked++ // trimmed from the site log before the check: nothing to compare
-				continue
-			}
-			checked++
-			if r < prev {
-				inversions++
-				bad = true
-			}
-			prev = max(prev, r)
-		}
-		if bad {
+			return ok && s.phase == ph.index
+		})
+		inversions, unranked, checked = inversions+inv, unranked+unr, checked+chk
+		if inv > 0 {
 			clients++
 		}
 	}
@@ -89,6 +76,31 @@ func orderFinish(ctx context.Context, c *chaos, ph *phase) {
 	if checked == 0 {
 		ph.problem("no delivery of the phase could be compared with the site's order")
 	}
+}
+
+// outOfOrder compares received, a client's messages in the order its
+// application got them, with rank, the site's order, for the messages
+// inPhase accepts: it counts the messages that came after one ranked later
+// (inversions), those the site's log no longer has (unranked), and those
+// compared (checked).
+func outOfOrder(received []int, rank map[int]int, inPhase func(seq int) bool) (inversions, unranked, checked int) {
+	prev := -1
+	for _, seq := range received {
+		if !inPhase(seq) {
+			continue
+		}
+		r, ok := rank[seq]
+		if !ok {
+			unranked++ // trimmed from the site log before the check: nothing to compare
+			continue
+		}
+		checked++
+		if r < prev {
+			inversions++
+		}
+		prev = max(prev, r)
+	}
+	return inversions, unranked, checked
 }
 
 // siteRanks returns, for the messages of phase stored on the chaos site, their
