@@ -67,7 +67,9 @@ type SubscriberStats struct {
 	// StoreTimeout, or their site had older messages waiting for a retry.
 	// They were handed to the retry writer (or dropped, counted under a
 	// DropReason). Until stored, a client that reconnects with ?since=
-	// cannot find them in the history.
+	// cannot find them in the history. With a DeliveryChannel nothing is
+	// delivered before it is stored: it counts the intake messages handed
+	// to the retry writer, delivered once a retry stores them.
 	HistoryDeferred uint64
 	// HistoryPending is a gauge, not a counter: the messages handed to the
 	// retry writer and not yet stored or dropped.
