@@ -5,27 +5,61 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/notifyd/notifyd/message"
 )
 
 // DefaultControlChannel is the Redis channel of control messages (orders to
 // every gateway, such as disconnecting a principal).
 const DefaultControlChannel = "notifyd:control"
 
-// ActionDisconnect is the control action that closes every connection of a
-// principal on every gateway.
-const ActionDisconnect = "disconnect"
+// Control actions.
+const (
+	// ActionDisconnect is the control action that closes every connection
+	// of a principal on every gateway.
+	ActionDisconnect = "disconnect"
+	// ActionInbox tells every gateway a user's new counts on a site
+	// (InboxSink.InboxChanged).
+	ActionInbox = "inbox"
+	// ActionPrefs tells every gateway a user's new preferences on a site
+	// (InboxSink.PrefsChanged).
+	ActionPrefs = "prefs"
+)
 
-// maxControlSize bounds a control payload in bytes; larger ones are
-// malformed. A disconnect order is well under 1 KiB.
-const maxControlSize = 4096
+// Control message bounds: what the subscriber reads from the control
+// channel, and what the Announcer publishes, stays within them.
+const (
+	// maxControlSize bounds a control payload in bytes; larger ones are
+	// malformed. The largest, a prefs message with MaxMuted entries of
+	// MaxMutedLength bytes, is under 20 KiB.
+	maxControlSize = 32 << 10
+	// maxHostLength bounds the host of an inbox or prefs message.
+	maxHostLength = 1024
+	// MaxMuted bounds how many muted categories a prefs message carries.
+	MaxMuted = 64
+	// MaxMutedLength bounds the length in bytes of a muted category.
+	MaxMutedLength = 256
+	// maxCount bounds the unread and unseen counts of an inbox message.
+	maxCount = 1 << 30
+)
 
-// ControlMessage is an order published on the control channel, as JSON
-// {"action":"disconnect","principal":"<id>","at":"<RFC3339Nano>"}. At is when
-// the order was given; it is informative (logged) and may be absent.
+// ControlMessage is an order published on the control channel, as JSON:
+//
+//	{"action":"disconnect","principal":"<id>","at":"<RFC3339Nano>"}
+//	{"action":"inbox","host":"<host>","user":"<sub>","unread":N,"unseen":M}
+//	{"action":"prefs","host":"<host>","user":"<sub>","muted":["content.review","site.*"]}
+//
+// At is when the order was given; it is informative (logged) and may be
+// absent.
 type ControlMessage struct {
 	Action    string    `json:"action"`
 	Principal string    `json:"principal,omitempty"`
 	At        time.Time `json:"at"`
+	Host      string    `json:"host,omitempty"`
+	User      string    `json:"user,omitempty"`
+	Unread    int       `json:"unread,omitempty"`
+	Unseen    int       `json:"unseen,omitempty"`
+	Muted     []string  `json:"muted,omitempty"`
 }
 
 // errControlMalformed is why a control payload is ignored as malformed.
@@ -33,8 +67,10 @@ var errControlMalformed = errors.New("pubsub: malformed control message")
 
 // decodeControl parses a control payload. It returns errControlMalformed
 // (wrapped) for a payload that is not a JSON object of the right shape, too
-// large, without action, or a disconnect without principal. An unknown
-// action is not an error here: the caller decides.
+// large, without action, a disconnect without principal (or with one over
+// 1024 bytes, as Revocations accepts), or an inbox or
+// prefs message out of bounds (checkInbox). An unknown action is not an
+// error here: the caller decides.
 func decodeControl(payload string) (ControlMessage, error) {
 	var c ControlMessage
 	if len(payload) > maxControlSize {
@@ -44,6 +80,11 @@ func decodeControl(payload string) (ControlMessage, error) {
 		Action    *string          `json:"action"`
 		Principal *string          `json:"principal"`
 		At        *json.RawMessage `json:"at"`
+		Host      string           `json:"host"`
+		User      string           `json:"user"`
+		Unread    int              `json:"unread"`
+		Unseen    int              `json:"unseen"`
+		Muted     []string         `json:"muted"`
 	}
 	if err := json.Unmarshal([]byte(payload), &raw); err != nil {
 		return c, fmt.Errorf("%w: %w", errControlMalformed, err)
@@ -60,8 +101,40 @@ func decodeControl(payload string) (ControlMessage, error) {
 			return ControlMessage{}, fmt.Errorf("%w: at: %w", errControlMalformed, err)
 		}
 	}
-	if c.Action == ActionDisconnect && c.Principal == "" {
-		return ControlMessage{}, fmt.Errorf("%w: disconnect without principal", errControlMalformed)
+	c.Host, c.User, c.Unread, c.Unseen, c.Muted = raw.Host, raw.User, raw.Unread, raw.Unseen, raw.Muted
+	switch c.Action {
+	case ActionDisconnect:
+		if c.Principal == "" || len(c.Principal) > maxPrincipalBytes {
+			return ControlMessage{}, fmt.Errorf("%w: disconnect without principal, or one over %d bytes",
+				errControlMalformed, maxPrincipalBytes)
+		}
+	case ActionInbox, ActionPrefs:
+		if err := checkInbox(c); err != nil {
+			return ControlMessage{}, fmt.Errorf("%w: %w", errControlMalformed, err)
+		}
 	}
 	return c, nil
+}
+
+// checkInbox checks the fields of an inbox or prefs message: a host and a
+// user within bounds, counts in [0, 2^30], at most MaxMuted non-empty muted
+// categories of at most MaxMutedLength bytes. Its errors match
+// message.ErrInvalid.
+func checkInbox(c ControlMessage) error {
+	switch {
+	case c.Host == "" || len(c.Host) > maxHostLength:
+		return &message.FieldError{Field: "host", Reason: fmt.Sprintf("must have 1 to %d bytes", maxHostLength)}
+	case c.User == "" || len(c.User) > message.MaxPrincipalLength:
+		return &message.FieldError{Field: "user", Reason: fmt.Sprintf("must have 1 to %d bytes", message.MaxPrincipalLength)}
+	case c.Unread < 0 || c.Unread > maxCount || c.Unseen < 0 || c.Unseen > maxCount:
+		return &message.FieldError{Field: "unread", Reason: fmt.Sprintf("counts must be in [0, %d]", maxCount)}
+	case len(c.Muted) > MaxMuted:
+		return &message.FieldError{Field: "muted", Reason: fmt.Sprintf("has more than %d entries", MaxMuted)}
+	}
+	for _, m := range c.Muted {
+		if m == "" || len(m) > MaxMutedLength {
+			return &message.FieldError{Field: "muted", Reason: fmt.Sprintf("entries must have 1 to %d bytes", MaxMutedLength)}
+		}
+	}
+	return nil
 }

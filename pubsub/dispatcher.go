@@ -31,7 +31,9 @@ type dispatcher struct {
 	// immutable after newDispatcher
 	cfg     SubscriberConfig
 	store   entryStore    // nil: no history writes
-	lists   historyLister // nil: no gap fills
+	lists   historyLister // nil: no gap fills (without a DeliveryChannel)
+	since   siteReader    // gap fills with a DeliveryChannel; nil: none
+	inbox   bool          // a DeliveryChannel: store the intake, deliver deliveries only
 	sink    Sink
 	rep     *reporter
 	out     chan<- history.Entry // to the retry writer
@@ -46,16 +48,16 @@ type dispatcher struct {
 	sent    []int           // scratch: sent[j] is the index in batch of entries[j]
 }
 
-func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, sink Sink, rep *reporter,
-	out chan<- history.Entry) *dispatcher {
+func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, since siteReader, sink Sink,
+	rep *reporter, out chan<- history.Entry) *dispatcher {
 	d := &dispatcher{
-		cfg: cfg, store: store, lists: lists, sink: sink, rep: rep, out: out,
+		cfg: cfg, store: store, lists: lists, since: since, inbox: cfg.inbox(), sink: sink, rep: rep, out: out,
 		pending: newPendingSites(&rep.stats.pending),
 		recent:  newRecentIDs(cfg.RecentIDs),
 		sites:   newSiteIDs(cfg.GapFillSites),
 		batch:   make([]prepared, 0, cfg.HistoryBatch),
 	}
-	if lists != nil {
+	if (!d.inbox && lists != nil) || (d.inbox && since != nil) {
 		d.fills = &fillQueue{}
 	}
 	return d
@@ -76,7 +78,7 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan it
 			return
 		default:
 		}
-		if d.gapFill(ctx) {
+		if d.runFill(ctx) {
 			bo.Reset()
 			return
 		}
@@ -137,6 +139,19 @@ func (d *dispatcher) control(payload string) {
 		stats.disconnects.Add(1)
 		stats.disconnected.Add(uint64(max(n, 0)))
 		d.rep.log.Info("pubsub: disconnect order", "principal", c.Principal, "connections", n, "at", c.At)
+	case ActionInbox, ActionPrefs:
+		is, ok := d.sink.(InboxSink)
+		if !ok {
+			d.rep.log.Debug("pubsub: inbox control message ignored: the sink is not an InboxSink", "action", c.Action)
+			return
+		}
+		if c.Action == ActionInbox {
+			is.InboxChanged(c.Host, c.User, history.Counts{Unread: c.Unread, Unseen: c.Unseen})
+			stats.inboxChanges.Add(1)
+		} else {
+			is.PrefsChanged(c.Host, c.User, history.Prefs{Muted: c.Muted})
+			stats.prefsChanges.Add(1)
+		}
 	default:
 		stats.controlUnknown.Add(1)
 		d.rep.warn("control_unknown", "pubsub: control message ignored",

@@ -26,13 +26,19 @@ const (
 // collect prepares it and the items queued behind it, up to HistoryBatch
 // payloads, without waiting for more. It stops after a gap-fill marker and
 // reports whether it met one: the fill runs once the payloads queued before
-// the marker are dispatched.
+// the marker are dispatched. Deliveries (with a DeliveryChannel) are
+// delivered at once, in order: the batch only holds intake messages, which
+// are stored, not delivered.
 func (d *dispatcher) collect(ctx context.Context, it item, in <-chan item) (marker bool) {
 	for n := 1; ; n++ {
-		if it.fill {
+		switch {
+		case it.fill:
 			return true
+		case it.delivery:
+			d.deliverPayload(it.payload)
+		default:
+			d.prepare(ctx, it.payload)
 		}
-		d.prepare(ctx, it.payload)
 		if n >= d.cfg.HistoryBatch {
 			return false
 		}
@@ -80,17 +86,23 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 		d.rep.drop(DropInvalid, err, payload)
 		return
 	}
-	d.recent.add(m.ID) // it will be delivered: a copy later in the batch is a duplicate
+	if !d.inbox {
+		// It will be delivered: a copy later in the batch is a duplicate.
+		// (With a DeliveryChannel the id is remembered when its delivery
+		// arrives; a copy in the batch is stored once all the same.)
+		d.recent.add(m.ID)
+	}
 	p := prepared{m: m}
 	if d.store != nil {
-		p.entry = history.Entry{Host: m.Host, ID: m.ID, Stored: m.StoredJSON(), Timestamp: m.Timestamp}
+		p.entry = history.EntryOf(m, m.StoredJSON())
 		p.store = storeWanted
 	}
 	d.batch = append(d.batch, p)
 }
 
 // flush stores the batch in the history, in one round trip bounded by
-// StoreTimeout, then delivers it in order. Entries of sites with entries
+// StoreTimeout, then delivers it in order (not with a DeliveryChannel: the
+// store that wins publishes the delivery). Entries of sites with entries
 // waiting in the retry writer are not sent (they must not overtake them);
 // they, and the entries whose write failed with a retryable error or timed
 // out, are delivered all the same (liveness first) and handed to the retry
@@ -103,7 +115,9 @@ func (d *dispatcher) flush(ctx context.Context) {
 	d.storeBatch(ctx)
 	for i := range d.batch {
 		p := &d.batch[i]
-		d.deliver(p.m)
+		if !d.inbox {
+			d.deliver(p.m)
+		}
 		if p.store == storeWanted {
 			d.rep.stats.deferred.Add(1)
 			d.handOver(p.entry)

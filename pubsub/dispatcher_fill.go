@@ -10,6 +10,16 @@ import (
 // fillBatch is how many sites' histories one round trip reads.
 const fillBatch = 64
 
+// runFill runs the pending gap fill, if any: from the site sequences with
+// a DeliveryChannel (gapFillSeq), from the sites' lists otherwise
+// (gapFill). It reports false when some sites could not be read.
+func (d *dispatcher) runFill(ctx context.Context) bool {
+	if d.inbox {
+		return d.gapFillSeq(ctx)
+	}
+	return d.gapFill(ctx)
+}
+
 // gapFill runs the pending gap fill, if any, on the dispatcher goroutine: for
 // every site it knows, every site of the sink's live connections (SiteLister)
 // and every site left over by a failed fill, it reads the site's history and

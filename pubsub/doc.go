@@ -21,13 +21,51 @@
 //     and answers with the first id and timestamp.
 //   - Subscriber is run by every gateway. It reads the data channel, stores
 //     each valid message in the history and then hands it, with its push
-//     form (no target) encoded once, to a Sink. Messages published without
+//     form (no target) encoded once, to a Sink (with a DeliveryChannel it
+//     hands over what arrives there instead: see The inbox pipeline). Messages published without
 //     an id (bare PUBLISHes from PyAMS) get message.DeriveID of their
 //     bytes, the same on every gateway, so the history stores them once. On
 //     the same connection it reads the control channel (ControlMessage) and
 //     passes disconnect orders to the Sink when it is a ControlSink.
 //   - Revocations records, one key per principal, when a principal was
 //     revoked (auth.RevocationStore), and publishes the disconnect order.
+//   - Announcer publishes, on the control channel, a user's new inbox
+//     counts or preferences on a site, for every gateway's InboxSink.
+//
+// # The inbox pipeline (DeliveryChannel)
+//
+// With SubscriberConfig.DeliveryChannel set (and the history configured
+// with the same history.Config.DeliveryChannel), the data channel is the
+// intake only: every gateway reads it, decodes, derives ids, resolves,
+// validates and stores each message (AppendBatch), and the one store that
+// wins, exactly once whatever the number of gateways, publishes the stored
+// message on the delivery channel in the same script ("<kind> <seq>
+// <stored>", history.ParseDelivery). Gateways deliver only what arrives on
+// the delivery channel: each delivery's stored form is decoded once and its
+// push form encoded once, then passed to Sink.Deliver (a message), or to
+// the ChangeSink's DeliverUpdate or DeliverRetract (an update or a retract,
+// published by history Update and Retract; ignored when the Sink is not a
+// ChangeSink). A Publisher with PublisherConfig.DeliveryChannel stores
+// through the same script and publishes nothing on the intake. So a site's
+// messages reach every gateway in the order the site stored them (its seq),
+// whether they were bare PUBLISHes or API publishes: every cursor (since,
+// after, device, seen) can follow that order.
+//
+// Nothing of the intake is delivered before it is stored, and nothing is
+// delivered when it is not: an intake message whose store fails is retried
+// by the retry writer (see History writes) and delivered when that store
+// publishes its delivery. The dispatcher still skips a delivery whose id it
+// delivered recently (RecentIDs), and remembers each site's last delivered
+// seq for gap fills.
+//
+// Control messages {"action":"inbox","host","user","unread","unseen"} and
+// {"action":"prefs","host","user","muted":[...]} go to a Sink implementing
+// InboxSink (InboxChanged, PrefsChanged). Everything read on the control
+// channel is bounded (32 KiB a payload, principals and users as message
+// principals, hosts 1024 bytes, counts in [0, 2^30], at most MaxMuted
+// muted categories of MaxMutedLength bytes); a payload out of bounds is
+// counted (ControlMalformed) and ignored. Malformed deliveries are counted
+// under DropDeliveryMalformed.
 //
 // Redis failures match ErrUnavailable (history errors included, see
 // Publisher.Publish); invalid messages match message.ErrInvalid or
@@ -39,21 +77,24 @@
 // goroutine. NewSubscriber starts none either; Subscriber.Run owns three
 // goroutines and joins them before it returns:
 //
-//   - the read loop (reader) owns the redis.PubSub, subscribed to the data
-//     and the control channel, and only receives: each data payload goes on
-//     a bounded queue without blocking (full: DropQueueFull; one slot is
+//   - the read loop (reader) owns the redis.PubSub, subscribed to the data,
+//     the control and (when set) the delivery channel, and only receives:
+//     each data or delivery payload goes, in the order read, on a bounded
+//     queue without blocking (full: DropQueueFull; one slot is
 //     kept for the gap-fill marker), each control payload on a small queue
 //     of its own (ControlDropped). After HealthCheckInterval without traffic
 //     it sends a PING and replaces a connection that does not answer within
 //     another interval. On errors it marks the subscriber not ready, notes
 //     when the subscription was lost and backs off (equal jitter, BackoffMin
-//     to BackoffMax) while go-redis reconnects and resubscribes; when both
-//     channels are confirmed again it calls OnSubscribed and requests a gap
+//     to BackoffMax) while go-redis reconnects and resubscribes; when every
+//     channel is confirmed again it calls OnSubscribed and requests a gap
 //     fill.
 //   - the dispatcher takes a payload and up to HistoryBatch-1 more already
 //     queued; it decodes, derives ids, skips duplicates, resolves targets,
 //     validates and encodes each, stores the batch in one round trip bounded
-//     by StoreTimeout, then calls Sink.Deliver for each, in order. It also
+//     by StoreTimeout, then calls Sink.Deliver for each, in order (with a
+//     DeliveryChannel it delivers each delivery as it takes it, and only
+//     stores the intake). It also
 //     runs gap fills and obeys control orders: the Sink's methods are only
 //     called from this goroutine.
 //   - the retry writer stores, later and in order, the entries the
@@ -104,7 +145,8 @@
 // a bare PUBLISH is stored after its PUBLISH, so a Publisher's message for
 // the same site in between may land in the list in the opposite order to
 // the channel's. Sites fed only by Publishers, or only by bare PUBLISHes
-// to one Redis node, keep the channel's order.
+// to one Redis node, keep the channel's order. A DeliveryChannel closes
+// this: the delivery order is the store order, whatever the path.
 //
 // # Duplicates and gap fill
 //
@@ -131,12 +173,27 @@
 // read). Clients that reconnect their websocket catch up on their own
 // (?since=); gap fill is for the websockets that stayed open.
 //
+// With a DeliveryChannel a gap fill follows the site's seq instead of ids
+// and clocks: for every site whose last delivered seq it remembers (up to
+// GapFillSites), it reads what the site stored after it (history
+// SiteSince, oldest first, pages of GapFillPage until an empty one, at
+// most GapFillMax messages per site) and delivers, in the site's order,
+// what it has not delivered recently; the live stream then continues and
+// the RecentIDs guard skips its copies of what the fill delivered. Nothing
+// stored is missed, however late producers' clocks run; sites without a
+// delivery since the subscriber started (those only the SiteLister
+// reports) have no seq to start from and are not filled; a fill never
+// reaches what retention dropped (history InboxTTL and Length) nor more
+// than GapFillMax per site. Updates and retracts published during the
+// outage are not filled.
+//
 // # Redis Cluster
 //
 // Revocations use one key per command. The subscriber's one connection
-// hears both channels because a classic PUBLISH reaches every node of a
+// hears every channel because a classic PUBLISH reaches every node of a
 // cluster, including the one the history's script makes on the master of
 // the site's list; each node forwards its PUBLISHes in order and a site's
 // list lives on one master, so every subscriber receives a site's messages
-// in the list's order.
+// in the list's order. Deliveries are published by the script in the
+// site's slot, so they too reach every subscriber in the site's seq order.
 package pubsub

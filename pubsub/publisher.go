@@ -27,6 +27,15 @@ type PublisherConfig struct {
 	// Channel is the Redis channel messages are published on. Default
 	// DefaultChannel.
 	Channel string
+	// DeliveryChannel, when set, says that the gateways run the inbox
+	// pipeline (SubscriberConfig.DeliveryChannel) and that the history
+	// publishes every message it stores on this channel
+	// (history.Config.DeliveryChannel, the same): the Publisher then stores
+	// through the history's script, which publishes the delivery, and
+	// publishes nothing on Channel, so the API's messages and the bare
+	// PUBLISHes of a site share the site's one order. Without a history the
+	// Publisher still PUBLISHes on Channel, the intake. Default: none.
+	DeliveryChannel string
 	// MaxMessageSize bounds the stored form of a message in bytes. Default
 	// message.DefaultMaxSize; negative means no limit. Keep it no larger than
 	// the subscribers' limit, or they will drop what was published.
@@ -72,6 +81,7 @@ type Publisher struct {
 	rdb      redis.UniversalClient
 	history  PublisherHistory // nil: plain PUBLISH
 	channel  string
+	inbox    bool // the history's script publishes the delivery; nothing goes on channel
 	max      int
 	resolver Resolver
 	now      func() time.Time
@@ -94,6 +104,7 @@ func NewPublisher(rdb redis.UniversalClient, h PublisherHistory, cfg PublisherCo
 		rdb:      rdb,
 		history:  h,
 		channel:  cfg.Channel,
+		inbox:    cfg.DeliveryChannel != "",
 		max:      cfg.MaxMessageSize,
 		resolver: cfg.Resolver,
 		now:      cfg.Now,
@@ -123,7 +134,10 @@ func (p *Publisher) Channel() string { return p.channel }
 // the history, and a site's list holds its messages in the order the
 // subscribers receive them, however many publishers (processes or
 // goroutines) publish concurrently; the ?since= cursor of a reconnecting
-// client relies on that. Without a history it is a plain PUBLISH.
+// client relies on that. With a DeliveryChannel the script publishes the
+// delivery instead of the message on Channel, so bare PUBLISHes (stored by
+// the gateways) and the Publisher's messages share one order per site.
+// Without a history it is a plain PUBLISH.
 //
 // Publish is safe to retry with the same m after an error: the history keeps
 // one copy per id (within the history's DedupWindow), and a message the
@@ -176,8 +190,12 @@ func (p *Publisher) PublishIdempotent(ctx context.Context, key string, m *messag
 	if key != "" {
 		idem = history.Idempotency{Key: key, Fingerprint: fingerprint(m)}
 	}
-	e := history.Entry{Host: m.Host, ID: m.ID, Stored: stored, Timestamp: m.Timestamp}
-	r, err := p.history.AppendPublishOnce(ctx, p.channel, e, idem)
+	e := history.EntryOf(m, stored)
+	channel := p.channel
+	if p.inbox {
+		channel = "" // the script publishes the delivery (history.Config.DeliveryChannel)
+	}
+	r, err := p.history.AppendPublishOnce(ctx, channel, e, idem)
 	if err != nil {
 		return false, fmt.Errorf("pubsub: publish: %w", historyErr(err))
 	}

@@ -20,8 +20,9 @@ var errNoPong = errors.New("pubsub: no reply to PING within the health-check int
 // item is what the read loop queues for the dispatcher: a data payload, or
 // the marker of a gap fill requested at that point of the stream.
 type item struct {
-	payload string
-	fill    bool
+	payload  string
+	fill     bool
+	delivery bool // payload comes from the delivery channel
 }
 
 // reader is the read loop's state. It owns the redis.PubSub (through sub)
@@ -44,9 +45,9 @@ type reader struct {
 
 // link is what the read loop knows of its subscription.
 type link struct {
-	confirmed   bool      // both channels were confirmed before (on any connection)
-	dataOK      bool      // the data channel is confirmed on this connection
-	controlOK   bool      // the control channel is confirmed on this connection
+	channels    []string  // every channel the subscription needs
+	confirmed   bool      // every channel was confirmed before (on any connection)
+	ok          []bool    // ok[i]: channels[i] is confirmed on this connection
 	pingPending bool      // a PING was sent and nothing was read since
 	lastRead    time.Time // when the connection last delivered anything
 	lostAt      time.Time // lastRead when the subscription was lost; zero while subscribed
@@ -60,23 +61,25 @@ func (l *link) heard(now time.Time) {
 // lost records that the connection broke: nothing is confirmed on the next
 // one, and the subscription, if it was up, was lost when it last delivered.
 func (l *link) lost() {
-	l.dataOK, l.controlOK, l.pingPending = false, false, false
+	clear(l.ok)
+	l.pingPending = false
 	if l.confirmed && l.lostAt.IsZero() {
 		l.lostAt = l.lastRead
 	}
 }
 
 // confirm records a subscription confirmation. It reports complete when it
-// completes the subscription to both channels on this connection, with
+// completes the subscription to every channel on this connection, with
 // resubscribed true when they were confirmed before, on this or an earlier
 // connection, and lostAt the moment that earlier subscription was lost.
-func (l *link) confirm(v *redis.Subscription, data, control string) (complete, resubscribed bool, lostAt time.Time) {
-	if v.Kind != "subscribe" || (l.dataOK && l.controlOK) {
+func (l *link) confirm(v *redis.Subscription) (complete, resubscribed bool, lostAt time.Time) {
+	if v.Kind != "subscribe" || l.complete() {
 		return false, false, time.Time{}
 	}
-	l.dataOK = l.dataOK || v.Channel == data
-	l.controlOK = l.controlOK || v.Channel == control
-	if !l.dataOK || !l.controlOK {
+	for i, c := range l.channels {
+		l.ok[i] = l.ok[i] || v.Channel == c
+	}
+	if !l.complete() {
 		return false, false, time.Time{}
 	}
 	resubscribed, lostAt = l.confirmed, l.lostAt
@@ -84,9 +87,21 @@ func (l *link) confirm(v *redis.Subscription, data, control string) (complete, r
 	return true, resubscribed, lostAt
 }
 
+// complete reports whether every channel is confirmed on this connection.
+func (l *link) complete() bool {
+	for _, ok := range l.ok {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func newReader(cfg SubscriberConfig, sub *subscription, fills *fillQueue, rep *reporter,
 	out chan<- item, ctl chan<- string) *reader {
-	return &reader{cfg: cfg, sub: sub, fills: fills, rep: rep, out: out, ctl: ctl, bo: cfg.newBackoff()}
+	channels := cfg.channels()
+	return &reader{cfg: cfg, sub: sub, fills: fills, rep: rep, out: out, ctl: ctl, bo: cfg.newBackoff(),
+		link: link{channels: channels, ok: make([]bool, len(channels))}}
 }
 
 // run reads until ctx is done or the subscription is closed.
@@ -159,7 +174,10 @@ func (r *reader) route(v *redis.Message) {
 	switch v.Channel {
 	case r.cfg.Channel:
 		r.rep.stats.received.Add(1)
-		r.enqueue(v.Payload)
+		r.enqueue(item{payload: v.Payload})
+	case r.cfg.DeliveryChannel: // never "" here: go-redis has no such channel
+		r.rep.stats.deliveries.Add(1)
+		r.enqueue(item{payload: v.Payload, delivery: true})
 	case r.cfg.ControlChannel:
 		r.rep.stats.control.Add(1)
 		select {
@@ -172,26 +190,27 @@ func (r *reader) route(v *redis.Message) {
 	}
 }
 
-// enqueue puts a data payload on out without blocking. Payloads never take
-// the queue's last slot, kept for the gap-fill marker: the read loop is the
-// only sender, so len(out) below QueueSize leaves room for this payload.
-func (r *reader) enqueue(payload string) {
+// enqueue puts a data or delivery payload on out without blocking.
+// Payloads never take the queue's last slot, kept for the gap-fill marker:
+// the read loop is the only sender, so len(out) below QueueSize leaves room
+// for this payload.
+func (r *reader) enqueue(it item) {
 	if len(r.out) >= r.cfg.QueueSize {
-		r.rep.drop(DropQueueFull, nil, payload)
+		r.rep.drop(DropQueueFull, nil, it.payload)
 		return
 	}
 	select {
-	case r.out <- item{payload: payload}: // a string: go-redis allocated it for us, nothing aliases it
+	case r.out <- it: // a string: go-redis allocated it for us, nothing aliases it
 	default:
-		r.rep.drop(DropQueueFull, nil, payload)
+		r.rep.drop(DropQueueFull, nil, it.payload)
 	}
 }
 
-// confirm handles a subscription confirmation: once both channels are
+// confirm handles a subscription confirmation: once every channel is
 // confirmed the subscriber is ready, and after a resubscription (not the
 // first subscription) a gap fill is requested.
 func (r *reader) confirm(ctx context.Context, v *redis.Subscription) {
-	complete, resubscribed, lostAt := r.link.confirm(v, r.cfg.Channel, r.cfg.ControlChannel)
+	complete, resubscribed, lostAt := r.link.confirm(v)
 	if !complete {
 		return
 	}

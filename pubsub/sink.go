@@ -1,6 +1,9 @@
 package pubsub
 
-import "github.com/notifyd/notifyd/message"
+import (
+	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/message"
+)
 
 // Sink receives every valid message the subscriber reads, with its push form
 // (the message without target, encoded once for every recipient), once the
@@ -8,8 +11,13 @@ import "github.com/notifyd/notifyd/message"
 // StoreTimeout). Deliver is called from one goroutine, must not block, and
 // must not modify m or push. It is satisfied by *wsgateway.Gateway.
 //
-// A Sink may also implement ControlSink (to obey disconnect orders) and
-// SiteLister (so that gap fills cover the sites of its live connections).
+// With a DeliveryChannel, Deliver gets only what arrives on it: each
+// message once stored, in the order its site stored it.
+//
+// A Sink may also implement ControlSink (to obey disconnect orders),
+// SiteLister (so that gap fills cover the sites of its live connections),
+// ChangeSink (updates and retracts of stored messages) and InboxSink
+// (users' counts and preferences changed on any gateway).
 type Sink interface {
 	Deliver(m *message.Message, push []byte)
 }
@@ -31,4 +39,26 @@ type SiteLister interface {
 // satisfied by *wsgateway.Gateway.
 type ControlSink interface {
 	Disconnect(principal string) int
+}
+
+// ChangeSink is implemented by a Sink that passes changes of stored
+// messages on to its connections (with a DeliveryChannel): DeliverUpdate
+// gets the message's new stored form and its push form, encoded once;
+// DeliverRetract the stored form of the message retracted. They are called
+// from the goroutine that calls Deliver, must not block, and must not
+// modify m or push. It is satisfied by *wsgateway.Gateway.
+type ChangeSink interface {
+	DeliverUpdate(m *message.Message, push []byte)
+	DeliverRetract(m *message.Message)
+}
+
+// InboxSink is implemented by a Sink that keeps its connections' inbox
+// state: the subscriber calls InboxChanged for each inbox control message
+// (a user's new counts on a site, after a read, unread, seen or retract
+// made on any gateway) and PrefsChanged for each prefs control message (a
+// user's new preferences on a site), from the goroutine that calls Deliver.
+// They must not block. It is satisfied by *wsgateway.Gateway.
+type InboxSink interface {
+	InboxChanged(host, user string, c history.Counts)
+	PrefsChanged(host, user string, p history.Prefs)
 }

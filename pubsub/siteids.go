@@ -3,15 +3,19 @@ package pubsub
 import "container/list"
 
 // siteIDs remembers, for at most max sites, the id of the last message the
-// dispatcher handed to the sink; the least recently dispatched site is
-// forgotten first. It is owned by the dispatcher goroutine.
+// dispatcher handed to the sink and, with a DeliveryChannel, its site
+// sequence number; the least recently dispatched site is forgotten first.
+// It is owned by the dispatcher goroutine.
 type siteIDs struct {
 	max   int
 	order *list.List // of *siteID, most recently dispatched first
 	index map[string]*list.Element
 }
 
-type siteID struct{ host, id string }
+type siteID struct {
+	host, id string
+	seq      int64 // 0: unknown
+}
 
 func newSiteIDs(max int) *siteIDs {
 	return &siteIDs{max: max, order: list.New(), index: make(map[string]*list.Element)}
@@ -20,7 +24,7 @@ func newSiteIDs(max int) *siteIDs {
 // set records id as the last message dispatched for host.
 func (s *siteIDs) set(host, id string) {
 	if e, ok := s.index[host]; ok {
-		e.Value.(*siteID).id = id
+		*e.Value.(*siteID) = siteID{host: host, id: id}
 		s.order.MoveToFront(e)
 		return
 	}
@@ -30,6 +34,22 @@ func (s *siteIDs) set(host, id string) {
 		s.order.Remove(oldest)
 	}
 	s.index[host] = s.order.PushFront(&siteID{host: host, id: id})
+}
+
+// setSeq records seq as the site sequence number of the message last
+// dispatched for host (set records its id first).
+func (s *siteIDs) setSeq(host string, seq int64) {
+	if e, ok := s.index[host]; ok {
+		e.Value.(*siteID).seq = seq
+	}
+}
+
+// seq returns the sequence number last dispatched for host, or 0.
+func (s *siteIDs) seq(host string) int64 {
+	if e, ok := s.index[host]; ok {
+		return e.Value.(*siteID).seq
+	}
+	return 0
 }
 
 // last returns the id last dispatched for host, or "".

@@ -42,18 +42,22 @@ const (
 	// DropHistoryShutdown: the message was still waiting to be stored when
 	// the subscriber stopped and FlushTimeout ran out.
 	DropHistoryShutdown DropReason = "history_shutdown"
+	// DropDeliveryMalformed: a payload of the delivery channel is not a
+	// delivery (history.ParseDelivery) or its stored form does not decode.
+	DropDeliveryMalformed DropReason = "delivery_malformed"
 )
 
 // DropReasons lists every DropReason, for metrics registration.
 func DropReasons() []DropReason {
 	return []DropReason{DropQueueFull, DropMalformed, DropTooLarge, DropInvalid, DropResolve,
 		DropHistoryQueueFull, DropHistoryRetryQueueFull, DropHistorySuperseded, DropHistoryRejected,
-		DropHistoryShutdown}
+		DropHistoryShutdown, DropDeliveryMalformed}
 }
 
 // SubscriberStats are a Subscriber's counters since NewSubscriber.
 type SubscriberStats struct {
-	Received          uint64 // payloads read from the data channel
+	Received          uint64 // payloads read from the data channel (the intake, with a DeliveryChannel)
+	Deliveries        uint64 // payloads read from the delivery channel
 	Delivered         uint64 // messages handed to the Sink, live or by gap fills
 	HistoryWritten    uint64 // messages this subscriber stored in the history
 	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
@@ -63,7 +67,9 @@ type SubscriberStats struct {
 	// StoreTimeout, or their site had older messages waiting for a retry.
 	// They were handed to the retry writer (or dropped, counted under a
 	// DropReason). Until stored, a client that reconnects with ?since=
-	// cannot find them in the history.
+	// cannot find them in the history. With a DeliveryChannel nothing is
+	// delivered before it is stored: it counts the intake messages handed
+	// to the retry writer, delivered once a retry stores them.
 	HistoryDeferred uint64
 	// HistoryPending is a gauge, not a counter: the messages handed to the
 	// retry writer and not yet stored or dropped.
@@ -98,18 +104,26 @@ type SubscriberStats struct {
 	// Disconnected sums the connections ControlSink.Disconnect reported
 	// closed.
 	Disconnected uint64
+	// Updated and Retracted count update and retract deliveries passed to
+	// a ChangeSink (with a DeliveryChannel); without a ChangeSink they are
+	// ignored and not counted.
+	Updated, Retracted uint64
+	// InboxChanges and PrefsChanges count inbox and prefs control messages
+	// passed to an InboxSink.
+	InboxChanges, PrefsChanges uint64
 	// Dropped counts drops by reason; every reason of DropReasons is present.
 	Dropped map[DropReason]uint64
 }
 
 // counters are the subscriber's atomic counters.
 type counters struct {
-	received, delivered, written, duplicates, reconnects      atomic.Uint64
-	deferred                                                  atomic.Uint64
-	skipped, gapFills, gapFilled, gapFillErrors               atomic.Uint64
-	control, controlMalformed, controlUnknown, controlDropped atomic.Uint64
-	disconnects, disconnected                                 atomic.Uint64
-	pending                                                   atomic.Uint64 // a gauge, kept by pendingSites
+	received, delivered, written, duplicates, reconnects       atomic.Uint64
+	deliveries, updated, retracted, inboxChanges, prefsChanges atomic.Uint64
+	deferred                                                   atomic.Uint64
+	skipped, gapFills, gapFilled, gapFillErrors                atomic.Uint64
+	control, controlMalformed, controlUnknown, controlDropped  atomic.Uint64
+	disconnects, disconnected                                  atomic.Uint64
+	pending                                                    atomic.Uint64 // a gauge, kept by pendingSites
 	// dropped is built by newCounters and never modified afterwards; its
 	// values are atomic.
 	dropped map[DropReason]*atomic.Uint64
@@ -126,6 +140,11 @@ func newCounters() *counters {
 func (c *counters) snapshot() SubscriberStats {
 	s := SubscriberStats{
 		Received:          c.received.Load(),
+		Deliveries:        c.deliveries.Load(),
+		Updated:           c.updated.Load(),
+		Retracted:         c.retracted.Load(),
+		InboxChanges:      c.inboxChanges.Load(),
+		PrefsChanges:      c.prefsChanges.Load(),
 		Delivered:         c.delivered.Load(),
 		HistoryWritten:    c.written.Load(),
 		HistoryDuplicates: c.duplicates.Load(),

@@ -55,13 +55,16 @@ func NewSubscriber(rdb redis.UniversalClient, h SubscriberHistory, sink Sink, cf
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	if cfg.inbox() && h == nil {
+		return nil, errors.New("pubsub: subscriber: a DeliveryChannel needs a history (the intake is stored, then delivered)")
+	}
 	log := cfg.Logger.With("channel", cfg.Channel)
 	return &Subscriber{
 		cfg:     cfg,
 		history: h,
 		sink:    sink,
 		rep:     &reporter{stats: newCounters(), log: log, limiter: lograte.New(10*time.Second, nil)},
-		sub:     newSubscription(rdb, log, cfg.Channel, cfg.ControlChannel),
+		sub:     newSubscription(rdb, log, cfg.channels()...),
 	}, nil
 }
 
@@ -133,12 +136,14 @@ func (s *Subscriber) newPipeline(raw chan<- item, ctl chan<- string, entries cha
 	var (
 		store   entryStore
 		lists   historyLister
+		since   siteReader
 		perSite int
 	)
 	if s.history != nil {
 		store, lists, perSite = s.history, s.history, s.history.Length()
+		since, _ = s.history.(siteReader)
 	}
-	d := newDispatcher(s.cfg, store, lists, s.sink, s.rep, entries)
+	d := newDispatcher(s.cfg, store, lists, since, s.sink, s.rep, entries)
 	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	r := newReader(s.cfg, s.sub, d.fills, s.rep, raw, ctl)
 	return r, d, w

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/backoff"
 	"github.com/notifyd/notifyd/message"
 )
@@ -41,6 +42,12 @@ const (
 	// DefaultGapFillMargin is the default margin subtracted from the moment
 	// the subscription was lost when a gap fill selects messages by time.
 	DefaultGapFillMargin = 2 * time.Second
+	// DefaultGapFillPage is the default number of a site's stored messages
+	// one read of a gap fill returns (with a DeliveryChannel).
+	DefaultGapFillPage = 256
+	// DefaultGapFillMax is the default bound of the messages one gap fill
+	// delivers per site (with a DeliveryChannel).
+	DefaultGapFillMax = 1000
 )
 
 // Backoff defaults.
@@ -58,7 +65,19 @@ const controlQueueSize = 256
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
 	// Channel is the Redis channel to subscribe to. Default DefaultChannel.
+	// With a DeliveryChannel it is the intake only: its messages are
+	// stored, never delivered from it.
 	Channel string
+	// DeliveryChannel, when set, turns the inbox pipeline on: messages read
+	// on Channel are stored (the history's script, configured with the
+	// same history.Config.DeliveryChannel, publishes each message it
+	// stores, once, on this channel) and only what arrives on this channel
+	// is delivered, so every gateway delivers a site's messages in the
+	// order they were stored. It must differ from Channel and
+	// ControlChannel, and the history must be given. Empty (the default):
+	// every valid message read on Channel is stored and then delivered,
+	// as before the inbox.
+	DeliveryChannel string
 	// ControlChannel is the Redis channel of control messages (see
 	// ControlMessage), subscribed on the same connection as Channel; it
 	// must differ from Channel. Default DefaultControlChannel.
@@ -134,8 +153,17 @@ type SubscriberConfig struct {
 	// and the latency of the last messages before the loss. Default
 	// DefaultGapFillMargin.
 	GapFillMargin time.Duration
+	// GapFillPage is how many stored messages of a site one read of a gap
+	// fill asks for (history SiteSince), with a DeliveryChannel; at most
+	// history.MaxReplay. Default DefaultGapFillPage.
+	GapFillPage int
+	// GapFillMax bounds the messages a gap fill delivers per site, with a
+	// DeliveryChannel: after a longer outage the oldest missed are skipped
+	// (clients that reconnect catch up from the inbox). Default
+	// DefaultGapFillMax.
+	GapFillMax int
 	// OnSubscribed, if set, is called from the read loop each time the
-	// subscription (to Channel and ControlChannel) is confirmed, with
+	// subscription (to Channel, ControlChannel and DeliveryChannel) is confirmed, with
 	// reconnect false the first time and true afterwards (a gap in the
 	// stream may precede it; a gap fill is requested right after the call).
 	// It must return quickly: the read loop does not read while it runs. ctx
@@ -145,6 +173,18 @@ type SubscriberConfig struct {
 	// drops and connection losses. Default: discard.
 	Logger *slog.Logger
 }
+
+// channels returns the channels the subscriber listens on: the data
+// channel, the control channel, and the delivery channel when set.
+func (c SubscriberConfig) channels() []string {
+	if c.DeliveryChannel == "" {
+		return []string{c.Channel, c.ControlChannel}
+	}
+	return []string{c.Channel, c.ControlChannel, c.DeliveryChannel}
+}
+
+// inbox reports whether the inbox pipeline is on (see DeliveryChannel).
+func (c SubscriberConfig) inbox() bool { return c.DeliveryChannel != "" }
 
 // newBackoff returns the delay between attempts after Redis errors: equal
 // jitter, from BackoffMin doubling up to BackoffMax, each delay drawn in
@@ -170,6 +210,8 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	c.RecentIDs = cmp.Or(c.RecentIDs, DefaultRecentIDs)
 	c.GapFillSites = cmp.Or(c.GapFillSites, DefaultGapFillSites)
 	c.GapFillMargin = cmp.Or(c.GapFillMargin, DefaultGapFillMargin)
+	c.GapFillPage = cmp.Or(c.GapFillPage, DefaultGapFillPage)
+	c.GapFillMax = cmp.Or(c.GapFillMax, DefaultGapFillMax)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c
 }
@@ -180,6 +222,12 @@ func (c SubscriberConfig) check() error {
 	if c.ControlChannel == c.Channel {
 		errs = append(errs, fmt.Errorf("pubsub: subscriber: ControlChannel %q is the data Channel", c.ControlChannel))
 	}
+	if c.GapFillPage > history.MaxReplay {
+		errs = append(errs, fmt.Errorf("pubsub: subscriber: GapFillPage %d is over history.MaxReplay %d", c.GapFillPage, history.MaxReplay))
+	}
+	if c.DeliveryChannel != "" && (c.DeliveryChannel == c.Channel || c.DeliveryChannel == c.ControlChannel) {
+		errs = append(errs, fmt.Errorf("pubsub: subscriber: DeliveryChannel %q is the data or the control Channel", c.DeliveryChannel))
+	}
 	for _, f := range []struct {
 		name  string
 		value int
@@ -187,6 +235,7 @@ func (c SubscriberConfig) check() error {
 		{"QueueSize", c.QueueSize}, {"HistoryQueueSize", c.HistoryQueueSize},
 		{"HistoryRetryQueueSize", c.HistoryRetryQueueSize}, {"HistoryBatch", c.HistoryBatch},
 		{"RecentIDs", c.RecentIDs}, {"GapFillSites", c.GapFillSites},
+		{"GapFillPage", c.GapFillPage}, {"GapFillMax", c.GapFillMax},
 	} {
 		if f.value < 0 {
 			errs = append(errs, fmt.Errorf("pubsub: subscriber: %s %d is negative", f.name, f.value))

@@ -15,10 +15,10 @@ import (
 type subscription struct {
 	// immutable after newSubscription
 	rdb      redis.UniversalClient
-	channels []string // the data channel, then the control channel
+	channels []string // the data channel, the control channel, the delivery channel if any
 	log      *slog.Logger
 
-	ready atomic.Bool // both channels confirmed on the current connection
+	ready atomic.Bool // every channel confirmed on the current connection
 
 	mu     sync.Mutex    // guards the fields below
 	ps     *redis.PubSub // current PubSub: made by the read loop, closed by close

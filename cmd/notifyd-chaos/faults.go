@@ -36,6 +36,7 @@ func allFaults() []*faultSpec {
 		{name: faultGarbage, strictBare: true, inject: garbageInject, finish: garbageFinish},
 		{name: faultRevoke, strictBare: true, prepare: revokePrepare, inject: revokeInject, finish: revokeFinish},
 		{name: faultAttack, strictBare: true, inject: attackInject, finish: attackFinish},
+		{name: faultOrder, strictBare: true, inject: orderInject, finish: orderFinish},
 	}
 }
 

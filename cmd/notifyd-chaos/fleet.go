@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +33,39 @@ type tracked struct {
 
 	mu      sync.Mutex
 	got     map[int]*receipt // guarded by mu: seq -> receipt
+	order   []int            // guarded by mu: seqs in the order the application first got them
 	last    int              // guarded by mu: seq of the latest message received, -1 before any
 	resumes []resume         // guarded by mu: the client's disconnects
+	conn    net.Conn         // guarded by mu: the latest connection dialed (the order fault cuts it)
+}
+
+// dial is the client's dialer: it remembers the connection so that the
+// order fault can cut it.
+func (t *tracked) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.conn = c
+	return c, nil
+}
+
+// cut closes the client's latest connection: it reconnects with since.
+func (t *tracked) cut() bool {
+	t.mu.Lock()
+	c := t.conn
+	t.mu.Unlock()
+	return c != nil && c.Close() == nil
+}
+
+// received returns the seqs t's application got, in the order it got them.
+func (t *tracked) received() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.order)
 }
 
 // resume is a disconnect of a tracked client and the newest message it had
@@ -77,6 +110,12 @@ func newFleet(n int, urls []string, site string, secret []byte, hc *http.Client,
 	for i := range n {
 		t := &tracked{index: i, got: map[int]*receipt{}, last: -1}
 		t.gateway.Store(-1)
+		// Its own transport, so that its connection can be cut alone.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if base, ok := hc.Transport.(*http.Transport); ok {
+			tr = base.Clone()
+		}
+		tr.DialContext = t.dial
 		p := principalOf(i)
 		t.recipient = message.Recipient{Host: site, Principal: p,
 			Principals: []string{p, groupOf(i), message.Everyone, message.Authenticated}}
@@ -88,7 +127,7 @@ func newFleet(n int, urls []string, site string, secret []byte, hc *http.Client,
 		c, err := client.New(client.Config{
 			URL: urls[home], Fallbacks: fallbacks, Origin: site,
 			Header:     http.Header{"X-Forwarded-For": {forwardedFor(i)}},
-			HTTPClient: hc, Logger: log.With("client", p),
+			HTTPClient: &http.Client{Transport: tr, Timeout: hc.Timeout}, Logger: log.With("client", p),
 			Token: func(context.Context) (string, error) {
 				return auth.Mint(secret, p, "", []string{groupOf(i)}, time.Now(), time.Hour)
 			},
@@ -186,6 +225,7 @@ func (f *fleet) record(t *tracked, m *message.Message, raw []byte) {
 	if r == nil {
 		r = &receipt{first: now}
 		t.got[seq] = r
+		t.order = append(t.order, seq)
 		t.last = seq
 	}
 	r.n++

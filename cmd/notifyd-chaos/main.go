@@ -15,6 +15,7 @@
 //	garbage        invalid JSON, wrong types, huge and invalid UTF-8 payloads amid valid ones
 //	revoke         POST /api/admin/disconnect for a principal connected to both gateways
 //	attack         slow bodies and tokenless upgrade floods against gateway1 while real users are probed
+//	order          clients' connections cut at random instants (reconnect with since): each client's order must be the site's seq order (needs the inbox)
 //
 // For each phase it prints a Markdown table row: messages published,
 // deliveries owed (computed exactly from each message's targets with
