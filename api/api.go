@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/limit"
 )
 
@@ -63,8 +64,8 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative: %d", cfg.MaxBodyBytes)
 	case cfg.MaxLimit < 0:
 		return nil, fmt.Errorf("api: Config.MaxLimit is negative: %d", cfg.MaxLimit)
-	case cfg.MaxInboxIDs < 0:
-		return nil, fmt.Errorf("api: Config.MaxInboxIDs is negative: %d", cfg.MaxInboxIDs)
+	case cfg.MaxInboxIDs < 0 || cfg.MaxInboxIDs > history.MaxMark:
+		return nil, fmt.Errorf("api: Config.MaxInboxIDs %d is not within 0..%d", cfg.MaxInboxIDs, history.MaxMark)
 	}
 	if cfg.MaxInboxIDs == 0 {
 		cfg.MaxInboxIDs = DefaultMaxInboxIDs

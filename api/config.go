@@ -48,10 +48,10 @@ const (
 	// room for DefaultMaxInboxIDs ids or MaxMutedCategories categories, escaped.
 	MaxInboxBodyBytes = 64 << 10
 	// MaxMutedCategories is the most categories a user may mute on a site.
-	MaxMutedCategories = 100
+	MaxMutedCategories = history.MaxMuted
 	// MaxCategoryBytes is the longest category (or "prefix.*" pattern) the
 	// inbox routes accept.
-	MaxCategoryBytes = 256
+	MaxCategoryBytes = history.MaxPatternLength
 	// MaxPrincipalBytes is the longest principal POST /api/admin/disconnect
 	// accepts: the length tokens and messages are held to, so every principal
 	// that can sign in can be revoked.
@@ -167,7 +167,8 @@ type Config struct {
 	// (404).
 	Editor Editor
 	// MaxInboxIDs is the most ids POST /api/inbox/read and /api/inbox/unread
-	// accept in one request (400 beyond). Zero: DefaultMaxInboxIDs.
+	// accept in one request (400 beyond). Zero: DefaultMaxInboxIDs; at most
+	// history.MaxMark.
 	MaxInboxIDs int
 	// Categories fills the context endpoint's "*" list. Nil: no categories.
 	Categories Categories

@@ -113,13 +113,7 @@ func (p messagePatch) apply(m *message.Message) error {
 		}
 		m.Extra[name] = raw
 	}
-	if err := m.Validate(); err != nil {
-		return err
-	}
-	if len(m.StoredJSON()) > message.DefaultMaxSize { // what history reads back
-		return message.ErrTooLarge
-	}
-	return nil
+	return m.Validate() // the Editor checks the size it keeps
 }
 
 // patchMessage answers PATCH /api/chat/messages/{id}: the body's members

@@ -116,13 +116,14 @@ func (b *memInbox) Page(_ context.Context, r history.Reader, o history.PageOptio
 		}
 		list = slices.DeleteFunc(list, func(x *memEntry) bool { return x.seq >= e.seq })
 	case o.After != "":
-		e := b.findLocked(r, o.After)
-		if e == nil {
+		// An unknown or invisible cursor: the newest entries, oldest first,
+		// and a gap (as *history.Store answers).
+		if e := b.findLocked(r, o.After); e == nil {
 			p.Gap = true
-			list = nil
-			break
+			list = list[:min(limit, len(list))]
+		} else {
+			list = slices.DeleteFunc(list, func(x *memEntry) bool { return x.seq <= e.seq })
 		}
-		list = slices.DeleteFunc(list, func(x *memEntry) bool { return x.seq <= e.seq })
 		slices.Reverse(list)
 	}
 	u, prefs := b.userLocked(r), b.prefs[[2]string{strings.ToLower(r.Host), r.User}]
@@ -183,12 +184,10 @@ func (b *memInbox) MarkAllRead(_ context.Context, r history.Reader) (history.Cou
 func (b *memInbox) MarkSeen(_ context.Context, r history.Reader, until string) (history.Counts, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	e := b.findLocked(r, until)
-	if e == nil {
-		return history.Counts{}, history.ErrNotFound
+	if e := b.findLocked(r, until); e != nil { // else nothing changes
+		u := b.userLocked(r)
+		u.seen = max(u.seen, e.seq)
 	}
-	u := b.userLocked(r)
-	u.seen = max(u.seen, e.seq)
 	return b.countsLocked(r), nil
 }
 

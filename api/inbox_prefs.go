@@ -121,11 +121,11 @@ func validCategory(c string) bool {
 	return true
 }
 
-// validMutePattern reports whether c is a valid category whose only "*",
-// if any, ends it as ".*" after a non-empty prefix ("site.*"), as
-// history.Prefs.Mutes reads it.
+// validMutePattern reports whether c is a valid category without white
+// space whose only "*", if any, ends it as ".*" after a non-empty prefix
+// ("site.*"), as history.Prefs.Mutes reads it.
 func validMutePattern(c string) bool {
-	if !validCategory(c) {
+	if !validCategory(c) || strings.ContainsFunc(c, unicode.IsSpace) {
 		return false
 	}
 	i := strings.IndexByte(c, '*')

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -59,28 +58,21 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 // newest limit entries, or with since the limit oldest entries newer than
 // since. limit is history.DefaultPage when absent and at most
 // history.MaxPage (a larger one gets MaxPage and more=true). gap is the
-// inbox's: since is not among the caller's kept entries; the answer then
-// holds the newest entries when the inbox gives none after since.
+// inbox's: since is not among the caller's kept entries (the inbox then
+// gives its newest entries).
 func (s *server) inboxNotifications(ctx context.Context, rd history.Reader, q notificationsQuery) (notificationsPage, error) {
 	o := history.PageOptions{Limit: min(q.limit, history.MaxPage), After: q.since}
 	if o.Limit == 0 {
 		o.Limit = history.DefaultPage
 	}
 	p, err := s.cfg.Inbox.Page(ctx, rd, o)
-	if errors.Is(err, history.ErrNotFound) && o.After != "" {
-		p, err = history.Page{Gap: true}, nil // a cursor the store refuses is a gap here
-	}
 	if err != nil {
 		return notificationsPage{}, err
 	}
-	gap := p.Gap
-	if gap && len(p.Items) == 0 {
-		o.After = ""
-		if p, err = s.cfg.Inbox.Page(ctx, rd, o); err != nil {
-			return notificationsPage{}, err
-		}
-	}
-	page := notificationsPage{items: make([]*message.Message, len(p.Items)), gap: gap, more: p.Next != ""}
+	// With a gap the inbox gives no Next (its newest entries are no cursor
+	// to page forward from): a full page may have been cut.
+	more := p.Next != "" || (p.Gap && len(p.Items) == o.Limit)
+	page := notificationsPage{items: make([]*message.Message, len(p.Items)), gap: p.Gap, more: more}
 	for i, it := range p.Items {
 		page.items[i] = it.Message
 	}
