@@ -39,6 +39,17 @@ func (s *server) reader(r *http.Request) (history.Reader, error) {
 	return history.Reader{Host: host, User: id.Principal, Principals: id.Principals}, nil
 }
 
+// inboxRequest returns the caller's reader and the request's body, at
+// most MaxInboxBodyBytes.
+func (s *server) inboxRequest(w http.ResponseWriter, r *http.Request) (history.Reader, []byte, error) {
+	rd, err := s.reader(r)
+	if err != nil {
+		return rd, nil, err
+	}
+	body, err := readBody(w, r, MaxInboxBodyBytes)
+	return rd, body, err
+}
+
 // inbox answers GET /api/inbox: a page of the caller's own inbox on the
 // site, newest first (oldest first with after), each message in its push
 // form with "read", and the caller's counts:
@@ -175,12 +186,7 @@ func (s *server) inboxCount(w http.ResponseWriter, r *http.Request) {
 // the request's body, already decoded into the closure), answers the new
 // counts and announces them to the caller's other connections.
 func (s *server) changeCounts(w http.ResponseWriter, r *http.Request, decode func(body []byte) (func(context.Context, history.Reader) (history.Counts, error), error)) {
-	rd, err := s.reader(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, MaxInboxBodyBytes)
+	rd, body, err := s.inboxRequest(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

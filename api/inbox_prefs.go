@@ -33,12 +33,7 @@ func (s *server) inboxPrefs(w http.ResponseWriter, r *http.Request) {
 // stored (duplicates dropped). Every gateway is told the new preferences
 // and, since muted categories are not counted, the new counts.
 func (s *server) putInboxPrefs(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.reader(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body, err := readBody(w, r, MaxInboxBodyBytes)
+	rd, body, err := s.inboxRequest(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
