@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/limit"
 )
 
@@ -18,6 +19,16 @@ const (
 	PathContext       = "/api/chat/context"
 	PathNotifications = "/api/chat/notifications"
 	PathMessages      = "/api/chat/messages"
+	// PathMessage is one stored message: PATCH updates it, DELETE retracts
+	// it (publisher token).
+	PathMessage = PathMessages + "/{id}"
+	// The caller's own inbox on a site (user JWT; Config.Inbox).
+	PathInbox            = "/api/inbox"
+	PathInboxCount       = "/api/inbox/count"
+	PathInboxRead        = "/api/inbox/read"
+	PathInboxUnread      = "/api/inbox/unread"
+	PathInboxSeen        = "/api/inbox/seen"
+	PathInboxPreferences = "/api/inbox/preferences"
 	// PathAdminDisconnect revokes a principal's tokens and closes its
 	// websockets (POST, publisher token).
 	PathAdminDisconnect = "/api/admin/disconnect"
@@ -38,7 +49,7 @@ type server struct {
 	// disabled when its Config rate is negative.
 	publishLimit *limit.Keyed // per publisher token, POST /api/chat/messages
 	adminLimit   *limit.Keyed // per publisher token, POST /api/admin/disconnect
-	restLimit    *limit.Keyed // per principal, GET /api/chat/context and /notifications
+	restLimit    *limit.Keyed // per principal, GET /api/chat/context, /notifications and /api/inbox/*
 }
 
 // New applies defaults to cfg, validates it and returns the router. It starts
@@ -53,6 +64,11 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: Config.MaxBodyBytes is negative: %d", cfg.MaxBodyBytes)
 	case cfg.MaxLimit < 0:
 		return nil, fmt.Errorf("api: Config.MaxLimit is negative: %d", cfg.MaxLimit)
+	case cfg.MaxInboxIDs < 0 || cfg.MaxInboxIDs > history.MaxMark:
+		return nil, fmt.Errorf("api: Config.MaxInboxIDs %d is not within 0..%d", cfg.MaxInboxIDs, history.MaxMark)
+	}
+	if cfg.MaxInboxIDs == 0 {
+		cfg.MaxInboxIDs = DefaultMaxInboxIDs
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -124,9 +140,28 @@ func (s *server) routes() http.Handler {
 		r.Options(PathContext, preflight)
 		user.Get(PathNotifications, s.notifications)
 		r.Options(PathNotifications, preflight)
+		if s.cfg.Inbox != nil {
+			user.Get(PathInbox, s.inbox)
+			user.Get(PathInboxCount, s.inboxCount)
+			user.Post(PathInboxRead, s.inboxRead)
+			user.Post(PathInboxUnread, s.inboxUnread)
+			user.Post(PathInboxSeen, s.inboxSeen)
+			user.Get(PathInboxPreferences, s.inboxPrefs)
+			user.Put(PathInboxPreferences, s.putInboxPrefs)
+			for _, p := range []string{PathInbox, PathInboxCount, PathInboxRead, PathInboxUnread, PathInboxSeen, PathInboxPreferences} {
+				r.Options(p, preflight)
+			}
+		}
+		// Publishing, updating and retracting share a bucket.
+		publisher := r.With(s.authorizePublisher, s.limit(s.publishLimit, publisherKey))
 		if s.cfg.Publisher != nil {
-			r.With(s.authorizePublisher, s.limit(s.publishLimit, publisherKey)).Post(PathMessages, s.postMessage)
+			publisher.Post(PathMessages, s.postMessage)
 			r.Options(PathMessages, preflight)
+		}
+		if s.cfg.Editor != nil {
+			publisher.Patch(PathMessage, s.patchMessage)
+			publisher.Delete(PathMessage, s.deleteMessage)
+			r.Options(PathMessage, preflight)
 		}
 		if s.cfg.Revoker != nil {
 			// A bucket of its own: a publish flood never delays a revocation.

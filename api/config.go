@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/site"
 )
@@ -34,12 +35,23 @@ const (
 	// make at once before DefaultAdminRate applies.
 	DefaultAdminBurst = 200
 	// DefaultRESTRate is the sustained number of requests per second each
-	// authenticated principal may make to GET /api/chat/context and GET
-	// /api/chat/notifications together.
+	// authenticated principal may make to GET /api/chat/context, GET
+	// /api/chat/notifications and the /api/inbox routes together.
 	DefaultRESTRate = 20
 	// DefaultRESTBurst is how many of those requests a principal may make at
 	// once before DefaultRESTRate applies.
 	DefaultRESTBurst = 40
+	// DefaultMaxInboxIDs is the largest number of ids POST /api/inbox/read
+	// and /api/inbox/unread accept in one request.
+	DefaultMaxInboxIDs = 100
+	// MaxInboxBodyBytes bounds the body of the inbox's POST and PUT routes:
+	// room for DefaultMaxInboxIDs ids or MaxMutedCategories categories, escaped.
+	MaxInboxBodyBytes = 64 << 10
+	// MaxMutedCategories is the most categories a user may mute on a site.
+	MaxMutedCategories = history.MaxMuted
+	// MaxCategoryBytes is the longest category (or "prefix.*" pattern) the
+	// inbox routes accept.
+	MaxCategoryBytes = history.MaxPatternLength
 	// MaxPrincipalBytes is the longest principal POST /api/admin/disconnect
 	// accepts: the length tokens and messages are held to, so every principal
 	// that can sign in can be revoked.
@@ -71,6 +83,42 @@ type Publisher interface {
 // History lists a site's stored messages, newest first, with target and ID.
 type History interface {
 	List(ctx context.Context, host string) ([]*message.Message, error)
+}
+
+// Inbox is the per-user history the inbox routes and GET
+// /api/chat/notifications read and change: the subset of history.Inbox they
+// use. history.ErrNotFound from any method is answered 404 (an id unknown
+// and an id the caller may not see alike); any other error means the
+// service is unavailable (503). *history.Store satisfies it.
+type Inbox interface {
+	Page(ctx context.Context, r history.Reader, o history.PageOptions) (history.Page, error)
+	Count(ctx context.Context, r history.Reader) (history.Counts, error)
+	MarkRead(ctx context.Context, r history.Reader, ids []string) (history.Counts, error)
+	MarkAllRead(ctx context.Context, r history.Reader) (history.Counts, error)
+	MarkUnread(ctx context.Context, r history.Reader, ids []string) (history.Counts, error)
+	MarkSeen(ctx context.Context, r history.Reader, until string) (history.Counts, error)
+	Prefs(ctx context.Context, host, user string) (history.Prefs, error)
+	SetPrefs(ctx context.Context, host, user string, p history.Prefs) error
+}
+
+// InboxEvents tells every gateway about a user's new counts or preferences,
+// so that each open connection of the user gets them live. An error is
+// logged; the request that caused it still succeeds (the counts stay
+// readable). *pubsub.Announcer satisfies it.
+type InboxEvents interface {
+	Counts(ctx context.Context, host, user string, c history.Counts) error
+	Prefs(ctx context.Context, host, user string, p history.Prefs) error
+}
+
+// Editor changes a stored message everywhere (inbox, REST, replay, live):
+// Update applies patch to it, Retract removes it from every inbox. Both
+// return the message's new stored form (Retract: the retracted one) and an
+// error matching history.ErrNotFound for an id not kept on the site (404);
+// an error patch returned is returned (wrapped); any other error means the
+// service is unavailable (503). *history.Store satisfies it.
+type Editor interface {
+	Update(ctx context.Context, host, id string, patch func(*message.Message) error) (*message.Message, error)
+	Retract(ctx context.Context, host, id string) (*message.Message, error)
 }
 
 // Categories lists the categories that have a handler.
@@ -105,6 +153,23 @@ type Config struct {
 	// History serves /api/chat/notifications. Nil: the list is always empty,
 	// as PyAMS answers without Redis.
 	History History
+	// Inbox serves the /api/inbox routes and, when set, GET
+	// /api/chat/notifications (the caller's own inbox instead of the site's
+	// list in History). Nil: the /api/inbox routes are not mounted (404) and
+	// /api/chat/notifications reads History.
+	Inbox Inbox
+	// InboxEvents is told every user's new counts and preferences after an
+	// inbox route changed them. Nil: nothing is announced (other
+	// connections learn new counts when they next read them).
+	InboxEvents InboxEvents
+	// Editor serves PATCH and DELETE /api/chat/messages/{id} (publisher
+	// token, the publish rate bucket). Nil: those routes are not mounted
+	// (404).
+	Editor Editor
+	// MaxInboxIDs is the most ids POST /api/inbox/read and /api/inbox/unread
+	// accept in one request (400 beyond). Zero: DefaultMaxInboxIDs; at most
+	// history.MaxMark.
+	MaxInboxIDs int
 	// Categories fills the context endpoint's "*" list. Nil: no categories.
 	Categories Categories
 	// Ready reports readiness for /readyz. Nil: always ready.
@@ -140,8 +205,9 @@ type Config struct {
 	// at once. Zero: DefaultAdminBurst. Must not be negative.
 	AdminBurst int
 	// RESTRate is the sustained number of requests per second each
-	// authenticated principal may make to GET /api/chat/context and GET
-	// /api/chat/notifications together (429 beyond). Zero: DefaultRESTRate.
+	// authenticated principal may make to GET /api/chat/context, GET
+	// /api/chat/notifications and the /api/inbox routes together (429
+	// beyond). Zero: DefaultRESTRate.
 	// Negative: unlimited.
 	RESTRate float64
 	// RESTBurst is the number of those requests a principal may make at

@@ -6,7 +6,7 @@ import (
 
 // CORS values sent on /api/* responses.
 const (
-	corsAllowMethods = "GET, POST, OPTIONS"
+	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 	corsAllowHeaders = "Authorization, Content-Type, Idempotency-Key"
 	// corsExposeHeaders are the answer headers a browser script may read.
 	corsExposeHeaders = "Idempotent-Replayed, Retry-After"

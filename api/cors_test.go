@@ -58,7 +58,7 @@ func TestCORS(t *testing.T) {
 				t.Fatalf("Access-Control-Expose-Headers %q", h.Get("Access-Control-Expose-Headers"))
 			}
 			if c.method == http.MethodOptions && c.status == http.StatusNoContent {
-				if h.Get("Access-Control-Allow-Methods") != "GET, POST, OPTIONS" ||
+				if h.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, PATCH, DELETE, OPTIONS" ||
 					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, Idempotency-Key" || len(r.body) != 0 {
 					t.Fatalf("preflight headers %v body %q", h, r.body)
 				}

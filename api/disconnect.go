@@ -2,12 +2,8 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 	"unicode"
 
@@ -29,12 +25,8 @@ type disconnectResponse struct {
 // Revoker refuses every token issued to the principal until now and closes
 // its websockets on every gateway.
 func (s *server) disconnect(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDisconnectBody))
+	body, err := readBody(w, r, maxDisconnectBody)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if !errors.As(err, &tooLarge) {
-			err = errUnreadableBody.with(err)
-		}
 		s.fail(w, r, err)
 		return
 	}
@@ -60,21 +52,9 @@ func (s *server) disconnect(w http.ResponseWriter, r *http.Request) {
 // only member is principal, a non-empty string of at most MaxPrincipalBytes
 // without control characters. Errors are catalogue entries.
 func decodeDisconnect(body []byte) (string, error) {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		return "", errMalformedBody.with(err)
-	}
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	slices.Sort(names) // the same body always names the same unknown field
-	for _, name := range names {
-		if name != "principal" {
-			e := errUnknownField.with(nil)
-			e.message, e.field = fmt.Sprintf("unknown field %q", name), name
-			return "", e
-		}
+	members, err := decodeMembers(body, "principal")
+	if err != nil {
+		return "", err
 	}
 	raw, ok := members["principal"]
 	if !ok {

@@ -4,11 +4,20 @@
 //
 // # Routes
 //
-//	GET  /api/chat/context        user JWT (Bearer) required
-//	GET  /api/chat/notifications  user JWT (Bearer) required
-//	POST /api/chat/messages       publisher token (Bearer) required
-//	POST /api/admin/disconnect    publisher token (Bearer) required
-//	GET  /healthz  GET /readyz  GET /monitor  ANY /chat-ping  GET /ws/chat
+//	GET    /api/chat/context            user JWT (Bearer) required
+//	GET    /api/chat/notifications      user JWT (Bearer) required
+//	POST   /api/chat/messages           publisher token (Bearer) required
+//	PATCH  /api/chat/messages/{id}      publisher token (Config.Editor)
+//	DELETE /api/chat/messages/{id}      publisher token (Config.Editor)
+//	POST   /api/admin/disconnect        publisher token (Bearer) required
+//	GET    /api/inbox                   user JWT (Config.Inbox, as every /api/inbox route)
+//	GET    /api/inbox/count             user JWT
+//	POST   /api/inbox/read              user JWT
+//	POST   /api/inbox/unread            user JWT
+//	POST   /api/inbox/seen              user JWT
+//	GET    /api/inbox/preferences       user JWT
+//	PUT    /api/inbox/preferences       user JWT
+//	GET /healthz  GET /readyz  GET /monitor  ANY /chat-ping  GET /ws/chat
 //
 // Every /api/* route checks the request's Origin against the site policy
 // (403 when refused) and answers allowed browsers with CORS headers and
@@ -46,6 +55,79 @@
 // since, limit=N returns the newest N; with since, the N oldest messages
 // newer than since, so that calling again with since=<first id of the
 // answer> pages forward until more=false.
+//
+// With Config.Inbox, GET /api/chat/notifications reads the caller's own
+// inbox (below) instead of the site's list, in the same shape, so it
+// returns the caller's notifications however busy the site is, as far
+// back as the inbox keeps them: without limit the newest
+// history.DefaultPage (50, PyAMS's list length), and limit is served up
+// to history.MaxPage (200) per answer (more=true when there are more).
+// An unknown since gives gap=true and the newest entries.
+//
+// # The inbox
+//
+// Every user has an inbox per site: the messages stored for one of the
+// token's principals, never those the user sent (source.id = the token's
+// sub), never retracted ones, each with its read state; read state and
+// preferences belong to the token's sub. Messages are sent in their push
+// form (no target, nor the extra keys a rule read to compute it) with
+// "read" added. The site is found as for /api/chat/notifications.
+//
+// GET /api/inbox?limit=&before=<id>&after=<id>&unread=true&category=<c>
+// (limit 1..200, default 50; before and after exclude each other):
+//
+//	{"notifications":[{"host":"https://example.com",…,"id":"01JHWX…","read":false}],
+//	 "unread":3,"unseen":1,"next":"01JHWX…","gap":false}
+//
+// The list is newest first; next (null when there is none) is the before
+// of the following page. With after=<id>, the entries stored after it,
+// oldest first, next being the after of the following page; gap=true when
+// that id is no longer kept (or was never visible to the caller: the two
+// are never told apart), and the answer then holds the newest entries,
+// oldest first: reload without after. Order is store order, never the
+// producers' clocks. unread=true keeps unread entries, category=<c> that
+// category. A before that is not kept (or not visible) is 404.
+//
+// GET /api/inbox/count answers {"unread":N,"unseen":M}, one cheap read for
+// badges: unread counts visible entries that are neither read nor muted,
+// among the newest 1000; unseen those of them stored after the seen
+// cursor.
+//
+// POST /api/inbox/read {"ids":["<id>",…]} or {"all":true}, POST
+// /api/inbox/unread {"ids":[…]} (1 to Config.MaxInboxIDs ids, 100 by
+// default) and POST /api/inbox/seen {"until":"<id>"} (everything stored up
+// to that id is seen) change the caller's state and answer the new
+// {"unread":N,"unseen":M}. Ids that are not kept or not visible to the
+// caller are ignored.
+//
+// GET /api/inbox/preferences answers {"muted":["content.review","site.*"]};
+// PUT with the same shape replaces them (at most MaxMutedCategories
+// entries, each an exact category or a prefix followed by ".*", without
+// white space, at most MaxCategoryBytes bytes; duplicates dropped) and
+// answers what is kept. Muted entries are still stored and listed, but
+// never counted and never pushed live.
+//
+// After every change of counts or preferences the new figures are
+// announced (Config.InboxEvents) so that every open connection of the user
+// on every gateway updates its badge; an announcement that fails is
+// logged and the request still succeeds.
+//
+// # Update and retract
+//
+// PATCH /api/chat/messages/{id} takes the members to change: title,
+// message, status, url, image (null clears them), modal, and extra keys
+// (null removes one). host, channel, id, source, target, category, action
+// and timestamp cannot be changed (400 naming the field), nor an extra key
+// that is part of the target. The message must still be valid as a
+// publish. The site is the body's "host" (which names the site, it does
+// not change it), else the host parameter (both: they must agree), else
+// the default site. It answers 200 with the message's new push form; the
+// change reaches inboxes, REST, replay and open connections. DELETE
+// /api/chat/messages/{id}?host=<site> retracts the message from every
+// inbox and answers {"status":"success","id":"<id>"}. Both answer 404
+// {"status":"error","message":"no such message"} for an id not kept on
+// the site (or already retracted), and share the publish rate bucket.
+// PyAMS's list keeps the form first stored.
 //
 // POST /api/chat/messages takes one message in PyAMS JSON; the publisher fills
 // id, timestamp, channel, status and target when they are missing:
@@ -104,8 +186,11 @@
 // never delays a revocation, Config.AdminRate requests per second (burst
 // Config.AdminBurst; defaults 100/s and 200) to POST /api/admin/disconnect.
 // Each authenticated principal may make Config.RESTRate requests per second
-// (burst Config.RESTBurst; defaults 20/s and 40) to GET /api/chat/context
-// and GET /api/chat/notifications together, whatever token it uses. Beyond a
+// (burst Config.RESTBurst; defaults 20/s and 40) to GET /api/chat/context,
+// GET /api/chat/notifications and the /api/inbox routes together, whatever
+// token it uses; PATCH and DELETE /api/chat/messages/{id} spend the publish
+// bucket. Bodies of the /api/inbox routes are bounded by MaxInboxBodyBytes,
+// PATCH bodies by Config.MaxBodyBytes (413 beyond). Beyond a
 // limit the answer is 429 {"status":"error","message":"rate limit exceeded"}
 // with Retry-After. Limits are checked after the caller is authenticated, so
 // refused callers get 401/403 and cannot spend anyone's allowance. Buckets
@@ -116,6 +201,6 @@
 // New starts no goroutine. The returned handler is safe for concurrent use;
 // its only mutable state is the rate limiters, which guard themselves,
 // and it calls the Config's collaborators (Authenticator, Publisher, Revoker,
-// History, Categories, Ready, Sessions, Now) concurrently, so they must be
-// safe for concurrent use.
+// History, Inbox, InboxEvents, Editor, Categories, Ready, Sessions, Now)
+// concurrently, so they must be safe for concurrent use.
 package api

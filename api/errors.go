@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/site"
 )
@@ -56,6 +57,16 @@ var (
 	errBadPrincipal        = &apiError{code: 40009, status: http.StatusBadRequest, message: fmt.Sprintf(`field "principal" must be a string of at most %d bytes without control characters`, MaxPrincipalBytes), field: "principal"}
 	errBadSite             = &apiError{code: 40010, status: http.StatusBadRequest, message: "invalid site: longer than an origin can be"}
 	errBadIdempotencyKey   = &apiError{code: 40011, status: http.StatusBadRequest, message: fmt.Sprintf("invalid Idempotency-Key: one header of 1 to %d printable ASCII characters", MaxIdempotencyKeyBytes)}
+	errBadCursor           = &apiError{code: 40012, status: http.StatusBadRequest, message: "invalid before or after: one id, not both"}
+	errBadUnread           = &apiError{code: 40013, status: http.StatusBadRequest, message: "invalid unread: true or false"}
+	errBadCategory         = &apiError{code: 40014, status: http.StatusBadRequest, message: fmt.Sprintf("invalid category: at most %d bytes without control characters", MaxCategoryBytes)}
+	errBadIDs              = &apiError{code: 40015, status: http.StatusBadRequest, message: `field "ids" must be a non-empty list of ids`, field: "ids"} // see badIDs
+	errBadReadRequest      = &apiError{code: 40016, status: http.StatusBadRequest, message: `send either "ids" or "all":true`}
+	errBadUntil            = &apiError{code: 40017, status: http.StatusBadRequest, message: `field "until" must be an id`, field: "until"}
+	errBadMuted            = &apiError{code: 40018, status: http.StatusBadRequest, message: fmt.Sprintf(`field "muted" must be a list of at most %d categories (exact, or a prefix followed by ".*")`, MaxMutedCategories), field: "muted"}
+	errFixedField          = &apiError{code: 40019, status: http.StatusBadRequest, message: "field cannot be changed"} // see fixedField
+	errSiteMismatch        = &apiError{code: 40020, status: http.StatusBadRequest, message: `the body's "host" and the host parameter differ`, field: "host"}
+	errEmptyPatch          = &apiError{code: 40021, status: http.StatusBadRequest, message: "nothing to change"}
 	errAuthRequired        = &apiError{code: 40101, status: http.StatusUnauthorized, message: "authentication required"}
 	errNotPublisher        = &apiError{code: 40301, status: http.StatusForbidden, message: "a publisher token is required"}
 	errOriginForbidden     = &apiError{code: 40302, status: http.StatusForbidden, message: "origin not allowed"}
@@ -65,6 +76,7 @@ var (
 	errMessageTooLarge     = &apiError{code: 41302, status: http.StatusRequestEntityTooLarge, message: "message too large"}
 	errIdempotencyConflict = &apiError{code: 42201, status: http.StatusUnprocessableEntity, message: "Idempotency-Key already used for a different message"}
 	errRateLimited         = &apiError{code: 42901, status: http.StatusTooManyRequests, message: "rate limit exceeded", retryAfter: "1"} // see rateLimited
+	errInboxNotFound       = &apiError{code: 40402, status: http.StatusNotFound, message: "no such message"}
 	errInternal            = &apiError{code: 50001, status: http.StatusInternalServerError, message: "internal error"}
 	errUnavailable         = &apiError{code: 50301, status: http.StatusServiceUnavailable, message: "service unavailable"}
 	errNotReady            = &apiError{code: 50302, status: http.StatusServiceUnavailable, message: "not ready", quiet: true}
@@ -131,6 +143,37 @@ func publishFailure(err error) error {
 		return errIdempotencyConflict.with(err)
 	}
 	return errUnavailable.with(err)
+}
+
+// storeFailure maps an Inbox or Editor error: history.ErrNotFound is 404
+// (an unknown id and an id the caller may not see alike), the catalogue's
+// own entries and a message's faults (an Update's patch) keep their
+// meaning, everything else is the service being unavailable.
+func storeFailure(err error) error {
+	var ae *apiError
+	switch {
+	case errors.Is(err, history.ErrNotFound):
+		return errInboxNotFound.with(err)
+	case errors.As(err, &ae):
+		return ae.with(err)
+	case errors.Is(err, message.ErrInvalid) || errors.Is(err, message.ErrTooLarge):
+		return err
+	}
+	return errUnavailable.with(err)
+}
+
+// badIDs is errBadIDs naming its bound.
+func badIDs(max int) *apiError {
+	e := errBadIDs.with(nil)
+	e.message = fmt.Sprintf(`field "ids" must be a list of 1 to %d ids`, max)
+	return e
+}
+
+// fixedField is errFixedField naming the field.
+func fixedField(name string) *apiError {
+	e := errFixedField.with(nil)
+	e.message, e.field = fmt.Sprintf("field %q cannot be changed", name), name
+	return e
 }
 
 // idempotencyConflict is the behaviour of the Publisher's error for an

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -41,12 +39,8 @@ func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if !errors.As(err, &tooLarge) {
-			err = errUnreadableBody.with(err)
-		}
 		s.fail(w, r, err)
 		return
 	}

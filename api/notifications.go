@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -27,29 +30,56 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	host := s.cfg.Sites.Of(r)
-	switch {
-	case host == "":
-		s.fail(w, r, errNoSite)
-		return
-	case len(host) > maxSiteBytes: // the site names a Redis key
-		s.fail(w, r, errBadSite)
-		return
-	}
-	id, _ := IdentityFrom(r.Context())
-	if err := id.CheckSite(host); err != nil { // a site-bound token used for another site
+	rd, err := s.reader(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var list []*message.Message
-	if s.cfg.History != nil {
-		if list, err = s.cfg.History.List(r.Context(), host); err != nil {
+	var page notificationsPage
+	switch {
+	case s.cfg.Inbox != nil:
+		if page, err = s.inboxNotifications(r.Context(), rd, q); err != nil {
+			s.fail(w, r, storeFailure(err))
+			return
+		}
+	case s.cfg.History != nil:
+		list, err := s.cfg.History.List(r.Context(), rd.Host)
+		if err != nil {
 			s.fail(w, r, errUnavailable.with(err))
 			return
 		}
+		page = selectNotifications(list, q, message.Recipient{Host: rd.Host, Principal: rd.User, Principals: rd.Principals})
 	}
-	page := selectNotifications(list, q, message.Recipient{Host: host, Principal: id.Principal, Principals: id.Principals})
 	writeRawJSON(w, http.StatusOK, page.appendJSON(nil, message.FormatTimestamp(s.cfg.Now())))
+}
+
+// inboxNotifications selects the page from the caller's own inbox (so
+// that a busy site never pushes the caller's messages out of reach): the
+// newest limit entries, or with since the limit oldest entries newer than
+// since. limit is history.DefaultPage when absent and at most
+// history.MaxPage (a larger one gets MaxPage and more=true). gap is the
+// inbox's: since is not among the caller's kept entries (the inbox then
+// gives its newest entries).
+func (s *server) inboxNotifications(ctx context.Context, rd history.Reader, q notificationsQuery) (notificationsPage, error) {
+	o := history.PageOptions{Limit: min(q.limit, history.MaxPage), After: q.since}
+	if o.Limit == 0 {
+		o.Limit = history.DefaultPage
+	}
+	p, err := s.cfg.Inbox.Page(ctx, rd, o)
+	if err != nil {
+		return notificationsPage{}, err
+	}
+	// With a gap the inbox gives no Next (its newest entries are no cursor
+	// to page forward from): a full page may have been cut.
+	more := p.Next != "" || (p.Gap && len(p.Items) == o.Limit)
+	page := notificationsPage{items: make([]*message.Message, len(p.Items)), gap: p.Gap, more: more}
+	for i, it := range p.Items {
+		page.items[i] = it.Message
+	}
+	if o.After != "" {
+		slices.Reverse(page.items) // the inbox answers after oldest first
+	}
+	return page, nil
 }
 
 // notificationsPage is the selected part of a history list.
