@@ -21,6 +21,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.cfg.Logger.Info("wsgateway: shutting down", "connections", len(conns), "spread", g.cfg.ShutdownSpread)
 		go func() { // owned by Shutdown; ends when every ServeHTTP has returned
 			g.calls.wait()
+			if g.recounts != nil {
+				g.recounts.close()
+			}
 			if g.reads != nil {
 				// Every waiter has left: each read is done or cancelled.
 				g.reads.wg.Wait()

@@ -9,7 +9,9 @@ import (
 )
 
 // writeLoop is the only goroutine that writes data frames to c. It first
-// replays history when the client asked for it (see replay), then sends
+// replays history when the client asked for it (see replay), or, with
+// Config.Inbox, catches up from the inbox and reads the counts and
+// preferences (see startInbox), then sends
 // queued frames, each within WriteTimeout, skipping messages the replay
 // covered; it ends or mutes the connection when its token expires (see
 // expire), and performs the close once c is stopped.
@@ -26,7 +28,10 @@ func (c *conn) writeLoop(ctx context.Context) {
 		}
 	}()
 	var seen idSet
-	if c.catchUp {
+	switch {
+	case c.env.inbox != nil:
+		seen = c.startInbox(ctx)
+	case c.catchUp:
 		seen = c.replay(ctx)
 	}
 	for {
@@ -51,11 +56,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 			if c.skipMuted(it) {
 				continue
 			}
-			if seen.has(it.id) {
-				c.env.stats.seamSkipped.Add(1)
-				continue
-			}
-			c.writeFrame(ctx, it.b)
+			c.writeItem(ctx, it, seen)
 		}
 	}
 }
