@@ -42,6 +42,9 @@ type Result struct {
 	// not known (an entry stored by an older notifyd, or without
 	// Entry.Timestamp).
 	ID, Timestamp string
+	// Seq is the entry's place in its site's order when Added with the
+	// inbox on (Config.DeliveryChannel); 0 otherwise.
+	Seq int64
 }
 
 // Idempotency names a publication for AppendPublishOnce, so that a retry
@@ -87,7 +90,7 @@ type first struct {
 // run runs the append script for one entry, with the optional channel and
 // idempotency key.
 func (s *Store) run(ctx context.Context, op string, e Entry, channel string, idem Idempotency) (Result, error) {
-	if err := checkEntry(e.Host, e.ID); err != nil {
+	if err := s.check(e); err != nil {
 		return Result{}, err
 	}
 	var key, value string
@@ -135,6 +138,9 @@ func parseReply(v any, e Entry) (r Result, firstValue string, err error) {
 			break
 		}
 		code, _ := v[0].(int64)
+		if seq, ok := v[1].(int64); ok && code == 1 {
+			return Result{Added: true, ID: e.ID, Timestamp: e.Timestamp, Seq: seq}, "", nil
+		}
 		value, ok := v[1].(string)
 		switch {
 		case !ok:
@@ -188,7 +194,7 @@ func (s *Store) AppendBatch(ctx context.Context, entries []Entry) (added []bool,
 	cmds := make([]*redis.Cmd, len(entries))
 	var send []int // indexes of the entries sent to Redis
 	for i, e := range entries {
-		if errs[i] = checkEntry(e.Host, e.ID); errs[i] == nil {
+		if errs[i] = s.check(e); errs[i] == nil {
 			send = append(send, i)
 		}
 	}

@@ -74,7 +74,22 @@ func (s *Store) scriptArgs(e Entry, channel, key, value string) ([]string, []any
 	if key != "" {
 		keys = append(keys, key)
 	}
-	return keys, []any{s.window, e.Stored, s.length, seenValue(e), channel, value, s.idemWindow}
+	args := []any{s.window, e.Stored, s.length, seenValue(e), channel, value, s.idemWindow}
+	if s.delivery != "" {
+		args = s.inboxArgs(args, e)
+	}
+	return keys, args
+}
+
+// check validates e before it is stored.
+func (s *Store) check(e Entry) error {
+	if err := checkEntry(e.Host, e.ID); err != nil {
+		return err
+	}
+	if s.delivery != "" {
+		return checkInboxEntry(e)
+	}
+	return nil
 }
 
 // seenValue is what the seen key of e holds: its timestamp, reported to a

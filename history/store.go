@@ -56,6 +56,23 @@ type Config struct {
 	MaxMessageSize int
 	// Logger receives Debug logs about skipped entries. Default: discard.
 	Logger *slog.Logger
+
+	// DeliveryChannel turns the inbox on (see inbox.go and the package
+	// documentation): every append that stores a message also indexes it
+	// per target principal and PUBLISHes its Delivery on this channel, in
+	// the same script. Default "": no inbox, the appends behave as before
+	// (cmd/notifyd sets DefaultDeliveryChannel). It must not contain
+	// whitespace.
+	DeliveryChannel string
+	// InboxLength is how many entries each principal's index keeps on a
+	// site. Default DefaultInboxLength; it must not be negative.
+	InboxLength int
+	// InboxTTL is how long a stored message and its index entries are kept.
+	// Default DefaultInboxTTL; it must be at least a millisecond.
+	InboxTTL time.Duration
+	// CountCap bounds the work of a count: unread and unseen stop at
+	// CountCap. Default DefaultCountCap; it must not be negative.
+	CountCap int
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -66,6 +83,9 @@ func (c Config) withDefaults() Config {
 	c.IdempotencyWindow = cmp.Or(c.IdempotencyWindow, DefaultIdempotencyWindow)
 	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, message.DefaultMaxSize)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.InboxLength = cmp.Or(c.InboxLength, DefaultInboxLength)
+	c.InboxTTL = cmp.Or(c.InboxTTL, DefaultInboxTTL)
+	c.CountCap = cmp.Or(c.CountCap, DefaultCountCap)
 	return c
 }
 
@@ -84,6 +104,18 @@ func (c Config) check() error {
 	if c.IdempotencyWindow < time.Millisecond {
 		errs = append(errs, fmt.Errorf("history: IdempotencyWindow %v is under a millisecond", c.IdempotencyWindow))
 	}
+	if strings.ContainsAny(c.DeliveryChannel, " \t\r\n") {
+		errs = append(errs, fmt.Errorf("history: DeliveryChannel %q contains whitespace", c.DeliveryChannel))
+	}
+	if c.InboxLength < 0 {
+		errs = append(errs, fmt.Errorf("history: InboxLength %d is negative", c.InboxLength))
+	}
+	if c.InboxTTL < time.Millisecond {
+		errs = append(errs, fmt.Errorf("history: InboxTTL %v is under a millisecond", c.InboxTTL))
+	}
+	if c.CountCap < 0 {
+		errs = append(errs, fmt.Errorf("history: CountCap %d is negative", c.CountCap))
+	}
 	return errors.Join(errs...)
 }
 
@@ -99,7 +131,15 @@ type Store struct {
 	idemWindow int64 // IdempotencyWindow in milliseconds
 	max        int
 	log        *slog.Logger
-	script     *redis.Script
+	script     *redis.Script // the append script, or the inbox's store script
+
+	// the inbox, immutable after New (delivery == "": off)
+	delivery    string
+	inboxLength int
+	inboxTTL    int64 // InboxTTL in milliseconds
+	countCap    int
+	userScript  *redis.Script
+	siteScript  *redis.Script
 
 	// counters, updated atomically
 	added      atomic.Uint64
@@ -123,7 +163,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	return &Store{
+	s := &Store{
 		rdb:        rdb,
 		key:        cfg.Key,
 		length:     cfg.Length,
@@ -132,7 +172,18 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		max:        cfg.MaxMessageSize,
 		log:        cfg.Logger,
 		script:     newAppendScript(),
-	}, nil
+
+		delivery:    cfg.DeliveryChannel,
+		inboxLength: cfg.InboxLength,
+		inboxTTL:    cfg.InboxTTL.Milliseconds(),
+		countCap:    cfg.CountCap,
+	}
+	if s.delivery != "" {
+		s.script = redis.NewScript(storeLua)
+		s.userScript = redis.NewScript(userLua)
+		s.siteScript = redis.NewScript(siteLua)
+	}
+	return s, nil
 }
 
 // ListKey returns the Redis list of host: "<Key>::<host>", PyAMS's key.

@@ -1,0 +1,46 @@
+package history
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrBadDelivery matches the error of ParseDelivery for a payload that is
+// not "<kind> <seq> <stored>".
+var ErrBadDelivery = errors.New("history: malformed delivery")
+
+// ParseDelivery parses a payload of the delivery channel: "<kind> <seq>
+// <stored>", kind one of m, u, x, seq a positive decimal. Stored is not
+// decoded (message.Decode it).
+func ParseDelivery(payload string) (Delivery, error) {
+	kind, rest, ok := strings.Cut(payload, " ")
+	if !ok || len(kind) != 1 {
+		return Delivery{}, fmt.Errorf("%w: %.40q", ErrBadDelivery, payload)
+	}
+	k := DeliveryKind(kind[0])
+	switch k {
+	case DeliveryMessage, DeliveryUpdate, DeliveryRetract:
+	default:
+		return Delivery{}, fmt.Errorf("%w: kind %q", ErrBadDelivery, kind)
+	}
+	num, stored, ok := strings.Cut(rest, " ")
+	seq, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || seq <= 0 || stored == "" {
+		return Delivery{}, fmt.Errorf("%w: %.40q", ErrBadDelivery, payload)
+	}
+	return Delivery{Kind: k, Seq: seq, Stored: []byte(stored)}, nil
+}
+
+// String returns the payload of d on the delivery channel.
+func (d Delivery) String() string {
+	var b bytes.Buffer
+	b.WriteByte(byte(d.Kind))
+	b.WriteByte(' ')
+	b.WriteString(formatSeq(d.Seq))
+	b.WriteByte(' ')
+	b.Write(d.Stored)
+	return b.String()
+}

@@ -1,0 +1,167 @@
+package history
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// storeLua is the append script with the inbox on: the intake store. It
+// decides exactly as appendLua does (idempotency key, then seen key; also
+// the body hash, which outlives the seen key) and, for a new message:
+//
+//  1. SET the seen key; LPUSH PyAMS's list (undone on error, as appendLua);
+//  2. INCR the site's seq: the message's place in the one order;
+//  3. PUBLISH the stored form on the channel when given (as appendLua), then
+//     the delivery "m <seq> <stored>" on the delivery channel; a failure
+//     undoes steps 1 and returns the error (the seq is lost: seqs are
+//     increasing, not dense);
+//  4. HSET the body "{L}:m:<id>" (q seq, b stored, s sender, c category, p
+//     principals "\n"-joined, ts seen value), PEXPIRE TTL plus a margin so
+//     that the age pruning below still finds its principals;
+//  5. ZADD id (score seq) to each principal's index "{L}:i:<p>", PEXPIRE
+//     TTL; ZADD the site log "{L}:l" (score seq) and the time index "{L}:t"
+//     (score Redis TIME in ms); SET the idempotency key;
+//  6. trim: each index to the inbox length by rank (the first 64 ids
+//     dropped that are left in no index lose their body, log and time
+//     entries), PyAMS's list to its length (LTRIM), and prune up to 64 ids
+//     older than TTL from the time index, their indexes, body and log.
+//
+// Every key is built from the prefix "{L}:" (ARGV[8]) and so lives in the
+// slot of KEYS[1], the list: Redis Cluster accepts undeclared keys of the
+// script's own slot.
+//
+// KEYS and ARGV[1..7] are appendLua's; ARGV[8] prefix, ARGV[9] id, ARGV[10]
+// delivery channel, ARGV[11] index length, ARGV[12] TTL ms, ARGV[13] body
+// TTL ms, ARGV[14] sender, ARGV[15] category, ARGV[16..] principals. It
+// returns {1, seq} when it stored the message, appendLua's replies
+// otherwise.
+const storeLua = `
+local pfx, id = ARGV[8], ARGV[9]
+if KEYS[3] then
+  local first = redis.call('GET', KEYS[3])
+  if first then
+    return {2, first}
+  end
+end
+local seen = redis.call('GET', KEYS[2])
+if seen then
+  return {0, seen}
+end
+local body = pfx .. 'm:' .. id
+local ts = redis.call('HGET', body, 'ts')
+if ts then
+  return {0, ts}
+end
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[1])
+local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
+if type(pushed) == 'table' and pushed.err then
+  redis.call('DEL', KEYS[2])
+  return pushed
+end
+local seq = redis.call('INCR', pfx .. 'seq')
+local sends = {}
+if ARGV[5] ~= '' then
+  sends[1] = {ARGV[5], ARGV[2]}
+end
+sends[#sends + 1] = {ARGV[10], 'm ' .. seq .. ' ' .. ARGV[2]}
+for _, s in ipairs(sends) do
+  local sent = redis.pcall('PUBLISH', s[1], s[2])
+  if type(sent) == 'table' and sent.err then
+    redis.call('LPOP', KEYS[1])
+    redis.call('DEL', KEYS[2])
+    return sent
+  end
+end
+local length, ttl = tonumber(ARGV[11]), ARGV[12]
+local ps = {}
+for i = 16, #ARGV do
+  ps[#ps + 1] = ARGV[i]
+end
+redis.call('HSET', body, 'q', seq, 'b', ARGV[2], 's', ARGV[14], 'c', ARGV[15], 'p', table.concat(ps, '\n'), 'ts', ARGV[4])
+redis.call('PEXPIRE', body, ARGV[13])
+for _, p in ipairs(ps) do
+  local idx = pfx .. 'i:' .. p
+  redis.call('ZADD', idx, seq, id)
+  redis.call('PEXPIRE', idx, ttl)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', pfx .. 'l', seq, id)
+redis.call('PEXPIRE', pfx .. 'l', ARGV[13])
+redis.call('ZADD', pfx .. 't', now, id)
+redis.call('PEXPIRE', pfx .. 't', ARGV[13])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
+end
+local function forget(old)
+  redis.call('DEL', pfx .. 'm:' .. old)
+  redis.call('ZREM', pfx .. 'l', old)
+  redis.call('ZREM', pfx .. 't', old)
+end
+local dropped = {}
+for _, p in ipairs(ps) do
+  local idx = pfx .. 'i:' .. p
+  local over = redis.call('ZCARD', idx) - length
+  if over > 0 then
+    if #dropped < 64 then
+      for _, old in ipairs(redis.call('ZRANGE', idx, 0, math.min(over, 64) - 1)) do
+        dropped[#dropped + 1] = old
+      end
+    end
+    redis.call('ZREMRANGEBYRANK', idx, 0, over - 1)
+  end
+end
+for i = 1, math.min(#dropped, 64) do
+  local old = dropped[i]
+  local kept = false
+  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
+  if pp then
+    for p in string.gmatch(pp, '[^\n]+') do
+      if redis.call('ZSCORE', pfx .. 'i:' .. p, old) then
+        kept = true
+        break
+      end
+    end
+  end
+  if not kept then
+    forget(old)
+  end
+end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonumber(ttl), 'LIMIT', 0, 64)) do
+  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
+  if pp then
+    for p in string.gmatch(pp, '[^\n]+') do
+      redis.call('ZREM', pfx .. 'i:' .. p, old)
+    end
+  end
+  forget(old)
+end
+return {1, seq}
+`
+
+// prefix returns the prefix of every inbox key of host: "{<list key>}:",
+// whose hash tag puts them in the list's Cluster slot.
+func (s *Store) prefix(host string) string { return "{" + s.ListKey(host) + "}:" }
+
+// bodyTTL is how long a body is kept: the TTL plus a margin (the TTL
+// itself, at most a day), so that the age pruning, which runs at each
+// store, still finds the principals of a message it removes.
+func (s *Store) bodyTTL() int64 {
+	return s.inboxTTL + min(s.inboxTTL, (24*time.Hour).Milliseconds())
+}
+
+// inboxArgs appends the store script's own arguments for e to args.
+func (s *Store) inboxArgs(args []any, e Entry) []any {
+	args = append(args, s.prefix(e.Host), e.ID, s.delivery, s.inboxLength, s.inboxTTL, s.bodyTTL(), e.Sender, e.Category)
+	ps := slices.Clone(e.Principals)
+	slices.Sort(ps)
+	for _, p := range slices.Compact(ps) {
+		args = append(args, p)
+	}
+	return args
+}
+
+// formatSeq is the decimal form of a seq.
+func formatSeq(seq int64) string { return strconv.FormatInt(seq, 10) }
