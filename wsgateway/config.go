@@ -58,6 +58,8 @@ type Inbox interface {
 	DeviceCursor(ctx context.Context, r history.Reader, device string) (string, error)
 }
 
+var _ Inbox = (*history.Store)(nil)
+
 // ExpiryMode says what happens to a connection of PyAMS's subprotocol when
 // its token expires (Config.ExpiryMode).
 type ExpiryMode string

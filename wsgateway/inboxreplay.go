@@ -12,17 +12,22 @@ import (
 // category the user muted. It runs in the writer, after the connection was
 // indexed, so live messages queue meanwhile; it returns the ids it read,
 // which the writer skips in the live queue: no gap and no duplicate at the
-// seam. A since that is no longer kept (or unknown, hidden from c, or not
-// a well-formed id) gets the gap frame first, then whatever the inbox still
-// keeps after it; a page that cannot be read in InboxTimeout gets the gap
-// frame and ends the catch-up (the client reloads over REST).
+// seam. A since that is no longer kept (or unknown, or hidden from c) gets
+// the gap frame first, then the newest entries the inbox keeps (see
+// Inbox.After); a since that is not a well-formed id gets the gap frame
+// alone, as does a page that cannot be read in InboxTimeout (the client
+// reloads over REST).
 //
 // The whole catch-up is bounded by the inbox's retention (its length per
 // principal and its age); the seam set holds one id per entry read.
 func (c *conn) replayInbox(ctx context.Context, since string) idSet {
+	if since == "" { // not a well-formed id: nothing to read after
+		c.writeGap(ctx, "")
+		return nil
+	}
 	seen := idSet{since} // the client has it: if it is still on its way here, skip it
 	cursor := since
-	for first := true; ; first = false {
+	for {
 		cctx, cancel := c.inboxCall(ctx)
 		items, gap, err := c.env.inbox.After(cctx, c.reader, cursor, c.env.inboxPage)
 		cancel()
@@ -34,7 +39,7 @@ func (c *conn) replayInbox(ctx context.Context, since string) idSet {
 			c.writeGap(ctx, cursor)
 			return seen.sorted()
 		}
-		if (gap || first && since == "") && !c.writeGap(ctx, cursor) {
+		if gap && !c.writeGap(ctx, cursor) {
 			return seen.sorted()
 		}
 		for _, it := range items {
