@@ -132,9 +132,9 @@ type Config struct {
 	// uniformly, so browsers do not reconnect in lock-step. Zero value:
 	// DefaultShutdownSpread (1s). Negative closes everything at once.
 	ShutdownSpread time.Duration
-	// History serves catch-up on connect (?since=<id>). Zero value: no
-	// replay; a connection that asks for one gets the gap frame, so that the
-	// client reloads through the REST history.
+	// History serves catch-up on connect (?since=<id>) when Inbox is not
+	// set. Zero value: no replay; a connection that asks for one gets the
+	// gap frame, so that the client reloads through the REST history.
 	History History
 	// ReplayTimeout bounds how long a catch-up waits for its history read,
 	// including the wait for a ReplayConcurrency slot, and bounds each read.

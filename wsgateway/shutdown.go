@@ -9,8 +9,8 @@ import (
 // Shutdown refuses new upgrades, closes every connection with
 // protocol.CloseGoingAway (the closes are spread uniformly over
 // Config.ShutdownSpread, so browsers do not all reconnect at once), and waits
-// until every ServeHTTP call, and every catch-up history read they started,
-// has returned. If ctx ends first, the remaining sockets are closed without a
+// until every ServeHTTP call, every catch-up history read they started and
+// every recount after a retract has returned. If ctx ends first, the remaining sockets are closed without a
 // handshake and Shutdown returns ctx's error once they are joined. It is
 // idempotent: later calls wait the same way.
 //
