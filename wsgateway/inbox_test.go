@@ -16,6 +16,7 @@ import (
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 )
@@ -32,8 +33,23 @@ type inboxEnv struct {
 // hcfg's retention) on miniredis; cfg.Inbox is set to it.
 func newInboxEnv(t *testing.T, cfg Config, hcfg history.Config) *inboxEnv {
 	t.Helper()
-	mr := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return newInboxEnvOn(t, miniredis.RunT(t).Addr(), cfg, hcfg)
+}
+
+// redisBackends are the Redis servers of the tests that run on both: the
+// fast one and the truth.
+var redisBackends = []struct {
+	name string
+	addr func(t *testing.T) string
+}{
+	{"miniredis", func(t *testing.T) string { return miniredis.RunT(t).Addr() }},
+	{"redis-server", func(t *testing.T) string { return redistest.Start(t).Addr() }},
+}
+
+// newInboxEnvOn is newInboxEnv on the Redis at addr.
+func newInboxEnvOn(t *testing.T, addr string, cfg Config, hcfg history.Config) *inboxEnv {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	hcfg.Key = "wsgateway-inbox"
 	hcfg.DeliveryChannel = "delivery:" + strings.ReplaceAll(t.Name(), " ", "_")
@@ -125,7 +141,15 @@ func (e *inboxEnv) expectNothingBefore(t *testing.T, sub string, cs ...*websocke
 // with no duplicate at the seam.
 func TestInboxReplay(t *testing.T) {
 	t.Parallel()
-	e := newInboxEnv(t, Config{InboxPage: 2}, history.Config{})
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testInboxReplay(t, newInboxEnvOn(t, b.addr(t), Config{InboxPage: 2}, history.Config{}))
+		})
+	}
+}
+
+func testInboxReplay(t *testing.T, e *inboxEnv) {
 	b0 := e.msg("users:zed", "b0", "test", "users:bob")
 	e.stored(t, b0)
 	var want []*message.Message
@@ -252,7 +276,15 @@ func TestInboxPrefsLive(t *testing.T) {
 // connections that may see the message; a retract recounts their badges.
 func TestInboxUpdateRetract(t *testing.T) {
 	t.Parallel()
-	e := newInboxEnv(t, Config{}, history.Config{})
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testInboxUpdateRetract(t, newInboxEnvOn(t, b.addr(t), Config{}, history.Config{}))
+		})
+	}
+}
+
+func testInboxUpdateRetract(t *testing.T, e *inboxEnv) {
 	m := e.msg("users:alice", "draft", "test", "users:bob")
 	e.stored(t, m)
 	bob := e.connect(t, siteA, "users:bob", "users:bob")
@@ -293,7 +325,15 @@ func TestInboxUpdateRetract(t *testing.T) {
 // the last acknowledged id. Acks are coalesced, the latest wins.
 func TestInboxDeviceResume(t *testing.T) {
 	t.Parallel()
-	e := newInboxEnv(t, Config{}, history.Config{})
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testInboxDeviceResume(t, newInboxEnvOn(t, b.addr(t), Config{}, history.Config{}))
+		})
+	}
+}
+
+func testInboxDeviceResume(t *testing.T, e *inboxEnv) {
 	bob := reader("users:bob", "users:bob")
 	c := e.connectWith(t, siteA, "device=phone-1", "users:bob", "users:bob")
 	expectInbox(t, c, 0, 0) // no cursor yet: no replay
