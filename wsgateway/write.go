@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
@@ -77,9 +78,16 @@ func (c *conn) writeFrame(ctx context.Context, b []byte) bool {
 	return false
 }
 
-// sendText sends one text frame on ws within timeout.
+// sendText sends one text frame on ws within timeout. A write that failed
+// because timeout passed matches context.DeadlineExceeded: the library
+// closes the socket when the timeout passes, and the blocked write may then
+// report the closed socket instead.
 func sendText(ctx context.Context, ws *websocket.Conn, timeout time.Duration, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return ws.Write(ctx, websocket.MessageText, b)
+	err := ws.Write(wctx, websocket.MessageText, b)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("wsgateway: write: %w (%w)", context.DeadlineExceeded, err)
+	}
+	return err
 }
