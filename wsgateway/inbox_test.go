@@ -46,6 +46,17 @@ var redisBackends = []struct {
 	{"redis-server", func(t *testing.T) string { return redistest.Start(t).Addr() }},
 }
 
+// onBackends runs test, in parallel subtests, on a gateway with cfg whose
+// inbox is a history.Store on each of redisBackends.
+func onBackends(t *testing.T, cfg Config, test func(*testing.T, *inboxEnv)) {
+	for _, b := range redisBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newInboxEnvOn(t, b.addr(t), cfg, history.Config{}))
+		})
+	}
+}
+
 // newInboxEnvOn is newInboxEnv on the Redis at addr.
 func newInboxEnvOn(t *testing.T, addr string, cfg Config, hcfg history.Config) *inboxEnv {
 	t.Helper()
@@ -141,12 +152,7 @@ func (e *inboxEnv) expectNothingBefore(t *testing.T, sub string, cs ...*websocke
 // with no duplicate at the seam.
 func TestInboxReplay(t *testing.T) {
 	t.Parallel()
-	for _, b := range redisBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testInboxReplay(t, newInboxEnvOn(t, b.addr(t), Config{InboxPage: 2}, history.Config{}))
-		})
-	}
+	onBackends(t, Config{InboxPage: 2}, testInboxReplay)
 }
 
 func testInboxReplay(t *testing.T, e *inboxEnv) {
@@ -276,12 +282,7 @@ func TestInboxPrefsLive(t *testing.T) {
 // connections that may see the message; a retract recounts their badges.
 func TestInboxUpdateRetract(t *testing.T) {
 	t.Parallel()
-	for _, b := range redisBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testInboxUpdateRetract(t, newInboxEnvOn(t, b.addr(t), Config{}, history.Config{}))
-		})
-	}
+	onBackends(t, Config{}, testInboxUpdateRetract)
 }
 
 func testInboxUpdateRetract(t *testing.T, e *inboxEnv) {
@@ -325,12 +326,7 @@ func testInboxUpdateRetract(t *testing.T, e *inboxEnv) {
 // the last acknowledged id. Acks are coalesced, the latest wins.
 func TestInboxDeviceResume(t *testing.T) {
 	t.Parallel()
-	for _, b := range redisBackends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			testInboxDeviceResume(t, newInboxEnvOn(t, b.addr(t), Config{}, history.Config{}))
-		})
-	}
+	onBackends(t, Config{}, testInboxDeviceResume)
 }
 
 func testInboxDeviceResume(t *testing.T, e *inboxEnv) {
