@@ -47,12 +47,44 @@
 // server writes, get message.DeriveID of their bytes, so every reader
 // agrees on their id.
 //
+// # The inbox
+//
+// With Config.DeliveryChannel set, the append script is the intake store
+// of every user's own inbox (storeLua; the decision to store is the same:
+// idempotency key, seen key, or the message's body). A message stored
+// gets the next value of the site's seq "{L}:seq" (L the list key), its
+// one place in the site's order; is LPUSHed on PyAMS's list as before; is
+// published as "m <seq> <stored>" (Delivery, ParseDelivery) on the
+// delivery channel, in the same script, so store order is delivery order
+// whichever gateway or publisher stored it; and is kept once as a body
+// hash "{L}:m:<id>" (seq, stored form, sender, category, principals)
+// indexed once per target principal in "{L}:i:<principal>" (a sorted set
+// by seq: one index per broadcast principal, never one entry per user),
+// in the site log "{L}:l" (by seq, SiteSince) and the time index "{L}:t"
+// (by store time, for age pruning). Each index keeps InboxLength entries;
+// a body left in no index goes, and every store prunes up to 64 messages
+// older than InboxTTL. Every key has the list key as hash tag: a site
+// lives in one Cluster slot and no script crosses slots.
+//
+// Reads (Page, Count, After) and state changes (MarkRead, MarkUnread,
+// MarkAllRead, MarkSeen, Ack) are one script each in the site's slot. A
+// read merges the caller's principal indexes from its cursor and reads
+// O(principals × page) entries, never the history. Read state per user
+// is a read cursor plus explicit read and unread sets ("{L}:u:<user>",
+// "{L}:ur:<user>", "{L}:uu:<user>"); preferences "{L}:pf:<user>". Ids
+// given as cursors or marks count only when the caller could see them:
+// an invisible id behaves as an unknown one. Update and Retract change
+// the body (and the indexes, for Retract) and publish "u"/"x" deliveries;
+// PyAMS's list keeps the form first stored.
+//
 // # Errors
 //
 // Redis failures match ErrUnavailable, unless the caller's context ended
 // first (then they match its error only). Entries without an id, or with
 // braces in their host, match message.ErrInvalid. A reused idempotency key
-// matches ErrIdempotencyConflict.
+// matches ErrIdempotencyConflict. Inbox methods of a Store without a
+// delivery channel match ErrNoInbox; unknown ids ErrNotFound; invalid
+// arguments (limits, preferences, devices) message.ErrInvalid.
 //
 // # Concurrency
 //

@@ -83,57 +83,75 @@ local function muter(raw)
   end
 end
 
+local hasUR, hasUU = nil, nil
 local function isRead(id, q, r)
-  if q > r then
-    return redis.call('ZSCORE', urkey, id) ~= false
+  if hasUR == nil then
+    hasUR = redis.call('EXISTS', urkey) == 1
+    hasUU = redis.call('EXISTS', uukey) == 1
   end
-  return redis.call('ZSCORE', uukey, id) == false
+  if q > r then
+    return hasUR and redis.call('ZSCORE', urkey, id) ~= false
+  end
+  return not (hasUU and redis.call('ZSCORE', uukey, id) ~= false)
 end
 
+-- count reads the index entries above the read cursor (at most cap per
+-- principal) and the explicit unread set: retracted and trimmed messages
+-- are in no index; r's own messages are those of its sent index
+-- "{L}:o:<user>"; a category is read only when r mutes some. Counts stop
+-- at cap.
 local function count()
   local r, s = cursor('r'), cursor('s')
-  local muted = muter(prefsRaw())
-  local cand, list = {}, {}
+  local raw = prefsRaw()
+  local muted = nil
+  if raw ~= '' then
+    muted = muter(raw)
+  end
+  hasUR = redis.call('EXISTS', urkey) == 1
+  hasUU = redis.call('EXISTS', uukey) == 1
+  local own = {}
+  for _, id in ipairs(redis.call('ZREVRANGEBYSCORE', pfx .. 'o:' .. user, '+inf', '-inf', 'LIMIT', 0, cap)) do
+    own[id] = true
+  end
+  local cand = {}
+  local unread, unseen = 0, 0
+  local function add(id, q)
+    if cand[id] or own[id] then
+      return
+    end
+    cand[id] = true
+    if q > r and hasUR and redis.call('ZSCORE', urkey, id) then
+      return
+    end
+    if muted and muted(redis.call('HGET', pfx .. 'm:' .. id, 'c') or '') then
+      return
+    end
+    unread = unread + 1
+    if q > s then
+      unseen = unseen + 1
+    end
+  end
   for _, p in ipairs(ps) do
     local v = redis.call('ZREVRANGEBYSCORE', pfx .. 'i:' .. p, '+inf', '(' .. r, 'WITHSCORES', 'LIMIT', 0, cap)
     for i = 1, #v, 2 do
-      if not cand[v[i]] then
-        cand[v[i]] = tonumber(v[i + 1])
-        list[#list + 1] = v[i]
-      end
+      add(v[i], tonumber(v[i + 1]))
     end
   end
-  local uu = redis.call('ZREVRANGE', uukey, 0, cap - 1, 'WITHSCORES')
-  for i = 1, #uu, 2 do
-    local id = uu[i]
-    if not cand[id] then
-      for _, p in ipairs(ps) do
-        if redis.call('ZSCORE', pfx .. 'i:' .. p, id) then
-          cand[id] = tonumber(uu[i + 1])
-          list[#list + 1] = id
-          break
+  if hasUU then
+    local uu = redis.call('ZREVRANGE', uukey, 0, cap - 1, 'WITHSCORES')
+    for i = 1, #uu, 2 do
+      local id = uu[i]
+      if not cand[id] then
+        for _, p in ipairs(ps) do
+          if redis.call('ZSCORE', pfx .. 'i:' .. p, id) then
+            add(id, tonumber(uu[i + 1]))
+            break
+          end
         end
       end
     end
   end
-  table.sort(list, function(a, b) return cand[a] > cand[b] end)
-  local unread, unseen = 0, 0
-  for _, id in ipairs(list) do
-    if unread >= cap then
-      break
-    end
-    local q = cand[id]
-    if not isRead(id, q, r) then
-      local v = redis.call('HMGET', pfx .. 'm:' .. id, 's', 'c', 'r')
-      if v[1] and v[1] ~= user and v[3] ~= '1' and not muted(v[2] or '') then
-        unread = unread + 1
-        if q > s then
-          unseen = unseen + 1
-        end
-      end
-    end
-  end
-  return {unread, unseen}
+  return {math.min(unread, cap), math.min(unseen, cap)}
 end
 
 local function touch()

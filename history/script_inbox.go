@@ -20,7 +20,8 @@ import (
 //     principals "\n"-joined, ts seen value), PEXPIRE TTL plus a margin so
 //     that the age pruning below still finds its principals;
 //  5. ZADD id (score seq) to each principal's index "{L}:i:<p>", PEXPIRE
-//     TTL; ZADD the site log "{L}:l" (score seq) and the time index "{L}:t"
+//     TTL; ZADD it to the sender's sent index "{L}:o:<sender>" (trimmed to
+//     the inbox length: counts leave the user's own messages out); ZADD the site log "{L}:l" (score seq) and the time index "{L}:t"
 //     (score Redis TIME in ms); SET the idempotency key;
 //  6. trim: each index to the inbox length by rank (the first 64 ids
 //     dropped that are left in no index lose their body, log and time
@@ -84,6 +85,14 @@ for _, p in ipairs(ps) do
   local idx = pfx .. 'i:' .. p
   redis.call('ZADD', idx, seq, id)
   redis.call('PEXPIRE', idx, ttl)
+end
+if ARGV[14] ~= '' then
+  local own = pfx .. 'o:' .. ARGV[14]
+  redis.call('ZADD', own, seq, id)
+  if redis.call('ZCARD', own) > length then
+    redis.call('ZREMRANGEBYRANK', own, 0, -length - 1)
+  end
+  redis.call('PEXPIRE', own, ttl)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
