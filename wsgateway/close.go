@@ -41,6 +41,9 @@ func (c *conn) stop(req closeRequest) (first bool) {
 		c.req = req
 		c.stopping.Store(true)
 		close(c.closing)
+		if c.cancelInbox != nil {
+			c.cancelInbox()
+		}
 		first = true
 	})
 	return first

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/site"
 )
@@ -37,6 +38,27 @@ type History interface {
 	// and the gateway never modifies them.
 	List(ctx context.Context, host string) ([]*message.Message, error)
 }
+
+// Inbox is what the gateway uses of the per-user inbox (issue 8):
+// catch-up from it, badge counts, preferences and delivery cursors.
+// *history.Store satisfies it. Every call carries the connection's Reader
+// (its site, its token's sub and every principal of it).
+type Inbox interface {
+	// After returns, oldest first, at most limit entries visible to r stored
+	// after since (after nothing when since is ""), and gap when since is
+	// no longer kept (or not visible to r): entries may have been missed.
+	After(ctx context.Context, r history.Reader, since string, limit int) ([]history.Item, bool, error)
+	// Count returns r's badge counts on its site.
+	Count(ctx context.Context, r history.Reader) (history.Counts, error)
+	// Prefs returns user's preferences on host.
+	Prefs(ctx context.Context, host, user string) (history.Prefs, error)
+	// Ack records that r's device received everything up to id;
+	// DeviceCursor returns the last id acknowledged ("" when none).
+	Ack(ctx context.Context, r history.Reader, device, id string) error
+	DeviceCursor(ctx context.Context, r history.Reader, device string) (string, error)
+}
+
+var _ Inbox = (*history.Store)(nil)
 
 // ExpiryMode says what happens to a connection of PyAMS's subprotocol when
 // its token expires (Config.ExpiryMode).
@@ -73,6 +95,10 @@ const (
 
 	DefaultReplayConcurrency = 4
 
+	DefaultInboxPage          = 100
+	DefaultInboxTimeout       = 5 * time.Second
+	DefaultRecountConcurrency = 4
+
 	DefaultMaxConnections             = 10000
 	DefaultMaxConnectionsPerPrincipal = 32
 	DefaultConnectRate                = 5.0 // new connections per second per client address
@@ -106,9 +132,9 @@ type Config struct {
 	// uniformly, so browsers do not reconnect in lock-step. Zero value:
 	// DefaultShutdownSpread (1s). Negative closes everything at once.
 	ShutdownSpread time.Duration
-	// History serves catch-up on connect (?since=<id>). Zero value: no
-	// replay; a connection that asks for one gets the gap frame, so that the
-	// client reloads through the REST history.
+	// History serves catch-up on connect (?since=<id>) when Inbox is not
+	// set. Zero value: no replay; a connection that asks for one gets the
+	// gap frame, so that the client reloads through the REST history.
 	History History
 	// ReplayTimeout bounds how long a catch-up waits for its history read,
 	// including the wait for a ReplayConcurrency slot, and bounds each read.
@@ -120,6 +146,27 @@ type Config struct {
 	// storm costs a few reads per site, not one per connection. Zero value:
 	// DefaultReplayConcurrency (4). Negative is an error.
 	ReplayConcurrency int
+
+	// Inbox, when set, turns the inbox on (issue 8): catch-up (?since=, or
+	// ?device= without since) reads it instead of History; every connection
+	// reads its user's counts and preferences when it starts, gets the inbox
+	// frame after every change of them, and does not get messages of a
+	// muted category; a connection opened with ?device=<id> may send ack
+	// frames. Zero value: off (History serves catch-up as before, ack frames
+	// are ignored).
+	Inbox Inbox
+	// InboxPage is how many entries each Inbox.After call of a catch-up
+	// asks for; a catch-up reads pages until it has caught up. Zero value:
+	// DefaultInboxPage (100). Negative is an error.
+	InboxPage int
+	// InboxTimeout bounds each Inbox call (a catch-up page, the counts and
+	// preferences read at connect, a device cursor, an ack, a recount).
+	// Zero value: DefaultInboxTimeout (5s). Negative is an error.
+	InboxTimeout time.Duration
+	// RecountConcurrency bounds the Inbox.Count calls running at once to
+	// recount the connected users who could see a retracted message. Zero
+	// value: DefaultRecountConcurrency (4). Negative is an error.
+	RecountConcurrency int
 
 	// MaxConnections bounds the connections of this gateway, counting those
 	// being set up; one more is refused with 503 before the upgrade. Zero
@@ -181,6 +228,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.ShutdownSpread, DefaultShutdownSpread)
 	setDefault(&cfg.ReplayTimeout, DefaultReplayTimeout)
 	setDefault(&cfg.ReplayConcurrency, DefaultReplayConcurrency)
+	setDefault(&cfg.InboxPage, DefaultInboxPage)
+	setDefault(&cfg.InboxTimeout, DefaultInboxTimeout)
+	setDefault(&cfg.RecountConcurrency, DefaultRecountConcurrency)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
 	setDefault(&cfg.MaxConnectionsPerPrincipal, DefaultMaxConnectionsPerPrincipal)
 	setDefault(&cfg.ConnectRate, DefaultConnectRate)
@@ -212,6 +262,9 @@ func (cfg Config) validate() error {
 	check(cfg.ReadLimit < 0, "ReadLimit", "%d is negative", cfg.ReadLimit)
 	check(cfg.ReplayTimeout < 0, "ReplayTimeout", "%v is negative", cfg.ReplayTimeout)
 	check(cfg.ReplayConcurrency < 0, "ReplayConcurrency", "%d is negative", cfg.ReplayConcurrency)
+	check(cfg.InboxPage < 0, "InboxPage", "%d is negative", cfg.InboxPage)
+	check(cfg.InboxTimeout < 0, "InboxTimeout", "%v is negative", cfg.InboxTimeout)
+	check(cfg.RecountConcurrency < 0, "RecountConcurrency", "%d is negative", cfg.RecountConcurrency)
 	check(cfg.ConnectBurst < 0, "ConnectBurst", "%d is negative", cfg.ConnectBurst)
 	check(math.IsNaN(cfg.ConnectRate), "ConnectRate", "is NaN")
 	check(cfg.ExpiryMode != "" && cfg.ExpiryMode != ExpiryMute && cfg.ExpiryMode != ExpiryClose,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/lograte"
 )
 
@@ -21,6 +22,9 @@ type connEnv struct {
 	muteGrace    time.Duration // how long a muted conn may stay open
 	now          func() time.Time
 	reads        *historyReads // nil without Config.History
+	inbox        Inbox         // nil without Config.Inbox
+	inboxPage    int
+	inboxTimeout time.Duration
 	stats        *counters
 	warns        *lograte.Limiter // rate-limits the slow-consumer and auth-unavailable Warns
 }
@@ -46,6 +50,19 @@ type conn struct {
 	catchUp    bool            // ?since= was given: the writer replays history first
 	since      string          // the since cursor when it is a well-formed id, else ""
 	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
+
+	// immutable after ServeHTTP sets them; only with Config.Inbox (inbox.go)
+	reader history.Reader // site, principal and principals: whose inbox
+	device string         // ?device=: acks and resume; "" when none
+	acks   *acker         // nil without a device (ack.go)
+	// inboxCtx is the connection's own context for its Inbox calls: it is
+	// cancelled (cancelInbox) when the connection is asked to end or its
+	// reader ends, so that no call outlives the connection's usefulness.
+	inboxCtx    context.Context
+	cancelInbox context.CancelFunc
+
+	// owned by the writer (inbox.go)
+	ib inboxState
 
 	// set by ticket.admit under the hub lock, before run; read by the writer
 	ticket *ticket
@@ -81,8 +98,9 @@ type conn struct {
 // is a small value copied into the channel buffer: no allocation per
 // recipient.
 type item struct {
-	id string // message id; "" for frames that are not messages (PONG)
-	b  []byte // shared, never modified
+	id   string    // message id; "" for frames that are not messages (PONG, update, retract)
+	b    []byte    // shared, never modified
+	meta *itemMeta // with Config.Inbox; shared, never modified (inbox.go)
 }
 
 func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
@@ -104,13 +122,19 @@ func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize
 func (c *conn) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if c.catchUp && c.env.reads != nil {
+	if c.cancelInbox != nil {
+		defer c.cancelInbox()
+	}
+	if c.catchUp && c.env.reads != nil && c.env.inbox == nil {
 		c.regSeq = c.env.reads.register() // after indexing: see historyReads
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(ctx) })
 	if c.env.pingInterval > 0 {
 		wg.Go(func() { c.pingLoop(ctx) })
+	}
+	if c.acks != nil {
+		wg.Go(func() { c.ackLoop(ctx) })
 	}
 	c.readLoop(ctx)
 	wg.Wait()

@@ -35,9 +35,13 @@
 // equals the message host, whose principals intersect the target principals
 // and that is not the sender. Deliver never blocks: a full queue closes that
 // connection with protocol.CloseSlowConsumer, and the client catches up.
-// Inbound text protocol.Ping is answered protocol.Pong; other text is
-// ignored and counted (clients cannot inject messages, as PyAMS let them);
-// a binary frame or one over Config.ReadLimit closes the connection.
+// DeliverUpdate and DeliverRetract send the update and retract frames
+// (protocol.UpdateFrame, protocol.RetractFrame, built once per call) to the
+// same recipients as Deliver would. Inbound text protocol.Ping is answered
+// protocol.Pong; with Config.Inbox an ack frame of a connection opened with
+// ?device= is an ack (below); other text is ignored and counted (clients
+// cannot inject messages, as PyAMS let them); a binary frame or one over
+// Config.ReadLimit closes the connection.
 //
 // # Catch-up on connect
 //
@@ -59,6 +63,18 @@
 // itself and do not count toward QueueSize; live messages that arrive during
 // the replay do.
 //
+// With Config.Inbox the catch-up reads the user's inbox instead of the
+// site's list: Inbox.After for the connection's history.Reader (site, sub,
+// principals), Config.InboxPage entries at a time until caught up, so a
+// client away for an hour gets everything it may see however busy the
+// site, bounded by the inbox's retention. A since no longer kept (or
+// unknown, or hidden) gets the gap frame, then the newest entries kept; a
+// malformed since, or a page that cannot be read within
+// Config.InboxTimeout, gets the gap frame alone. Entries of a category the
+// user muted are not sent. The seam is the same: indexed first, ids read
+// skipped in the live queue (since included). Without Config.Inbox the
+// site's list (Config.History) serves it, as follows.
+//
 // Catch-ups share history reads, so that a reconnect storm (every client of a
 // lost gateway reconnecting here at once) does not read and decode the site
 // history once per connection. A connection may only use a read that started
@@ -70,6 +86,36 @@
 // The result is shared read-only (each connection filters its own view), and
 // the push form of a replayed message is encoded once per read.
 // Config.ReplayTimeout bounds each connection's wait, slot included.
+//
+// # The inbox (Config.Inbox)
+//
+// Each connection's writer reads its user's counts (Inbox.Count) and
+// preferences (Inbox.Prefs) once, after the catch-up and before any live
+// message, and sends protocol.InboxFrame; from then on it keeps them
+// itself, with no Redis round trip on the delivery path: a live message
+// of a category the user muted is not sent (Stats.MutedByPrefs); any other
+// is sent, then counted (unread and unseen + 1) and followed by the inbox
+// frame. InboxChanged (the control message the REST API publishes after a
+// read, unread, seen or preferences change, on every gateway) sets the
+// counts of that user's connections on that site and sends the frame;
+// PrefsChanged sets their preferences. DeliverRetract also recounts, in the
+// background (Config.RecountConcurrency goroutines at most, owned by the
+// Gateway, joined by Shutdown), every connected user who could see the
+// message, and sends them the frame. Messages delivered before the count
+// read started are not counted twice; one stored while it runs may be
+// until the user's next change. A count that cannot be read leaves the
+// connection without inbox frames until InboxChanged sets them; its
+// messages still flow. PyAMS's browser client ignores the inbox, update
+// and retract actions.
+//
+// GET /ws/chat?device=<id> (1 to MaxDeviceLength characters of
+// [0-9A-Za-z._:-]; anything else is refused with 400, RejectDevice) names
+// the client's device. Its client acknowledges with {"action":"ack",
+// "id":"<id>"} (exactly that frame, at most protocol.MaxAckFrameSize
+// bytes, a well-formed id; Stats.Acks); the connection's ack loop writes
+// the latest with Inbox.Ack, one call at a time, and the pending one when
+// the connection ends. A reconnect of the same user and device without
+// since resumes after Inbox.DeviceCursor (no replay when there is none).
 //
 // # Why a connection ends
 //
@@ -117,10 +163,13 @@
 // would be admitted after it.
 //
 // An admitted connection is owned by its ServeHTTP call, which runs the read
-// loop itself and starts, then joins, the writer and, unless
-// Config.PingInterval is negative, the pinger. The writer is the only
+// loop itself and starts, then joins, the writer, unless
+// Config.PingInterval is negative the pinger, and for a connection with a
+// device (Config.Inbox) the ack loop. The writer is the only
 // goroutine that writes data frames (the catch-up replay, queued messages,
-// PONG, the logout frame) and the only one that closes the socket. Every
+// inbox, update and retract frames, PONG, the logout frame) and the only
+// one that closes the socket; it alone owns the connection's counts and
+// preferences, changed only through its queue. Every
 // connection has its own lifetime context, created after the upgrade and
 // cancelled when ServeHTTP returns; the request's context is used only
 // before the upgrade (token verification). A catch-up history read runs in a
@@ -140,13 +189,15 @@
 // a handshake taking a muted connection's slot, Disconnect,
 // RecheckRevocations, Shutdown) only records the reason and signals the
 // writer, which closes the socket, then counts the reason; the first reason
-// wins. No socket is written or closed inside Deliver, Disconnect or under a
-// lock. Deliver holds the hub's read lock for the index lookups and the
+// wins. No socket is written or closed, and no Inbox is called, inside
+// Deliver, DeliverUpdate, DeliverRetract, InboxChanged, PrefsChanged,
+// Disconnect or under a lock. A writer's Inbox calls end when its
+// connection is asked to close or its reader ends. Deliver holds the hub's read lock for the index lookups and the
 // non-blocking channel sends; the history reads' lock is never held with it.
 //
 // Shutdown refuses new upgrades, signals every connection to close with
 // protocol.CloseGoingAway spread over Config.ShutdownSpread, and joins every
-// ServeHTTP call and every history read goroutine; when its context ends
+// ServeHTTP call, every history read goroutine and every recount; when its context ends
 // first, the remaining sockets are closed without a handshake.
 // http.Server.Shutdown does not close hijacked connections, so call
 // Gateway.Shutdown after it.

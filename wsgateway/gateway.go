@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/internal/lograte"
 	"github.com/notifyd/notifyd/message"
@@ -23,6 +24,7 @@ type Gateway struct {
 	hub      *hub          // index and admission; guards itself (hub.mu)
 	calls    *tracker      // running ServeHTTP calls and upgraded conns; guards itself
 	reads    *historyReads // env.reads: catch-up history reads; nil without History; guards itself
+	recounts *recounter    // recounts after a retract; nil without Inbox; guards itself
 	stats    *counters     // env.stats: atomic counters
 	connects *limit.Keyed  // ConnectRate buckets per client address; guards itself
 
@@ -47,7 +49,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.History != nil {
 		reads = newHistoryReads(cfg.History, cfg.ReplayTimeout, cfg.ReplayConcurrency, stats)
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg: cfg,
 		env: &connEnv{
 			writeTimeout: cfg.WriteTimeout,
@@ -55,6 +57,9 @@ func New(cfg Config) (*Gateway, error) {
 			muteGrace:    cfg.MuteGrace,
 			now:          cfg.Now,
 			reads:        reads,
+			inbox:        cfg.Inbox,
+			inboxPage:    cfg.InboxPage,
+			inboxTimeout: cfg.InboxTimeout,
 			stats:        stats,
 			warns:        lograte.New(slowWarnEvery, cfg.Now),
 		},
@@ -68,7 +73,15 @@ func New(cfg Config) (*Gateway, error) {
 			Now:   cfg.Now,
 		}),
 		drained: make(chan struct{}),
-	}, nil
+	}
+	if cfg.Inbox != nil {
+		g.recounts = newRecounter(cfg.Inbox, cfg.InboxTimeout, cfg.RecountConcurrency, stats, g.InboxChanged,
+			func(err error) {
+				stats.inboxErrs.Add(1)
+				g.env.warns.WarnOrDebug(cfg.Logger, "inbox", "wsgateway: inbox recount failed", "err", err)
+			})
+	}
+	return g, nil
 }
 
 // Deliver enqueues push, the message's push form encoded once by the caller,
@@ -81,20 +94,22 @@ func (g *Gateway) Deliver(m *message.Message, push []byte) {
 	if m == nil || len(push) == 0 {
 		return
 	}
-	delivered, dropped := g.hub.deliver(m, push)
-	if delivered > 0 {
-		g.stats.delivered.Add(delivered)
+	it := item{id: m.ID, b: push}
+	if g.cfg.Inbox != nil { // counted, unless muted (inbox.go)
+		it.meta = &itemMeta{kind: kindMessage, category: m.Category}
 	}
-	if dropped > 0 {
-		g.stats.dropped.Add(dropped)
-	}
+	g.count(g.hub.deliver(m, it, nil))
 }
 
 var _ interface {
 	Deliver(m *message.Message, push []byte)
+	DeliverUpdate(m *message.Message, push []byte)
+	DeliverRetract(m *message.Message)
+	InboxChanged(host, user string, c history.Counts)
+	PrefsChanged(host, user string, p history.Prefs)
 	Disconnect(principal string) int
 	Sites() []string
-} = (*Gateway)(nil) // pubsub.Sink, pubsub.ControlSink and the gap-fill site source
+} = (*Gateway)(nil) // pubsub.Sink, ChangeSink, InboxSink, ControlSink and the gap-fill site source
 
 // Count returns the number of registered (authenticated) connections.
 func (g *Gateway) Count() int { return g.hub.len() }

@@ -2,11 +2,13 @@ package wsgateway
 
 import (
 	"bufio"
+	"context"
 	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/clientip"
 	"github.com/notifyd/notifyd/protocol"
 )
@@ -32,6 +34,7 @@ type handshake struct {
 	host   string        // the site
 	source string        // where the token came from, for logs
 	since  string        // the ?since= cursor, raw
+	device string        // the ?device= id, valid or ""
 	id     auth.Identity // valid when err is nil
 	err    error         // why the token was refused; told over the socket
 }
@@ -73,7 +76,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // precheck applies the checks that need neither the token nor a slot: the
-// connection rate of the client address, the origin and the site. It writes
+// connection rate of the client address, the origin, the site and the
+// device id. It writes
 // the HTTP error and reports false for a refused request.
 func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string, ok bool) {
 	if addr := clientip.FromRequest(r, g.cfg.ClientIPHeader); !g.connects.Allow(addr) {
@@ -95,6 +99,10 @@ func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string,
 		g.rejectHTTP(w, RejectSiteTooLong)
 		return "", false
 	}
+	if d := r.URL.Query().Get("device"); d != "" && !validDevice(d) {
+		g.rejectHTTP(w, RejectDevice)
+		return "", false
+	}
 	return host, true
 }
 
@@ -106,7 +114,8 @@ func (g *Gateway) precheck(w http.ResponseWriter, r *http.Request) (host string,
 // the HTTP error, only when the principal is over its connection limit.
 func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket, host string) (handshake, bool) {
 	token, source := auth.TokenFromRequest(r)
-	hs := handshake{host: host, source: source, since: r.URL.Query().Get("since")}
+	q := r.URL.Query()
+	hs := handshake{host: host, source: source, since: q.Get("since"), device: q.Get("device")}
 	hs.id, hs.err = g.cfg.Auth.Verify(r.Context(), token)
 	if hs.err == nil {
 		hs.err = hs.id.CheckSite(host) // a site-bound token used for another site is invalid here
@@ -213,6 +222,14 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn 
 		}
 		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol
 		c.log = c.log.With("principal", hs.id.Principal)
+		if g.cfg.Inbox != nil {
+			c.reader = history.Reader{Host: hs.host, User: hs.id.Principal, Principals: hs.id.Principals}
+			c.inboxCtx, c.cancelInbox = context.WithCancel(context.Background())
+			if hs.device != "" { // precheck validated it
+				c.device = hs.device
+				c.acks = newAcker()
+			}
+		}
 	}
 	return c
 }

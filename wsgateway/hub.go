@@ -105,19 +105,20 @@ func (h *hub) byPrincipal() map[string][]*conn {
 	return out
 }
 
-// deliver enqueues push on every connection that should receive m: same
-// site (case-insensitive), not the sender, at least one principal in the
-// target. A connection matching several target principals gets push once.
-// It never blocks: a full queue stops that connection (see conn.enqueue).
-// Its cost is proportional to the number of candidate recipients.
-func (h *hub) deliver(m *message.Message, push []byte) (delivered, dropped uint64) {
+// deliver enqueues it on every connection that may see m: same site
+// (case-insensitive), not the sender, at least one principal in the target.
+// A connection matching several target principals gets it once; visit, when
+// not nil, is called (under the hub's read lock: it must not block) for
+// each connection it was enqueued on. It never blocks: a full queue stops
+// that connection (see conn.enqueue). Its cost is proportional to the
+// number of candidate recipients.
+func (h *hub) deliver(m *message.Message, it item, visit func(*conn)) (delivered, dropped uint64) {
 	targets := m.Principals()
 	if len(targets) == 0 {
 		return 0, 0
 	}
 	site := strings.ToLower(m.Host) // no allocation when already lower-case
 	source := m.SourceID()
-	it := item{id: m.ID, b: push}
 
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -133,6 +134,9 @@ func (h *hub) deliver(m *message.Message, push []byte) (delivered, dropped uint6
 			if c.stopping.Load() || !c.enqueue(it) {
 				dropped++
 				continue
+			}
+			if visit != nil {
+				visit(c)
 			}
 			delivered++
 		}

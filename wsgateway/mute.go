@@ -41,10 +41,11 @@ func (c *conn) muteGraceC() <-chan time.Time {
 }
 
 // skipMuted reports whether the writer must drop it because c is muted: a
-// muted connection receives no message, only PONG (its client may still
+// muted connection receives no message (nor inbox, update or retract
+// frame), only PONG (its client may still
 // check that the socket is alive).
 func (c *conn) skipMuted(it item) bool {
-	if !c.muted || it.id == "" {
+	if !c.muted || it.id == "" && it.meta == nil {
 		return false
 	}
 	c.env.stats.mutedSkipped.Add(1)

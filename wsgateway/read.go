@@ -9,11 +9,15 @@ import (
 )
 
 // readLoop reads inbound messages until the connection fails or must close.
-// It answers PING through the writer and ignores (and counts) other text.
+// It answers PING through the writer, hands ack frames (Config.Inbox,
+// ?device=) to the ack loop, and ignores (and counts) other text.
 // The library answers control frames (ping, pong, close) while it reads,
 // which is what lets pingLoop and the close handshake work.
 func (c *conn) readLoop(ctx context.Context) {
 	defer close(c.readDone)
+	if c.cancelInbox != nil {
+		defer c.cancelInbox()
+	}
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		switch {
@@ -34,6 +38,7 @@ func (c *conn) readLoop(ctx context.Context) {
 			return
 		case string(data) == protocol.Ping:
 			c.enqueue(item{b: protocol.PongFrame})
+		case c.ack(data): // an ack frame of a connection with a device (ack.go)
 		default:
 			// Clients cannot inject messages: PyAMS dispatched them.
 			c.env.stats.ignored.Add(1)

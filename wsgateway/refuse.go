@@ -20,6 +20,7 @@ var httpRefusals = map[RejectReason]struct {
 	RejectRate:           {http.StatusTooManyRequests, "too many new connections from this address"},
 	RejectCapacity:       {http.StatusServiceUnavailable, "too many connections on this gateway"},
 	RejectPrincipalLimit: {http.StatusTooManyRequests, "too many connections for this principal"},
+	RejectDevice:         {http.StatusBadRequest, "invalid device id"},
 }
 
 // rejectHTTP counts a request refused before the upgrade and answers it:

@@ -114,12 +114,16 @@ type idSet []string
 func newIDSet(list []*message.Message) idSet {
 	var s idSet
 	for _, m := range list {
-		if m.ID != "" {
-			s = append(s, m.ID)
-		}
+		s = append(s, m.ID)
 	}
-	slices.Sort(s)
-	return slices.Compact(s)
+	return newIDSetOf(s)
+}
+
+// newIDSetOf returns the set of ids, which it may reorder in place.
+func newIDSetOf(ids []string) idSet {
+	ids = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // has reports whether id is in s; "" never is.

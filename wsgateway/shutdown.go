@@ -9,8 +9,8 @@ import (
 // Shutdown refuses new upgrades, closes every connection with
 // protocol.CloseGoingAway (the closes are spread uniformly over
 // Config.ShutdownSpread, so browsers do not all reconnect at once), and waits
-// until every ServeHTTP call, and every catch-up history read they started,
-// has returned. If ctx ends first, the remaining sockets are closed without a
+// until every ServeHTTP call, every catch-up history read they started and
+// every recount after a retract has returned. If ctx ends first, the remaining sockets are closed without a
 // handshake and Shutdown returns ctx's error once they are joined. It is
 // idempotent: later calls wait the same way.
 //
@@ -21,6 +21,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		g.cfg.Logger.Info("wsgateway: shutting down", "connections", len(conns), "spread", g.cfg.ShutdownSpread)
 		go func() { // owned by Shutdown; ends when every ServeHTTP has returned
 			g.calls.wait()
+			if g.recounts != nil {
+				g.recounts.close()
+			}
 			if g.reads != nil {
 				// Every waiter has left: each read is done or cancelled.
 				g.reads.wg.Wait()

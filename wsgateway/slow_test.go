@@ -162,8 +162,10 @@ func TestWriteTimeout(t *testing.T) {
 		e.g.Deliver(m, push)
 	}
 	poll.Until(t, "condition", func() bool { return e.g.Count() == 0 })
+	// Deliveries after the timeout are dropped (the connection is closing):
+	// how many depends on the machine's speed, not on the rule.
 	s := e.g.Stats()
-	if s.Disconnects[DisconnectWriteTimeout] != 1 || s.Dropped != 0 {
-		t.Errorf("disconnects %v, dropped %d; want 1 write timeout, 0", s.Disconnects, s.Dropped)
+	if s.Disconnects[DisconnectWriteTimeout] != 1 || s.Disconnects[DisconnectSlow] != 0 {
+		t.Errorf("disconnects %v; want 1 write timeout, no slow consumer", s.Disconnects)
 	}
 }

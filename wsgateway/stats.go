@@ -35,6 +35,9 @@ const (
 	// RejectPrincipalLimit: the principal had MaxConnectionsPerPrincipal
 	// connections on this gateway (429).
 	RejectPrincipalLimit RejectReason = "principal_limit"
+	// RejectDevice: ?device= is not 1 to MaxDeviceLength characters of
+	// [0-9A-Za-z._:-] (400).
+	RejectDevice RejectReason = "device"
 )
 
 // DisconnectReason says why a registered connection ended.
@@ -73,6 +76,7 @@ var (
 	rejectReasons = []RejectReason{
 		RejectShutdown, RejectOrigin, RejectNoSite, RejectSiteTooLong, RejectHandshake, RejectToken,
 		RejectRevoked, RejectUnavailable, RejectRate, RejectCapacity, RejectPrincipalLimit,
+		RejectDevice,
 	}
 	disconnectReasons = []DisconnectReason{
 		DisconnectClient, DisconnectSlow, DisconnectExpired, DisconnectShutdown,
@@ -130,6 +134,21 @@ type Stats struct {
 	// SeamSkipped counts live messages not sent because catch-up had
 	// already sent them, or the client had them (at or before since).
 	SeamSkipped uint64
+	// InboxFrames counts inbox frames (badge counts) sent.
+	InboxFrames uint64
+	// MutedByPrefs counts live messages and updates not sent because the
+	// user muted their category (Config.Inbox).
+	MutedByPrefs uint64
+	// Acks counts ack frames accepted (they are coalesced: at most one
+	// Inbox.Ack per connection at a time, the latest id wins).
+	Acks uint64
+	// InboxErrors counts failed or timed-out Inbox calls: a catch-up page
+	// (the client got the gap frame), counts or preferences at connect, a
+	// device cursor, an ack, a recount.
+	InboxErrors uint64
+	// Recounts counts Inbox.Count calls made after a retract, one per
+	// connected user who could see the retracted message.
+	Recounts uint64
 	// Disconnects counts ended connections by reason; every reason is present.
 	Disconnects map[DisconnectReason]uint64
 }
@@ -152,6 +171,11 @@ type counters struct {
 	historyReads atomic.Uint64
 	historyJoins atomic.Uint64
 	seamSkipped  atomic.Uint64
+	inboxFrames  atomic.Uint64
+	mutedByPrefs atomic.Uint64
+	acks         atomic.Uint64
+	inboxErrs    atomic.Uint64
+	recounts     atomic.Uint64
 	rejected     map[RejectReason]*atomic.Uint64
 	disconnects  map[DisconnectReason]*atomic.Uint64
 }
@@ -189,6 +213,11 @@ func (c *counters) snapshot(connections int) Stats {
 		HistoryErrors:      c.historyErrs.Load(),
 		HistoryReads:       c.historyReads.Load(),
 		HistoryJoins:       c.historyJoins.Load(),
+		InboxFrames:        c.inboxFrames.Load(),
+		MutedByPrefs:       c.mutedByPrefs.Load(),
+		Acks:               c.acks.Load(),
+		InboxErrors:        c.inboxErrs.Load(),
+		Recounts:           c.recounts.Load(),
 		Disconnects:        make(map[DisconnectReason]uint64, len(c.disconnects)),
 	}
 	for r, n := range c.rejected {

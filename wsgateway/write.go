@@ -3,13 +3,16 @@ package wsgateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
 // writeLoop is the only goroutine that writes data frames to c. It first
-// replays history when the client asked for it (see replay), then sends
+// replays history when the client asked for it (see replay), or, with
+// Config.Inbox, catches up from the inbox and reads the counts and
+// preferences (see startInbox), then sends
 // queued frames, each within WriteTimeout, skipping messages the replay
 // covered; it ends or mutes the connection when its token expires (see
 // expire), and performs the close once c is stopped.
@@ -26,7 +29,10 @@ func (c *conn) writeLoop(ctx context.Context) {
 		}
 	}()
 	var seen idSet
-	if c.catchUp {
+	switch {
+	case c.env.inbox != nil:
+		seen = c.startInbox(ctx)
+	case c.catchUp:
 		seen = c.replay(ctx)
 	}
 	for {
@@ -51,11 +57,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 			if c.skipMuted(it) {
 				continue
 			}
-			if seen.has(it.id) {
-				c.env.stats.seamSkipped.Add(1)
-				continue
-			}
-			c.writeFrame(ctx, it.b)
+			c.writeItem(ctx, it, seen)
 		}
 	}
 }
@@ -76,9 +78,16 @@ func (c *conn) writeFrame(ctx context.Context, b []byte) bool {
 	return false
 }
 
-// sendText sends one text frame on ws within timeout.
+// sendText sends one text frame on ws within timeout. A write that failed
+// because timeout passed matches context.DeadlineExceeded: the library
+// closes the socket when the timeout passes, and the blocked write may then
+// report the closed socket instead.
 func sendText(ctx context.Context, ws *websocket.Conn, timeout time.Duration, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return ws.Write(ctx, websocket.MessageText, b)
+	err := ws.Write(wctx, websocket.MessageText, b)
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("wsgateway: write: %w (%w)", context.DeadlineExceeded, err)
+	}
+	return err
 }
