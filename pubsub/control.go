@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
 
@@ -35,10 +36,13 @@ const (
 	maxControlSize = 32 << 10
 	// maxHostLength bounds the host of an inbox or prefs message.
 	maxHostLength = 1024
-	// MaxMuted bounds how many muted categories a prefs message carries.
-	MaxMuted = 64
-	// MaxMutedLength bounds the length in bytes of a muted category.
-	MaxMutedLength = 256
+	// MaxMuted bounds how many muted categories a prefs message carries:
+	// as many as the history keeps (history.MaxMuted), so every saved
+	// preference can be announced.
+	MaxMuted = history.MaxMuted
+	// MaxMutedLength bounds the length in bytes of a muted category
+	// (history.MaxPatternLength).
+	MaxMutedLength = history.MaxPatternLength
 	// maxCount bounds the unread and unseen counts of an inbox message.
 	maxCount = 1 << 30
 )

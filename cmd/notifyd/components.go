@@ -42,7 +42,8 @@ type components struct {
 	history     *history.Store
 	publisher   *pubsub.Publisher
 	revocations *pubsub.Revocations
-	authn       auth.Revocable // every token check also consults the revocations
+	announcer   *pubsub.Announcer // inbox counts and preferences to every gateway
+	authn       auth.Revocable    // every token check also consults the revocations
 
 	// delivery
 	recheck    *revocationRecheck
@@ -136,13 +137,16 @@ func (c *components) buildStores(context.Context) error {
 	c.history, err = history.New(rdb, history.Config{
 		Key: c.cfg.NotificationsKey, Length: c.cfg.NotificationsLength, MaxMessageSize: c.cfg.MaxMessageSize,
 		IdempotencyWindow: c.cfg.IdempotencyWindow, DedupWindow: c.cfg.DedupWindow,
-		Logger: c.log.With("component", "history"),
+		DeliveryChannel: c.cfg.DeliveryChannel, InboxLength: c.cfg.InboxLength, InboxTTL: c.cfg.InboxTTL,
+		CountCap: c.cfg.InboxCountCap,
+		Logger:   c.log.With("component", "history"),
 	})
 	if err != nil {
 		return err
 	}
 	c.publisher, err = pubsub.NewPublisher(rdb, c.history, pubsub.PublisherConfig{
-		Channel: c.cfg.Channel, MaxMessageSize: c.cfg.MaxMessageSize, Resolver: c.registry, Logger: log,
+		Channel: c.cfg.Channel, DeliveryChannel: c.cfg.DeliveryChannel, MaxMessageSize: c.cfg.MaxMessageSize,
+		Resolver: c.registry, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -150,14 +154,23 @@ func (c *components) buildStores(context.Context) error {
 	c.revocations, err = pubsub.NewRevocations(rdb, pubsub.RevocationsConfig{
 		TTL: c.cfg.RevocationTTL, ControlChannel: c.cfg.ControlChannel, Logger: log,
 	})
+	if err != nil {
+		return err
+	}
 	c.authn = auth.Revocable{Verifier: c.verifier, Store: c.revocations}
+	c.announcer, err = pubsub.NewAnnouncer(rdb, pubsub.AnnouncerConfig{ControlChannel: c.cfg.ControlChannel, Logger: log})
 	return err
 }
+
+// inboxOn reports whether the per-user inbox is configured (a delivery
+// channel is set): the history store then serves the inbox routes, replay
+// and live counts.
+func (c *components) inboxOn() bool { return c.cfg.DeliveryChannel != "" }
 
 // buildGateway builds the websocket gateway.
 func (c *components) buildGateway(context.Context) error {
 	var err error
-	c.gateway, err = wsgateway.New(wsgateway.Config{
+	cfg := wsgateway.Config{
 		Auth: c.authn, Sites: c.sites, History: c.history,
 		QueueSize: c.cfg.QueueSize, WriteTimeout: c.cfg.WriteTimeout,
 		ReadLimit: c.cfg.ReadLimit, ShutdownSpread: c.cfg.ShutdownSpread,
@@ -166,7 +179,11 @@ func (c *components) buildGateway(context.Context) error {
 		ReplayConcurrency: c.cfg.ReplayConcurrency,
 		ExpiryMode:        c.cfg.WSExpiryMode, MuteGrace: c.cfg.WSMuteGrace,
 		Logger: c.log.With("component", "wsgateway"),
-	})
+	}
+	if c.inboxOn() { // a nil *history.Store in the interface would not read as "off"
+		cfg.Inbox = c.history
+	}
+	c.gateway, err = wsgateway.New(cfg)
 	return err
 }
 
@@ -176,8 +193,8 @@ func (c *components) buildSubscriber(context.Context) error {
 	c.recheck = newRevocationRecheck(c.log)
 	var err error
 	c.subscriber, err = pubsub.NewSubscriber(c.redis.client, c.history, c.gateway, pubsub.SubscriberConfig{
-		Channel: c.cfg.Channel, ControlChannel: c.cfg.ControlChannel, MaxMessageSize: c.cfg.MaxMessageSize,
-		Resolver: c.registry, OnSubscribed: c.recheck.onSubscribed,
+		Channel: c.cfg.Channel, ControlChannel: c.cfg.ControlChannel, DeliveryChannel: c.cfg.DeliveryChannel,
+		MaxMessageSize: c.cfg.MaxMessageSize, Resolver: c.registry, OnSubscribed: c.recheck.onSubscribed,
 		Logger: c.log.With("component", "pubsub"),
 	})
 	return err
@@ -186,15 +203,7 @@ func (c *components) buildSubscriber(context.Context) error {
 // buildHTTP builds the REST API and the metrics around the gateway, and
 // listens.
 func (c *components) buildHTTP(context.Context) error {
-	routes, err := newRoutes(api.Config{
-		Auth: c.authn, PublisherTokens: c.publishers, Sites: c.sites,
-		Publisher: c.publisher, History: c.history, Categories: c.registry,
-		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
-		AdminRate: c.cfg.AdminRate, AdminBurst: c.cfg.AdminBurst, RESTRate: c.cfg.RESTRate, RESTBurst: c.cfg.RESTBurst,
-		Ready: c.ready, Warnings: c.warnings, Sessions: c.gateway.Count, WebSocket: c.gateway,
-		MaxBodyBytes: int64(c.cfg.MaxMessageSize) + 1024,
-		Version:      version, Logger: c.log.With("component", "api"),
-	})
+	routes, err := newRoutes(c.apiConfig())
 	if err != nil {
 		return err
 	}
@@ -243,4 +252,21 @@ func newRoutes(cfg api.Config) (http.Handler, error) {
 		return nil, configError{err}
 	}
 	return h, nil
+}
+
+// apiConfig is the REST API's configuration.
+func (c *components) apiConfig() api.Config {
+	cfg := api.Config{
+		Auth: c.authn, PublisherTokens: c.publishers, Sites: c.sites,
+		Publisher: c.publisher, History: c.history, Categories: c.registry,
+		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
+		AdminRate: c.cfg.AdminRate, AdminBurst: c.cfg.AdminBurst, RESTRate: c.cfg.RESTRate, RESTBurst: c.cfg.RESTBurst,
+		Ready: c.ready, Warnings: c.warnings, Sessions: c.gateway.Count, WebSocket: c.gateway,
+		MaxBodyBytes: int64(c.cfg.MaxMessageSize) + 1024,
+		Version:      version, Logger: c.log.With("component", "api"),
+	}
+	if c.inboxOn() {
+		cfg.Inbox, cfg.Editor, cfg.InboxEvents = c.history, c.history, c.announcer
+	}
+	return cfg
 }

@@ -65,6 +65,10 @@ type config struct {
 	HTTPWriteTimeout    time.Duration
 	MaxConnsPerAddr     int
 	AdminAddr           string
+	DeliveryChannel     string
+	InboxLength         int
+	InboxTTL            time.Duration
+	InboxCountCap       int
 	IdempotencyWindow   time.Duration
 	DedupWindow         time.Duration
 }
@@ -160,6 +164,10 @@ func settings(c *config) []setting {
 			return nil
 		}},
 		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message in bytes, on publish and on the channel", num(&c.MaxMessageSize, 256)},
+		{"delivery-channel", "NOTIFYD_DELIVERY_CHANNEL", "notifyd:delivery", "internal channel on which the store that wins a message publishes it for every gateway to deliver (the inbox); empty turns the inbox off (chat:main is then delivered directly, as before)", str(&c.DeliveryChannel)},
+		{"inbox-length", "NOTIFYD_INBOX_LENGTH", "1000", "entries each principal's inbox index keeps per site", num(&c.InboxLength, 1)},
+		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept", dur(&c.InboxTTL)},
+		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (bounds the work of a count)", num(&c.InboxCountCap, 1)},
 		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "pubsub channel gateways use to tell each other to disconnect a principal", str(&c.ControlChannel)},
 		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; set it at least to your longest token lifetime", dur(&c.RevocationTTL)},
 		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway (more: 503 at the handshake; -1 disables)", num(&c.MaxConnections, -1)},
@@ -235,6 +243,10 @@ func (c *config) check() error {
 		return errors.New("NOTIFYD_REDIS_MASTER_NAME needs NOTIFYD_REDIS_ADDRS (the Sentinel addresses)")
 	case c.ControlChannel == "" || c.ControlChannel == c.Channel:
 		return errors.New("NOTIFYD_CONTROL_CHANNEL (-control-channel) must be set and differ from NOTIFYD_CHANNEL")
+	case c.DeliveryChannel != "" && (c.DeliveryChannel == c.Channel || c.DeliveryChannel == c.ControlChannel):
+		return errors.New("NOTIFYD_DELIVERY_CHANNEL (-delivery-channel) must differ from NOTIFYD_CHANNEL and NOTIFYD_CONTROL_CHANNEL")
+	case c.InboxTTL == 0:
+		return errors.New("NOTIFYD_INBOX_TTL (-inbox-ttl) must be positive")
 	case c.Channel == "":
 		return errors.New("NOTIFYD_CHANNEL (-channel) must not be empty")
 	case c.NotificationsKey == "":

@@ -156,7 +156,20 @@ func waitSessions(t *testing.T, g *gateway, n int) {
 	})
 }
 
+// read returns the next frame of c that is not an inbox (badge) frame: the
+// gateway sends {"action":"inbox",...} at connect and after each counted
+// message; tests of notifications skip them, readFrame sees them.
 func read(t *testing.T, c *websocket.Conn) map[string]any {
+	t.Helper()
+	for {
+		if m := readFrame(t, c); m["action"] != "inbox" {
+			return m
+		}
+	}
+}
+
+// readFrame returns the next frame of c, whatever it is.
+func readFrame(t *testing.T, c *websocket.Conn) map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -342,9 +355,13 @@ func TestGracefulShutdownClosesWebsockets(t *testing.T) {
 	c := dial(t, g, token(t, "users:bob"))
 	waitSessions(t, g, 1)
 	readErr := make(chan error, 1)
-	go func() {
-		_, _, err := c.Read(context.Background())
-		readErr <- err
+	go func() { // inbox frames may come first: read until the close
+		for {
+			if _, _, err := c.Read(context.Background()); err != nil {
+				readErr <- err
+				return
+			}
+		}
 	}()
 	if err := g.stop(); err != nil {
 		t.Fatalf("serve returned %v after shutdown", err)
