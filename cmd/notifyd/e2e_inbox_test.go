@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -115,4 +117,56 @@ func TestInboxEndToEnd(t *testing.T) {
 	if a, b := read(t, late), read(t, late); a["title"] != "two" || b["title"] != "three" {
 		t.Fatalf("replay after %s: %v, %v", first, a, b)
 	}
+}
+
+// The inbox across two gateways on a real 3-master Redis Cluster: a message
+// published on one gateway lands once in the inbox; marking it read through
+// the other gateway's REST API updates the badge of bob's tab on the first;
+// preferences saved on one gateway mute live pushes on the other.
+func TestInboxClusterTwoGateways(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	env := map[string]string{"NOTIFYD_REDIS_ADDRS": strings.Join(cl.Addrs(), ",")}
+	g1, g2 := startGateway(t, env), startGateway(t, env)
+	bob := token(t, "users:bob", "group:ops")
+	tab := dial(t, g1, bob)
+	waitSessions(t, g1, 1)
+	untilInbox(t, tab, 0)
+
+	id := publishTo(t, g2, "cluster one", "users:bob")
+	publishTo(t, g1, "cluster two", "group:ops")
+	if got := untilInbox(t, tab, 2); len(got) != 2 || got[0]["id"] != id {
+		t.Fatalf("tab got %v", got)
+	}
+	code, page := request(t, http.MethodGet, g2.url("/api/inbox"), bob, "")
+	if code != http.StatusOK || len(page["notifications"].([]any)) != 2 {
+		t.Fatalf("GET /api/inbox on gateway2: %d %v", code, page)
+	}
+	if code, out := request(t, http.MethodPost, g2.url("/api/inbox/read"), bob, `{"all":true}`); code != 200 || out["unread"] != 0.0 {
+		t.Fatalf("read all on gateway2: %d %v", code, out)
+	}
+	untilInbox(t, tab, 0) // pushed by gateway1, told by gateway2 through the control channel
+
+	if code, out := request(t, http.MethodPut, g2.url("/api/inbox/preferences"), bob, `{"muted":["test"]}`); code != 200 {
+		t.Fatalf("PUT preferences: %d %v", code, out)
+	}
+	// The preference travels on the control channel, messages on the
+	// delivery channel, in no common order: publish until gateway1 holds one
+	// back as muted.
+	poll.Until(t, "the preference applied on gateway1", func() bool {
+		publishTo(t, g2, "muted", "users:bob")
+		return metricValue(t, g1, "notifyd_ws_muted_by_prefs_total") > 0
+	})
+}
+
+// metricValue reads an unlabelled metric of g (0 when absent).
+func metricValue(t *testing.T, g *gateway, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(readBody(t, get(t, g.url("/metrics"), "")), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			_, _ = fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }
