@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/wsgateway"
+	"github.com/redis/go-redis/v9"
 )
 
 // config is everything notifyd reads from flags and the environment. Each
@@ -73,163 +74,236 @@ type config struct {
 	DedupWindow         time.Duration
 }
 
-// setting binds one flag to its environment variable.
+// setting binds one flag to its environment variable and its key in the
+// configuration file (the flag name). Its usage is the README's "meaning"
+// column: Markdown, where only backquotes are used (stripped for -h and
+// the commented defaults file).
 type setting struct {
 	flag, env, def, usage string
-	set                   func(string) error
+	value
 }
 
+// value parses one setting's text into the config.
+type value struct {
+	set    func(string) error
+	list   bool // comma-separated in flags and environment, a YAML list or a comma-separated string in a file
+	secret bool // masked wherever the configuration is printed
+}
+
+// secret marks v as a secret.
+func secret(v value) value { v.secret = true; return v }
+
 func settings(c *config) []setting {
-	str := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
-	list := func(dst *[]string) func(string) error {
-		return func(v string) error { *dst = splitList(v); return nil }
+	str := func(dst *string) value { return value{set: func(v string) error { *dst = v; return nil }} }
+	list := func(dst *[]string) value {
+		return value{set: func(v string) error { *dst = splitList(v); return nil }, list: true}
 	}
-	num := func(dst *int, min int) func(string) error {
-		return func(v string) error {
+	num := func(dst *int, min int) value {
+		return value{set: func(v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < min {
 				return fmt.Errorf("want an integer >= %d", min)
 			}
 			*dst = n
 			return nil
-		}
+		}}
 	}
-	rate := func(dst *float64) func(string) error {
-		return func(v string) error {
+	rate := func(dst *float64) value {
+		return value{set: func(v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				return errors.New("want a number (negative disables)")
 			}
 			*dst = f
 			return nil
-		}
+		}}
 	}
-	dur := func(dst *time.Duration) func(string) error {
-		return func(v string) error {
+	dur := func(dst *time.Duration) value {
+		return value{set: func(v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
 				return errors.New("want a non-negative duration such as 10s")
 			}
 			*dst = d
 			return nil
-		}
+		}}
 	}
 	// sdur is a duration where a negative value means "none".
-	sdur := func(dst *time.Duration) func(string) error {
-		return func(v string) error {
+	sdur := func(dst *time.Duration) value {
+		return value{set: func(v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				return errors.New("want a duration such as 5s (negative: none)")
 			}
 			*dst = d
 			return nil
-		}
+		}}
 	}
 	return []setting{
-		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address", str(&c.Addr)},
-		{"admin-addr", "NOTIFYD_ADMIN_ADDR", "", "listen address of the admin listener (/metrics, /healthz, /readyz, /debug/pprof/); when set, /metrics leaves the public address; keep it on a private network", str(&c.AdminAddr)},
-		{"redis-url", "NOTIFYD_REDIS_URL", "", "Redis URL (redis:// or rediss://); empty runs an embedded in-process Redis that keeps nothing", str(&c.RedisURL)},
-		{"redis-addrs", "NOTIFYD_REDIS_ADDRS", "", "comma-separated host:port list: Sentinel addresses with -redis-master-name, else Redis Cluster seed nodes", list(&c.RedisAddrs)},
-		{"redis-master-name", "NOTIFYD_REDIS_MASTER_NAME", "", "Sentinel master name (with NOTIFYD_REDIS_ADDRS)", str(&c.RedisMasterName)},
-		{"redis-password", "NOTIFYD_REDIS_PASSWORD", "", "password for NOTIFYD_REDIS_ADDRS servers (a URL carries its own)", str(&c.RedisPassword)},
-		{"embedded-redis-addr", "NOTIFYD_EMBEDDED_REDIS_ADDR", "127.0.0.1:6399", "listen address of the embedded Redis used when no Redis URL is set (port 0 picks a free one)", str(&c.EmbeddedRedisAddr)},
-		{"channel", "NOTIFYD_CHANNEL", "chat:main", "Redis pubsub channel (PyAMS channel_name)", str(&c.Channel)},
-		{"notifications-key", "NOTIFYD_NOTIFICATIONS_KEY", "chat:notifications", "prefix of the per-site history lists <key>::<host>", str(&c.NotificationsKey)},
-		{"notifications-length", "NOTIFYD_NOTIFICATIONS_LENGTH", "50", "messages kept per site history list", num(&c.NotificationsLength, 1)},
-		{"idempotency-window", "NOTIFYD_IDEMPOTENCY_WINDOW", "24h", "how long a publish retried with the same Idempotency-Key gets the first answer", dur(&c.IdempotencyWindow)},
-		{"dedup-window", "NOTIFYD_DEDUP_WINDOW", "10m", "how long a message id is remembered so that the same message is stored and delivered once", dur(&c.DedupWindow)},
-		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret (>= 32 bytes) verifying HS256/384/512 tokens", str(&c.JWTSecret)},
-		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys verifying RS/PS/ES/EdDSA tokens", str(&c.JWTPublicKey)},
-		{"jwt-audience", "NOTIFYD_JWT_AUDIENCE", "", "when set, every token must carry an aud claim equal to it or listing it; empty: aud is not checked", str(&c.JWTAudience)},
-		{"jwt-issuer", "NOTIFYD_JWT_ISSUER", "", "when set, every token must carry this exact iss; empty: iss is not checked", str(&c.JWTIssuer)},
-		{"jwt-leeway", "NOTIFYD_JWT_LEEWAY", "5s", "clock skew tolerated on exp, nbf and iat, the same for REST, websockets and revocations (negative: none)", sdur(&c.JWTLeeway)},
-		{"principals-claim", "NOTIFYD_PRINCIPALS_CLAIM", "principals", "token claim listing the bearer's extra principals", str(&c.PrincipalsClaim)},
-		{"jwt-site-claim", "NOTIFYD_JWT_SITE_CLAIM", "", "token claim listing the sites (origins) a token is valid for; when set, tokens without it or used for another site are refused; empty: tokens are valid for every site", str(&c.SiteClaim)},
-		{"allowed-origins", "NOTIFYD_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to connect; * allows any; empty allows same-origin and non-browser clients", list(&c.AllowedOrigins)},
-		{"default-host", "NOTIFYD_DEFAULT_HOST", "", "site of clients that send neither Origin nor ?host=", str(&c.DefaultHost)},
-		{"publish-tokens", "NOTIFYD_PUBLISH_TOKENS", "", "comma-separated tokens allowed to POST /api/chat/messages (each >= 16 characters)", list(&c.PublishTokens)},
-		{"admins", "NOTIFYD_ADMINS", "", "comma-separated principals that receive user.login besides system:admin", list(&c.Admins)},
-		{"rules", "NOTIFYD_RULES", "", "JSON rules file mapping categories to target principals", str(&c.RulesFile)},
-		{"log-level", "NOTIFYD_LOG_LEVEL", "info", "debug, info, warn or error", func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address (REST, websocket, health)", str(&c.Addr)},
+		{"admin-addr", "NOTIFYD_ADMIN_ADDR", "", "admin listener (`/metrics`, `/healthz`, `/readyz`, `/debug/pprof/`); when set, `/metrics` leaves the public address. Keep it on a private network", str(&c.AdminAddr)},
+		{"redis-url", "NOTIFYD_REDIS_URL", "", "`redis://[user:pass@]host:port/db` or `rediss://`; empty runs the embedded in-process Redis (not durable, not shared)", str(&c.RedisURL)},
+		{"redis-addrs", "NOTIFYD_REDIS_ADDRS", "", "comma-separated `host:port`: Sentinel addresses when a master name is set, else Redis Cluster seed nodes (exclusive with the URL)", list(&c.RedisAddrs)},
+		{"redis-master-name", "NOTIFYD_REDIS_MASTER_NAME", "", "Sentinel master name (with `NOTIFYD_REDIS_ADDRS`)", str(&c.RedisMasterName)},
+		{"redis-password", "NOTIFYD_REDIS_PASSWORD", "", "password for the `NOTIFYD_REDIS_ADDRS` servers (a URL carries its own)", secret(str(&c.RedisPassword))},
+		{"embedded-redis-addr", "NOTIFYD_EMBEDDED_REDIS_ADDR", "127.0.0.1:6399", "where the embedded Redis listens when no Redis is configured (port 0: any free port)", str(&c.EmbeddedRedisAddr)},
+		{"channel", "NOTIFYD_CHANNEL", "chat:main", "pubsub channel (PyAMS `channel_name`)", str(&c.Channel)},
+		{"notifications-key", "NOTIFYD_NOTIFICATIONS_KEY", "chat:notifications", "history lists are `<key>::<host>` (PyAMS `notifications_key`)", str(&c.NotificationsKey)},
+		{"notifications-length", "NOTIFYD_NOTIFICATIONS_LENGTH", "50", "messages kept per site", num(&c.NotificationsLength, 1)},
+		{"idempotency-window", "NOTIFYD_IDEMPOTENCY_WINDOW", "24h", "how long a publish retried with the same `Idempotency-Key` gets the first answer (a few hundred bytes of Redis per keyed publish)", dur(&c.IdempotencyWindow)},
+		{"dedup-window", "NOTIFYD_DEDUP_WINDOW", "10m", "how long a message id is remembered, so that the same message (a bare PUBLISH seen by every gateway, a retry with its `id`) is stored and delivered once", dur(&c.DedupWindow)},
+		{"jwt-secret", "NOTIFYD_JWT_SECRET", "", "HMAC secret, at least 32 bytes: accepts HS256/384/512", secret(str(&c.JWTSecret))},
+		{"jwt-public-key", "NOTIFYD_JWT_PUBLIC_KEY", "", "PEM file of public keys: accepts RS*/PS* (RSA), ES* (ECDSA), EdDSA. Set exactly one of secret and key", str(&c.JWTPublicKey)},
+		{"jwt-audience", "NOTIFYD_JWT_AUDIENCE", "", "when set, every token must carry an `aud` claim equal to it or listing it; empty: `aud` is not checked", str(&c.JWTAudience)},
+		{"jwt-issuer", "NOTIFYD_JWT_ISSUER", "", "when set, every token must carry this exact `iss`; empty: `iss` is not checked", str(&c.JWTIssuer)},
+		{"jwt-leeway", "NOTIFYD_JWT_LEEWAY", "5s", "clock skew tolerated on `exp`, `nbf` and `iat`, the same for REST, websockets and revocation: a token works until `exp` + leeway (an open websocket is closed or muted at that instant); `0` means the default, a negative value none", sdur(&c.JWTLeeway)},
+		{"principals-claim", "NOTIFYD_PRINCIPALS_CLAIM", "principals", "claim (string or list of strings) with the bearer's groups and roles", str(&c.PrincipalsClaim)},
+		{"jwt-site-claim", "NOTIFYD_JWT_SITE_CLAIM", "", "claim (string or list) naming the sites a token is valid for; when set, a token without it, or used for another site (websocket or REST), is refused like an invalid token; empty: tokens are valid for every site (PyAMS's behaviour)", str(&c.SiteClaim)},
+		{"allowed-origins", "NOTIFYD_ALLOWED_ORIGINS", "", "comma-separated origins (`https://app.example.com`) allowed to open websockets and call the REST API from a browser; `*` allows any; empty allows same-origin browsers and clients that send no `Origin`", list(&c.AllowedOrigins)},
+		{"default-host", "NOTIFYD_DEFAULT_HOST", "", "site of clients that send neither `Origin` nor `?host=`", str(&c.DefaultHost)},
+		{"publish-tokens", "NOTIFYD_PUBLISH_TOKENS", "", "comma-separated tokens (16+ characters) accepted by `POST /api/chat/messages`; empty refuses every publish request", secret(list(&c.PublishTokens))},
+		{"admins", "NOTIFYD_ADMINS", "", "comma-separated principals that receive `user.login` besides `system:admin`", list(&c.Admins)},
+		{"rules", "NOTIFYD_RULES", "", "JSON rules file mapping categories to target principals (format under \"Category handlers and rules\" in README)", str(&c.RulesFile)},
+		{"log-level", "NOTIFYD_LOG_LEVEL", "info", "`debug`, `info`, `warn` or `error` (JSON logs on stderr)", value{set: func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }}},
 		{"shutdown-timeout", "NOTIFYD_SHUTDOWN_TIMEOUT", "10s", "longest graceful shutdown before connections are cut", dur(&c.ShutdownTimeout)},
-		{"shutdown-spread", "NOTIFYD_SHUTDOWN_SPREAD", "1s", "window over which websocket closes are spread at shutdown", dur(&c.ShutdownSpread)},
-		{"queue-size", "NOTIFYD_QUEUE_SIZE", "256", "messages queued per websocket before it is closed as a slow consumer (4000)", num(&c.QueueSize, 1)},
+		{"shutdown-spread", "NOTIFYD_SHUTDOWN_SPREAD", "1s", "websocket closes at shutdown are spread over this window", dur(&c.ShutdownSpread)},
+		{"queue-size", "NOTIFYD_QUEUE_SIZE", "256", "messages queued per websocket; a client that falls further behind is closed with 4000", num(&c.QueueSize, 1)},
 		{"write-timeout", "NOTIFYD_WRITE_TIMEOUT", "10s", "deadline of one websocket write", dur(&c.WriteTimeout)},
-		{"read-limit", "NOTIFYD_READ_LIMIT", "4096", "largest inbound websocket frame in bytes (larger: close 1009)", func(v string) error {
+		{"read-limit", "NOTIFYD_READ_LIMIT", "4096", "largest inbound websocket frame (bytes); larger closes with 1009", value{set: func(v string) error {
 			var n int
-			if err := num(&n, 16)(v); err != nil {
+			if err := num(&n, 16).set(v); err != nil {
 				return err
 			}
 			c.ReadLimit = int64(n)
 			return nil
-		}},
-		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message in bytes, on publish and on the channel", num(&c.MaxMessageSize, 256)},
-		{"delivery-channel", "NOTIFYD_DELIVERY_CHANNEL", "notifyd:delivery", "internal channel on which the store that wins a message publishes it for every gateway to deliver (the inbox); empty turns the inbox off (chat:main is then delivered directly, as before)", str(&c.DeliveryChannel)},
+		}}},
+		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message (bytes) on publish and on the channel", num(&c.MaxMessageSize, 256)},
+		{"delivery-channel", "NOTIFYD_DELIVERY_CHANNEL", "notifyd:delivery", "internal channel on which the store that wins a message publishes it for every gateway to deliver: the inbox and its single order. Empty turns the inbox off (`chat:main` is then delivered directly, as in earlier versions)", str(&c.DeliveryChannel)},
 		{"inbox-length", "NOTIFYD_INBOX_LENGTH", "1000", "entries each principal's inbox index keeps per site", num(&c.InboxLength, 1)},
-		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept", dur(&c.InboxTTL)},
-		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (bounds the work of a count)", num(&c.InboxCountCap, 1)},
-		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "pubsub channel gateways use to tell each other to disconnect a principal", str(&c.ControlChannel)},
-		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; set it at least to your longest token lifetime", dur(&c.RevocationTTL)},
-		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway (more: 503 at the handshake; -1 disables)", num(&c.MaxConnections, -1)},
-		{"max-connections-per-principal", "NOTIFYD_MAX_CONNECTIONS_PER_PRINCIPAL", "32", "websockets per principal per gateway (more: 429; -1 disables)", num(&c.MaxPerPrincipal, -1)},
-		{"connect-rate", "NOTIFYD_CONNECT_RATE", "5", "new websockets per second per client address (more: 429; negative disables)", rate(&c.ConnectRate)},
+		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept (30 days)", dur(&c.InboxTTL)},
+		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (it bounds the work of a count)", num(&c.InboxCountCap, 1)},
+		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "channel on which gateways tell each other to disconnect a principal", str(&c.ControlChannel)},
+		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; at least your longest token lifetime", dur(&c.RevocationTTL)},
+		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway; more get 503 at the handshake (`-1` disables)", num(&c.MaxConnections, -1)},
+		{"max-connections-per-principal", "NOTIFYD_MAX_CONNECTIONS_PER_PRINCIPAL", "32", "websockets per principal per gateway; more get 429 (`-1` disables)", num(&c.MaxPerPrincipal, -1)},
+		{"connect-rate", "NOTIFYD_CONNECT_RATE", "5", "new websockets per second per client address; more get 429 (negative disables)", rate(&c.ConnectRate)},
 		{"connect-burst", "NOTIFYD_CONNECT_BURST", "20", "burst of new websockets per client address", num(&c.ConnectBurst, 1)},
-		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "publish requests per second per publisher token (POST /api/chat/messages; more: 429; negative disables)", rate(&c.PublishRate)},
+		{"publish-rate", "NOTIFYD_PUBLISH_RATE", "100", "`POST /api/chat/messages` requests per second per publisher token; more get 429 (negative disables)", rate(&c.PublishRate)},
 		{"publish-burst", "NOTIFYD_PUBLISH_BURST", "200", "burst of publish requests per publisher token", num(&c.PublishBurst, 1)},
-		{"admin-rate", "NOTIFYD_ADMIN_RATE", "100", "POST /api/admin/disconnect requests per second per publisher token, apart from publishing (more: 429; negative disables)", rate(&c.AdminRate)},
+		{"admin-rate", "NOTIFYD_ADMIN_RATE", "100", "`POST /api/admin/disconnect` requests per second per publisher token, in a bucket of their own so a publish flood never delays a revocation; more get 429 (negative disables)", rate(&c.AdminRate)},
 		{"admin-burst", "NOTIFYD_ADMIN_BURST", "200", "burst of admin requests per publisher token", num(&c.AdminBurst, 1)},
-		{"rest-rate", "NOTIFYD_REST_RATE", "20", "GET /api/chat/context and /api/chat/notifications requests per second per principal (more: 429; negative disables)", rate(&c.RESTRate)},
+		{"rest-rate", "NOTIFYD_REST_RATE", "20", "`GET /api/chat/context` and `GET /api/chat/notifications` requests per second per authenticated principal, all its tokens together; more get 429 (negative disables)", rate(&c.RESTRate)},
 		{"rest-burst", "NOTIFYD_REST_BURST", "40", "burst of REST requests per principal", num(&c.RESTBurst, 1)},
-		{"ws-expiry-mode", "NOTIFYD_WS_EXPIRY_MODE", "mute", "at token expiry, a websocket that sent its token as the accessToken subprotocol (PyAMS) gets the logout frame and then nothing (mute; its client closes it) or is closed with 4001 (close)", func(v string) error {
+		{"ws-expiry-mode", "NOTIFYD_WS_EXPIRY_MODE", "mute", "at token expiry, a websocket that sent its token as the `accessToken` subprotocol (PyAMS's browser client) gets the logout frame and then nothing more, and its client closes it (`mute`); or it is closed with 4001 at once (`close`). Other websockets are always closed", value{set: func(v string) error {
 			switch m := wsgateway.ExpiryMode(v); m {
 			case wsgateway.ExpiryMute, wsgateway.ExpiryClose:
 				c.WSExpiryMode = m
 				return nil
 			}
 			return errors.New("want mute or close")
-		}},
+		}}},
 		{"ws-mute-grace", "NOTIFYD_WS_MUTE_GRACE", "30s", "longest time a muted websocket stays open before the server closes it (4001)", dur(&c.WSMuteGrace)},
-		{"http-read-timeout", "NOTIFYD_HTTP_READ_TIMEOUT", "10s", "longest time to receive a request body, for every route but /ws/chat", dur(&c.HTTPReadTimeout)},
-		{"http-write-timeout", "NOTIFYD_HTTP_WRITE_TIMEOUT", "30s", "longest time to handle a request and write its answer, for every route but /ws/chat", dur(&c.HTTPWriteTimeout)},
-		{"max-connections-per-addr", "NOTIFYD_MAX_CONNECTIONS_PER_ADDR", "512", "TCP connections (websockets and HTTP) one client address (TCP peer; IPv6 by /64) may hold at once; more are closed at accept (-1 disables; raise it behind a proxy, whose address all clients share)", num(&c.MaxConnsPerAddr, -1)},
-		{"replay-concurrency", "NOTIFYD_REPLAY_CONCURRENCY", "4", "history reads in flight for ?since= catch-ups (concurrent catch-ups of one site share a read)", num(&c.ReplayConcurrency, 1)},
-		{"client-ip-header", "NOTIFYD_CLIENT_IP_HEADER", "", "header naming the client address behind a trusted proxy (e.g. X-Forwarded-For; its rightmost entry is used); empty uses the TCP peer", str(&c.ClientIPHeader)},
+		{"http-read-timeout", "NOTIFYD_HTTP_READ_TIMEOUT", "10s", "longest time to receive a request body, on every route but `/ws/chat`", dur(&c.HTTPReadTimeout)},
+		{"http-write-timeout", "NOTIFYD_HTTP_WRITE_TIMEOUT", "30s", "longest time to handle a request and write its answer, on every route but `/ws/chat`", dur(&c.HTTPWriteTimeout)},
+		{"max-connections-per-addr", "NOTIFYD_MAX_CONNECTIONS_PER_ADDR", "512", "TCP connections (websockets and HTTP alike) one client address may hold at once (the TCP peer; IPv6 by /64); more are closed as soon as accepted. Behind a proxy every client shares its address: raise it or `-1` (disables)", num(&c.MaxConnsPerAddr, -1)},
+		{"replay-concurrency", "NOTIFYD_REPLAY_CONCURRENCY", "4", "history reads in flight for `?since=` catch-ups; concurrent catch-ups of one site share one read", num(&c.ReplayConcurrency, 1)},
+		{"client-ip-header", "NOTIFYD_CLIENT_IP_HEADER", "", "header carrying the client address behind a trusted proxy (e.g. `X-Forwarded-For`, rightmost entry); empty uses the TCP peer", str(&c.ClientIPHeader)},
 	}
 }
 
-// parseConfig reads args, falling back to getenv, then to defaults. Errors
-// name the flag and the environment variable.
+// configFile is the setting that names the configuration file. It is not
+// in settings(): a file cannot name another file.
+var configFile = setting{flag: "config", env: "NOTIFYD_CONFIG", usage: "YAML configuration file whose keys are the flag names " +
+	"(`redis-url: redis://redis:6379/0`); flags and environment variables override it. " +
+	"`notifyd config defaults` prints one with every setting, `notifyd config check` validates one. " +
+	"Refused when it holds a secret and every user may read it"}
+
+// source says where a setting's effective value came from.
+type source struct {
+	kind  string // "default", "file", "env" or "flag"
+	where string // the file and line, the variable or the flag; empty for a default
+}
+
+func (s source) String() string {
+	if s.where == "" {
+		return s.kind
+	}
+	return s.kind + " " + s.where
+}
+
+// resolved is one setting's effective value and its source.
+type resolved struct {
+	setting
+	value string
+	from  source
+}
+
+// parseConfig reads args, falling back to getenv, then to the configuration
+// file, then to defaults. Errors name the flag and the environment variable.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	c, _, err := loadConfig(args, getenv, out)
+	return c, err
+}
+
+// loadConfig is parseConfig that also returns every setting's effective
+// value and source, in the order of settings(). Precedence: flag >
+// environment (when not empty) > file > default.
+func loadConfig(args []string, getenv func(string) string, out io.Writer) (*config, []resolved, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("notifyd", flag.ContinueOnError)
 	fs.SetOutput(out)
 	all := settings(c)
 	values := make(map[string]*string, len(all))
-	for _, s := range all {
-		values[s.flag] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+	for _, s := range append([]setting{configFile}, all...) {
+		values[s.flag] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", plainUsage(s.usage), s.env, s.def))
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-	for _, s := range all {
-		v, from := s.def, "default"
-		if e := getenv(s.env); e != "" {
-			v, from = e, s.env
-		}
-		if explicit[s.flag] {
-			v, from = *values[s.flag], "-"+s.flag
-		}
-		if err := s.set(v); err != nil {
-			return nil, fmt.Errorf("invalid %s (-%s / %s) from %s: %q: %w", s.flag, s.flag, s.env, from, v, err)
+	path := getenv(configFile.env)
+	if explicit[configFile.flag] {
+		path = *values[configFile.flag]
+	}
+	var file map[string]fileValue
+	if path != "" {
+		var err error
+		if file, err = readConfigFile(path, all); err != nil {
+			return nil, nil, err
 		}
 	}
-	return c, c.check()
+	res := make([]resolved, 0, len(all))
+	for _, s := range all {
+		v, from := s.def, source{kind: "default"}
+		if f, ok := file[s.flag]; ok {
+			v, from = f.text, source{"file", fmt.Sprintf("%s line %d", path, f.line)}
+		}
+		if e := getenv(s.env); e != "" {
+			v, from = e, source{"env", s.env}
+		}
+		if explicit[s.flag] {
+			v, from = *values[s.flag], source{"flag", "-" + s.flag}
+		}
+		if err := s.set(v); err != nil {
+			shown := strconv.Quote(v)
+			if s.secret {
+				shown = "(secret not shown)"
+			}
+			return nil, nil, fmt.Errorf("invalid %s (-%s / %s) from %s: %s: %w", s.flag, s.flag, s.env, from, shown, err)
+		}
+		res = append(res, resolved{s, v, from})
+	}
+	return c, res, c.check()
 }
+
+// plainUsage is a usage without its Markdown backquotes, for the terminal
+// and file comments (the flag package would read a backquoted word as the
+// name of the flag's value).
+func plainUsage(u string) string { return strings.ReplaceAll(u, "`", "") }
 
 func (c *config) check() error {
 	switch {
@@ -239,6 +313,8 @@ func (c *config) check() error {
 		return errors.New("set only one of NOTIFYD_JWT_SECRET and NOTIFYD_JWT_PUBLIC_KEY")
 	case c.RedisURL != "" && len(c.RedisAddrs) > 0:
 		return errors.New("set only one of NOTIFYD_REDIS_URL and NOTIFYD_REDIS_ADDRS")
+	case c.RedisURL != "" && !validRedisURL(c.RedisURL):
+		return errors.New("invalid NOTIFYD_REDIS_URL (-redis-url): want redis://[user:pass@]host:port/db or rediss://…")
 	case c.RedisMasterName != "" && len(c.RedisAddrs) == 0:
 		return errors.New("NOTIFYD_REDIS_MASTER_NAME needs NOTIFYD_REDIS_ADDRS (the Sentinel addresses)")
 	case c.ControlChannel == "" || c.ControlChannel == c.Channel:
@@ -255,6 +331,13 @@ func (c *config) check() error {
 		return errors.New("NOTIFYD_NOTIFICATIONS_KEY (-notifications-key) must not contain { or }: notifyd adds its own Redis Cluster hash tag")
 	}
 	return nil
+}
+
+// validRedisURL reports whether go-redis accepts u. Its error is not
+// returned: it may quote the URL, password included.
+func validRedisURL(u string) bool {
+	_, err := redis.ParseURL(u)
+	return err == nil
 }
 
 func splitList(v string) []string {

@@ -2,7 +2,8 @@
 // channel on Redis, fans messages out over websockets, stores per-site history
 // and serves the REST API.
 //
-//	notifyd [flags]          run the service (flags fall back to NOTIFYD_* env)
+//	notifyd [flags]          run the service (flags fall back to NOTIFYD_* env, then -config FILE)
+//	notifyd config ...       check a configuration, print the defaults or the README table
 //	notifyd token [flags]    print a signed test token
 //	notifyd listen [flags]   print the notifications a principal receives
 //	notifyd health           exit 0 when the local gateway is ready
@@ -37,7 +38,13 @@ func main() {
 const usage = `notifyd: real-time notification gateway (PyAMS chat compatible)
 
 Usage:
-  notifyd [flags]          run the service (every flag falls back to its NOTIFYD_* variable)
+  notifyd [flags]          run the service (every flag falls back to its NOTIFYD_* variable,
+                           then to the YAML file named by -config / NOTIFYD_CONFIG, then to its default)
+  notifyd config check [-config FILE] [flags]
+                           validate the configuration without connecting and print it, with the
+                           source of each value and secrets masked (exit 0 valid, 2 invalid)
+  notifyd config defaults  print a configuration file with every setting at its default
+  notifyd config table     print the README's configuration table
   notifyd token [flags]    print a signed test token (notifyd token -h)
   notifyd listen [flags]   print the notifications a principal receives (notifyd listen -h)
   notifyd health [-url U]  exit 0 when the local gateway is ready (container health checks)
@@ -53,6 +60,7 @@ Flags of the service:
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		sub := map[string]func() error{
+			"config": func() error { return runConfig(ctx, args[1:], getenv, stdout, stderr) },
 			"token":  func() error { return runToken(args[1:], getenv, stdout, stderr) },
 			"listen": func() error { return runListen(ctx, args[1:], getenv, stdout, stderr) },
 			"health": func() error { return runHealth(ctx, args[1:], getenv, stdout, stderr) },
