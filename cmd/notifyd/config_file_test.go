@@ -205,39 +205,37 @@ func TestConfigCheckMasksSecrets(t *testing.T) {
 	}
 }
 
-// config check runs the start checks that need no connection: files it
-// names, tokens, origins.
-func TestConfigCheckValidates(t *testing.T) {
+// config check runs the start checks that need no connection (files it
+// names, tokens, origins); the config commands exit like every other.
+func TestConfigCommand(t *testing.T) {
 	t.Parallel()
 	secret := map[string]string{"NOTIFYD_JWT_SECRET": testSecret}
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		out  string
-	}{
-		{"valid", nil, secret, 0, "effective configuration: valid"},
-		{"no verification", nil, nil, 2, "NOTIFYD_JWT_SECRET"},
-		{"short secret", nil, map[string]string{"NOTIFYD_JWT_SECRET": "short"}, 2, "want at least 32"},
-		{"missing rules file", []string{"-rules", "/nonexistent/rules.json"}, secret, 2, "NOTIFYD_RULES"},
-		{"missing key file", []string{"-jwt-secret", "", "-jwt-public-key", "/nonexistent/k.pem"}, nil, 2, "NOTIFYD_JWT_PUBLIC_KEY"},
-		{"short publish token", []string{"-publish-tokens", "short"}, secret, 2, "NOTIFYD_PUBLISH_TOKENS"},
-		{"bad origin", []string{"-allowed-origins", "not a url"}, secret, 2, "NOTIFYD_ALLOWED_ORIGINS"},
-		{"bad redis url", []string{"-redis-url", "http://:pw@x"}, secret, 2, "NOTIFYD_REDIS_URL"},
-		{"bad flag", []string{"-nope"}, secret, 2, "-nope"},
-		{"extra argument", []string{"extra"}, secret, 2, "extra"},
-		{"help", []string{"-h"}, nil, 0, "-redis-url"},
-		{"warning", []string{"-allowed-origins", "https://a.example,https://b.example"}, secret, 0, "# warning: several sites"},
+	check := func(args ...string) []string { return append([]string{"config", "check"}, args...) }
+	tests := []commandCase{
+		{"check valid", check(), secret, 0, "effective configuration: valid"},
+		{"check no verification", check(), nil, 2, "NOTIFYD_JWT_SECRET"},
+		{"check short secret", check(), map[string]string{"NOTIFYD_JWT_SECRET": "short"}, 2, "want at least 32"},
+		{"check missing rules file", check("-rules", "/nonexistent/rules.json"), secret, 2, "NOTIFYD_RULES"},
+		{"check missing key file", check("-jwt-secret", "", "-jwt-public-key", "/nonexistent/k.pem"), nil, 2, "NOTIFYD_JWT_PUBLIC_KEY"},
+		{"check short publish token", check("-publish-tokens", "short"), secret, 2, "NOTIFYD_PUBLISH_TOKENS"},
+		{"check bad origin", check("-allowed-origins", "not a url"), secret, 2, "NOTIFYD_ALLOWED_ORIGINS"},
+		{"check bad redis url", check("-redis-url", "http://:pw@x"), secret, 2, "NOTIFYD_REDIS_URL"},
+		{"check bad flag", check("-nope"), secret, 2, "-nope"},
+		{"check extra argument", check("extra"), secret, 2, "extra"},
+		{"check -h", check("-h"), nil, 0, "-redis-url"},
+		{"check warning", check("-allowed-origins", "https://a.example,https://b.example"), secret, 0, "# warning: several sites"},
+		{"config", []string{"config"}, nil, 2, "want check, defaults or table"},
+		{"unknown", []string{"config", "nope"}, nil, 2, `unknown command "nope"`},
+		{"defaults with argument", []string{"config", "defaults", "x"}, nil, 2, `unexpected argument "x"`},
+		{"config -h", []string{"config", "-h"}, nil, 0, "notifyd config check"},
+		{"help", []string{"help"}, nil, 0, "notifyd config defaults"},
+		{"-h", []string{"-h"}, nil, 0, "-config"},
+		{"table", []string{"config", "table"}, nil, 0, "| `-config` | `NOTIFYD_CONFIG` |"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out, errOut bytes.Buffer
-			code := run(t.Context(), append([]string{"config", "check"}, tt.args...), env(tt.env), &out, &errOut)
-			if code != tt.code || !strings.Contains(out.String()+errOut.String(), tt.out) {
-				t.Fatalf("exit %d (want %d), want %q\nstdout: %s\nstderr: %s", code, tt.code, tt.out, out.String(), errOut.String())
-			}
+			tt.run(t)
 		})
 	}
 }
@@ -274,33 +272,6 @@ func TestConfigDefaultsRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(fromFile, defaults) {
 		t.Errorf("config from the defaults file\n%+v\ndiffers from the defaults\n%+v", fromFile, defaults)
-	}
-}
-
-func TestConfigCommandLine(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		args []string
-		code int
-		out  string
-	}{
-		{[]string{"config"}, 2, "want check, defaults or table"},
-		{[]string{"config", "nope"}, 2, `unknown command "nope"`},
-		{[]string{"config", "defaults", "x"}, 2, `unexpected argument "x"`},
-		{[]string{"config", "-h"}, 0, "notifyd config check"},
-		{[]string{"help"}, 0, "notifyd config defaults"},
-		{[]string{"-h"}, 0, "-config"},
-		{[]string{"config", "table"}, 0, "| `-config` | `NOTIFYD_CONFIG` |"},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			t.Parallel()
-			var out, errOut bytes.Buffer
-			code := run(t.Context(), tt.args, env(nil), &out, &errOut)
-			if code != tt.code || !strings.Contains(out.String()+errOut.String(), tt.out) {
-				t.Fatalf("exit %d (want %d), want %q\nstdout: %s\nstderr: %s", code, tt.code, tt.out, out.String(), errOut.String())
-			}
-		})
 	}
 }
 

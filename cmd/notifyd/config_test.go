@@ -91,13 +91,7 @@ func TestTokenCommand(t *testing.T) {
 func TestCommandLine(t *testing.T) {
 	t.Parallel()
 	secret := map[string]string{"NOTIFYD_JWT_SECRET": testSecret}
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		out  string // in stdout or stderr
-	}{
+	tests := []commandCase{
 		{"help", []string{"help"}, nil, 0, "notifyd listen [flags]"},
 		{"-h", []string{"-h"}, nil, 0, "notifyd token [flags]"},
 		{"--help", []string{"--help"}, nil, 0, "-redis-url"},
@@ -117,15 +111,27 @@ func TestCommandLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var out, errOut bytes.Buffer
-			code := run(t.Context(), tt.args, env(tt.env), &out, &errOut)
-			if code != tt.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out.String(), errOut.String())
-			}
-			if !strings.Contains(out.String()+errOut.String(), tt.out) {
-				t.Fatalf("output lacks %q\nstdout: %s\nstderr: %s", tt.out, out.String(), errOut.String())
-			}
+			tt.run(t)
 		})
+	}
+}
+
+// commandCase is one command line: run with args and env, it exits with
+// code and prints out (on stdout or stderr).
+type commandCase struct {
+	name string
+	args []string
+	env  map[string]string
+	code int
+	out  string
+}
+
+func (tt commandCase) run(t *testing.T) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), tt.args, env(tt.env), &out, &errOut)
+	if code != tt.code || !strings.Contains(out.String()+errOut.String(), tt.out) {
+		t.Fatalf("exit %d (want %d), want %q in the output\nstdout: %s\nstderr: %s", code, tt.code, tt.out, out.String(), errOut.String())
 	}
 }
 
