@@ -33,8 +33,13 @@ type Keyed struct {
 	maxKeys int
 	now     func() time.Time
 
-	mu      sync.Mutex // guards buckets
+	mu      sync.Mutex // guards buckets and fullUntil
 	buckets map[string]*bucket
+	// fullUntil is, after a sweep that found no bucket full again, when
+	// the first one will be: until then a new key is refused without
+	// scanning the buckets (a flood of new keys at MaxKeys would otherwise
+	// cost a scan of every bucket per key, under mu).
+	fullUntil time.Time
 }
 
 type bucket struct {
@@ -81,7 +86,11 @@ func (k *Keyed) Take(key string) (ok bool, wait time.Duration) {
 	b, ok := k.buckets[key]
 	if !ok {
 		if len(k.buckets) >= k.maxKeys {
+			if now.Before(k.fullUntil) {
+				return false, k.fullUntil.Sub(now)
+			}
 			if wait := k.sweepLocked(now); wait > 0 {
+				k.fullUntil = now.Add(wait)
 				return false, wait
 			}
 		}
@@ -101,7 +110,8 @@ func (k *Keyed) Take(key string) (ok bool, wait time.Duration) {
 
 // sweepLocked drops buckets that have refilled completely (forgetting them
 // changes nothing). It returns 0 when that made room, else how long until
-// the first bucket is full.
+// the first bucket is full. No bucket fills up sooner than that (taking
+// tokens only delays it), so the caller need not sweep again before.
 func (k *Keyed) sweepLocked(now time.Time) time.Duration {
 	var soonest float64 // tokens the fullest remaining bucket lacks
 	for key, b := range k.buckets {

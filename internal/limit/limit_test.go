@@ -1,6 +1,7 @@
 package limit
 
 import (
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -132,5 +133,66 @@ func TestTakeTellsTheWait(t *testing.T) {
 	}
 	if ok, wait := New(Config{}).Take("x"); !ok || wait != 0 {
 		t.Fatalf("disabled: Take = %v, %v", ok, wait)
+	}
+}
+
+// At MaxKeys, a new key is refused until the first bucket is full again,
+// with the wait until then, and admitted from that instant.
+func TestFullOfBusyKeys(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	k := New(Config{Rate: 1, Burst: 2, MaxKeys: 2, Now: c.now})
+	k.Allow("a")
+	c.add(500 * time.Millisecond)
+	k.Allow("b")
+	for _, step := range []struct {
+		advance time.Duration
+		ok      bool
+		wait    time.Duration
+	}{
+		{0, false, 500 * time.Millisecond}, // a lacks half a token
+		{0, false, 500 * time.Millisecond}, // answered without a sweep, same wait
+		{400 * time.Millisecond, false, 100 * time.Millisecond},
+		{100 * time.Millisecond, true, 0}, // a is full: forgotten, c admitted
+	} {
+		c.add(step.advance)
+		ok, wait := k.Take("c")
+		if ok != step.ok || wait != step.wait {
+			t.Fatalf("after %v: Take = %v, %v; want %v, %v", step.advance, ok, wait, step.ok, step.wait)
+		}
+	}
+	if k.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", k.Len())
+	}
+}
+
+// BenchmarkNewKeysWhenFull is a flood of new keys (client addresses) at
+// MaxKeys while every tracked key is busy.
+func BenchmarkNewKeysWhenFull(b *testing.B) {
+	b.ReportAllocs()
+	k := New(Config{Rate: 5, Burst: 20, MaxKeys: 100000})
+	for i := range 100000 {
+		k.Allow(strconv.Itoa(i))
+	}
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "new-" + strconv.Itoa(i)
+	}
+	for i := 0; b.Loop(); i++ {
+		k.Allow(keys[i&1023])
+	}
+}
+
+// BenchmarkTake is one client address taking tokens from a limiter that
+// tracks many.
+func BenchmarkTake(b *testing.B) {
+	b.ReportAllocs()
+	k := New(Config{Rate: 1e9, Burst: 1e9})
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "10.0." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256)
+	}
+	for i := 0; b.Loop(); i++ {
+		k.Allow(keys[i&1023])
 	}
 }
