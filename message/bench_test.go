@@ -3,6 +3,7 @@ package message
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 func BenchmarkDecode(b *testing.B) {
@@ -32,5 +33,25 @@ func BenchmarkPushJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = m.PushJSON()
+	}
+}
+
+func BenchmarkIDGenNew(b *testing.B) {
+	b.ReportAllocs()
+	var g IDGen
+	now := time.Now()
+	for b.Loop() {
+		_ = g.New(now)
+	}
+}
+
+func BenchmarkIDTime(b *testing.B) {
+	b.ReportAllocs()
+	var g IDGen
+	id := g.New(time.Now())
+	for b.Loop() {
+		if _, ok := IDTime(id); !ok {
+			b.Fatal("not an id")
+		}
 	}
 }
