@@ -3,6 +3,14 @@
 // both use it, with different jitter.
 //
 // A Backoff is a value owned by one goroutine; it starts no goroutine.
+//
+// Kept rather than github.com/cenkalti/backoff/v5: its ExponentialBackOff
+// draws around the interval (interval ± RandomizationFactor) and has neither
+// full jitter, which spreads a fleet of clients cut at once, nor an
+// injectable random source for deterministic tests; its Retry loop and
+// elapsed-time cap are not used here. It is not a hot path (one delay per
+// failed reconnect), so there is nothing to measure; its ninety lines are
+// the whole of it.
 package backoff
 
 import (

@@ -10,7 +10,12 @@
 //
 // Call sends any command and decodes the whole reply, Info reads an INFO
 // section and KeySlot computes a key's Cluster hash slot, for tests that
-// inspect servers without a client library.
+// inspect servers without a client library. Call stays a small RESP2
+// client rather than go-redis's Do: one dial, one command, one reply, no
+// handshake (HELLO, CLIENT SETINFO), no pool, no retry and no Cluster
+// redirect following, so a test sees exactly what that one server answers,
+// a killed or loading node included; it serves tests only, so users gain
+// nothing from a swap.
 //
 // Server directories are in /dev/shm when it exists: Sentinel and Cluster
 // nodes fsync their configuration on every change, and a slow fsync on a
