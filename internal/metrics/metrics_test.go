@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/hist"
 )
 
 func TestHandlerExposesSamples(t *testing.T) {
@@ -40,6 +43,45 @@ func TestHandlerExposesSamples(t *testing.T) {
 			if !strings.Contains(text, line) {
 				t.Fatalf("scrape %d lacks %q:\n%s", want, line, text)
 			}
+		}
+	}
+}
+
+func TestHandlerExposesHistogramsAndLabels(t *testing.T) {
+	t.Parallel()
+	h := hist.New(10*time.Millisecond, time.Second)
+	h.Observe(5 * time.Millisecond)
+	h.Observe(500 * time.Millisecond)
+	h.Observe(2 * time.Second)
+	snap := h.Snapshot()
+	c := NewCollector(func() []Sample {
+		return []Sample{
+			{Name: "notifyd_test_seconds", Help: "a histogram", Histogram: &snap,
+				Labels: []Label{{"route", "/a/{id}"}, {"method", "GET"}}},
+			{Name: "notifyd_requests_total", Help: "requests", LabelName: "route", LabelValue: "/a",
+				Labels: []Label{{"status", "200"}}, Value: 4},
+		}
+	})
+	srv := httptest.NewServer(Handler(c))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(body)
+	for _, line := range []string{
+		"# TYPE notifyd_test_seconds histogram",
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="0.01"} 1`,
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="1"} 2`,
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="+Inf"} 3`,
+		`notifyd_test_seconds_sum{method="GET",route="/a/{id}"} 2.505`,
+		`notifyd_test_seconds_count{method="GET",route="/a/{id}"} 3`,
+		`notifyd_requests_total{route="/a",status="200"} 4`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Fatalf("scrape lacks %q:\n%s", line, text)
 		}
 	}
 }
