@@ -25,13 +25,7 @@ func TestHandlerExposesSamples(t *testing.T) {
 	srv := httptest.NewServer(Handler(c))
 	defer srv.Close()
 	for want := 1; want <= 2; want++ {
-		resp, err := srv.Client().Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		text := string(body)
+		text := scrape(t, srv)
 		for _, line := range []string{
 			"notifyd_test_total " + string(rune('0'+want)),
 			`notifyd_drops_total{reason="slow"} 3`,
@@ -64,13 +58,7 @@ func TestHandlerExposesHistogramsAndLabels(t *testing.T) {
 	})
 	srv := httptest.NewServer(Handler(c))
 	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(body)
+	text := scrape(t, srv)
 	for _, line := range []string{
 		"# TYPE notifyd_test_seconds histogram",
 		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="0.01"} 1`,
@@ -84,4 +72,19 @@ func TestHandlerExposesHistogramsAndLabels(t *testing.T) {
 			t.Fatalf("scrape lacks %q:\n%s", line, text)
 		}
 	}
+}
+
+// scrape returns the text srv serves.
+func scrape(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
