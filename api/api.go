@@ -117,6 +117,7 @@ func newLimiter(name string, rate *float64, burst *int, defRate float64, defBurs
 
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
+	r.Use(s.observe) // first: counts what the recoverer answers too
 	r.Use(requestID, s.recoverer)
 	// Set before Route so that the /api subrouter inherits them.
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errNotFound) })

@@ -215,6 +215,10 @@ type Config struct {
 	RESTBurst int
 	// Version is reported by /monitor as "notifyd/<Version>". Empty: DefaultVersion.
 	Version string
+	// Recorder records every request's route, method, status and duration,
+	// and the outcome of each publish (see Recorder.Stats). Nil: nothing is
+	// recorded.
+	Recorder *Recorder
 	// Logger receives error details that are never sent to clients. Nil: discard.
 	Logger *slog.Logger
 	// Now returns the current time, for response timestamps and the rate

@@ -196,10 +196,19 @@
 // refused callers get 401/403 and cannot spend anyone's allowance. Buckets
 // are keyed by a hash of the token or principal, never the value itself.
 //
+// # Metrics
+//
+// With Config.Recorder set, every answered request is recorded after its
+// handler (the first middleware) by route pattern (RouteOther when none
+// matched: never a raw path), method (MethodOther beyond the standard ones),
+// status and duration, and each POST /api/chat/messages by PublishOutcome,
+// named from its status. The websocket route is not recorded. Recorder.Stats
+// returns them; cmd/notifyd exposes them to Prometheus.
+//
 // # Concurrency
 //
 // New starts no goroutine. The returned handler is safe for concurrent use;
-// its only mutable state is the rate limiters, which guard themselves,
+// its only mutable state is the rate limiters and the Recorder, which guard themselves,
 // and it calls the Config's collaborators (Authenticator, Publisher, Revoker,
 // History, Inbox, InboxEvents, Editor, Categories, Ready, Sessions, Now)
 // concurrently, so they must be safe for concurrent use.

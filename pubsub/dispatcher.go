@@ -41,6 +41,7 @@ type dispatcher struct {
 	fills   *fillQueue           // shared with the read loop; nil without lists
 
 	// owned by the dispatcher goroutine
+	filling bool       // a gap fill is delivering: no publish-to-delivery latency
 	recent  *recentIDs // recently dispatched ids
 	sites   *siteIDs   // last dispatched id per site
 	batch   []prepared
@@ -111,9 +112,16 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan it
 
 // deliver hands a valid message to the sink with its push form, and
 // remembers its id, for duplicates, and as its site's last for gap fills.
+// Outside gap fills it records the message's age, now minus its timestamp
+// (Stats.PublishToDelivery).
 func (d *dispatcher) deliver(m *message.Message) {
 	d.sink.Deliver(m, m.PushJSON())
 	d.rep.stats.delivered.Add(1)
+	if !d.filling {
+		if ts, err := message.ParseTimestamp(m.Timestamp); err == nil {
+			d.rep.stats.latency.Since(ts)
+		}
+	}
 	d.recent.add(m.ID)
 	d.sites.set(m.Host, m.ID)
 }

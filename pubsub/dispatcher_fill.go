@@ -14,6 +14,8 @@ const fillBatch = 64
 // a DeliveryChannel (gapFillSeq), from the sites' lists otherwise
 // (gapFill). It reports false when some sites could not be read.
 func (d *dispatcher) runFill(ctx context.Context) bool {
+	d.filling = true // a filled message's age is the outage's, not the pipeline's
+	defer func() { d.filling = false }()
 	if d.inbox {
 		return d.gapFillSeq(ctx)
 	}

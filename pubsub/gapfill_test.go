@@ -185,6 +185,10 @@ func TestGapFillAfterKill(t *testing.T) {
 	if st.GapFilled != 5 || st.Reconnects != 1 || st.Delivered != 8 || st.Received != 3 {
 		t.Errorf("A's stats = %+v, want 5 filled of 8 delivered, 3 received, 1 reconnect", st)
 	}
+	if st.PublishToDelivery.Count != st.Delivered-st.GapFilled {
+		t.Errorf("PublishToDelivery.Count = %d, want the %d live deliveries (gap fills are not timed)",
+			st.PublishToDelivery.Count, st.Delivered-st.GapFilled)
+	}
 
 	// Filled messages are not written to the history again. A bare PUBLISH,
 	// which only the gateways store (and B is gone), marks the end of A's

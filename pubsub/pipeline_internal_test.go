@@ -435,6 +435,8 @@ func TestDispatchKeepsSiteOrder(t *testing.T) {
 			p.waitStored("a", wantA...)
 			p.waitStored("b", wantB...)
 			p.eventually("nothing waiting", pending(0))
+			// The last batch is stored before it is delivered: wait for it.
+			p.eventually("every message delivered", func(st SubscriberStats) bool { return st.Delivered == uint64(len(all)) })
 			if got, _ := p.sink.snapshot(); !slices.Equal(got, all) {
 				t.Errorf("delivered %v, want %v", got, all)
 			}

@@ -1,6 +1,10 @@
 package pubsub
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/notifyd/notifyd/internal/hist"
+)
 
 // DropReason names why the subscriber dropped a message. Every drop is counted
 // under exactly one reason.
@@ -113,6 +117,13 @@ type SubscriberStats struct {
 	InboxChanges, PrefsChanges uint64
 	// Dropped counts drops by reason; every reason of DropReasons is present.
 	Dropped map[DropReason]uint64
+	// PublishToDelivery is the age of each message the dispatcher handed to
+	// Sink.Deliver live (not by a gap fill): the time of the hand-over minus
+	// the message's timestamp. Messages published through the Publisher
+	// (the REST API) carry the timestamp of the gateway that published them;
+	// a bare PUBLISH carries its producer's, so the producer's clock skew is
+	// in the figure (an age below zero counts as zero).
+	PublishToDelivery hist.Snapshot
 }
 
 // counters are the subscriber's atomic counters.
@@ -127,10 +138,11 @@ type counters struct {
 	// dropped is built by newCounters and never modified afterwards; its
 	// values are atomic.
 	dropped map[DropReason]*atomic.Uint64
+	latency *hist.Histogram // publish to delivery; guards itself
 }
 
 func newCounters() *counters {
-	c := &counters{dropped: make(map[DropReason]*atomic.Uint64)}
+	c := &counters{dropped: make(map[DropReason]*atomic.Uint64), latency: hist.New()}
 	for _, r := range DropReasons() {
 		c.dropped[r] = new(atomic.Uint64)
 	}
@@ -162,6 +174,7 @@ func (c *counters) snapshot() SubscriberStats {
 		Disconnects:       c.disconnects.Load(),
 		Disconnected:      c.disconnected.Load(),
 		Dropped:           make(map[DropReason]uint64, len(c.dropped)),
+		PublishToDelivery: c.latency.Snapshot(),
 	}
 	for r, n := range c.dropped {
 		s.Dropped[r] = n.Load()

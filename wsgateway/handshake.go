@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/auth"
@@ -37,6 +38,7 @@ type handshake struct {
 	device string        // the ?device= id, valid or ""
 	id     auth.Identity // valid when err is nil
 	err    error         // why the token was refused; told over the socket
+	start  time.Time     // ServeHTTP's entry, for the handshake durations
 }
 
 // ServeHTTP handles GET /ws/chat: the connection rate of the client address,
@@ -45,8 +47,17 @@ type handshake struct {
 // refusal that does not need the socket is an HTTP error before the upgrade;
 // a token problem is told over the socket (browsers cannot read the status
 // of a refused upgrade). ServeHTTP returns when the connection has ended and
-// every goroutine it started has been joined.
+// every goroutine it started has been joined. The time from its entry to
+// the admission or the refusal is recorded (Stats.HandshakeAccepted,
+// HandshakeRefused).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	upgraded := false
+	defer func() {
+		if !upgraded { // refused with an HTTP error, or by the library
+			g.stats.refused.Since(start)
+		}
+	}()
 	if !g.calls.enter() {
 		g.rejectHTTP(w, RejectShutdown)
 		return
@@ -72,6 +83,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.cfg.Logger.Debug("wsgateway: upgrade failed", "err", err)
 		return
 	}
+	upgraded = true
+	hs.start = start
 	g.serveConn(ws, raw, t, hs)
 }
 
@@ -197,10 +210,12 @@ func (g *Gateway) serveConn(ws *websocket.Conn, raw net.Conn, t *ticket, hs hand
 		req = refuseRevoked
 	default:
 		g.stats.accepted.Add(1)
+		g.stats.admitted.Since(hs.start)
 		c.log.Debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
 		c.run()
 		return
 	}
+	g.stats.refused.Since(hs.start)
 	t.release()
 	c.refuse(req)
 }

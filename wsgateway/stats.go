@@ -1,6 +1,10 @@
 package wsgateway
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/notifyd/notifyd/internal/hist"
+)
 
 // RejectReason says why a request did not become a registered connection.
 type RejectReason string
@@ -151,6 +155,13 @@ type Stats struct {
 	Recounts uint64
 	// Disconnects counts ended connections by reason; every reason is present.
 	Disconnects map[DisconnectReason]uint64
+	// HandshakeAccepted is the time from ServeHTTP's entry to a connection
+	// admitted (authenticated, upgraded, registered), before its catch-up.
+	HandshakeAccepted hist.Snapshot
+	// HandshakeRefused is the time from ServeHTTP's entry to a refusal
+	// decided (counted in Rejected): an HTTP error before the upgrade, or
+	// the refusal of an upgraded socket before it is told.
+	HandshakeRefused hist.Snapshot
 }
 
 // counters are the Gateway's statistics. The maps are built by newCounters
@@ -178,12 +189,16 @@ type counters struct {
 	recounts     atomic.Uint64
 	rejected     map[RejectReason]*atomic.Uint64
 	disconnects  map[DisconnectReason]*atomic.Uint64
+	admitted     *hist.Histogram // handshake durations of admitted connections
+	refused      *hist.Histogram // handshake durations of refusals
 }
 
 func newCounters() *counters {
 	c := &counters{
 		rejected:    make(map[RejectReason]*atomic.Uint64, len(rejectReasons)),
 		disconnects: make(map[DisconnectReason]*atomic.Uint64, len(disconnectReasons)),
+		admitted:    hist.New(),
+		refused:     hist.New(),
 	}
 	for _, r := range rejectReasons {
 		c.rejected[r] = new(atomic.Uint64)
@@ -219,6 +234,8 @@ func (c *counters) snapshot(connections int) Stats {
 		InboxErrors:        c.inboxErrs.Load(),
 		Recounts:           c.recounts.Load(),
 		Disconnects:        make(map[DisconnectReason]uint64, len(c.disconnects)),
+		HandshakeAccepted:  c.admitted.Snapshot(),
+		HandshakeRefused:   c.refused.Snapshot(),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()

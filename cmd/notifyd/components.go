@@ -203,7 +203,10 @@ func (c *components) buildSubscriber(context.Context) error {
 // buildHTTP builds the REST API and the metrics around the gateway, and
 // listens.
 func (c *components) buildHTTP(context.Context) error {
-	routes, err := newRoutes(c.apiConfig())
+	requests := api.NewRecorder() // REST requests and publish outcomes, for the metrics
+	apiCfg := c.apiConfig()
+	apiCfg.Recorder = requests
+	routes, err := newRoutes(apiCfg)
 	if err != nil {
 		return err
 	}
@@ -214,7 +217,7 @@ func (c *components) buildHTTP(context.Context) error {
 	c.guard = httpguard.NewListener(ln, c.cfg.MaxConnsPerAddr, clientip.AddrKey)
 	c.listener = c.guard
 	mux := http.NewServeMux()
-	metricsHandler := metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard))
+	metricsHandler := metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard, requests))
 	if c.cfg.AdminAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	} else if c.admin, err = newAdminServer(c.cfg.AdminAddr, metricsHandler, routes, c.log); err != nil {

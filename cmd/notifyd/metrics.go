@@ -2,7 +2,9 @@ package main
 
 import (
 	"sort"
+	"strconv"
 
+	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/handler"
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/httpguard"
@@ -13,9 +15,10 @@ import (
 
 // newCollector maps the Stats snapshots of the running parts to Prometheus
 // metrics, read at every scrape.
-func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry, guard *httpguard.Listener) *metrics.Collector {
+func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry,
+	guard *httpguard.Listener, requests *api.Recorder) *metrics.Collector {
 	return metrics.NewCollector(func() []metrics.Sample {
-		g, s, h := gw.Stats(), sub.Stats(), hist.Stats()
+		g, s, h, r := gw.Stats(), sub.Stats(), hist.Stats(), requests.Stats()
 		ready := 0.0
 		if sub.Ready() {
 			ready = 1
@@ -65,22 +68,49 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 			{Name: "notifyd_history_undecodable_total", Help: "History entries skipped on read because they did not decode.", Value: float64(h.Undecodable)},
 			{Name: "notifyd_unhandled_total", Help: "Messages without target whose category has no handler (they reach nobody).", Value: float64(reg.Unhandled())},
 		}
-		out = appendLabelled(out, "notifyd_ws_rejected_total", "Refused websocket requests by reason.", g.Rejected)
-		out = appendLabelled(out, "notifyd_ws_disconnects_total", "Ended websocket connections by reason.", g.Disconnects)
-		out = appendLabelled(out, "notifyd_channel_dropped_total", "Channel payloads dropped by reason.", s.Dropped)
-		return out
+		out = appendLabelled(out, "notifyd_ws_rejected_total", "Refused websocket requests by reason.", "reason", g.Rejected)
+		out = appendLabelled(out, "notifyd_ws_disconnects_total", "Ended websocket connections by reason.", "reason", g.Disconnects)
+		out = appendLabelled(out, "notifyd_channel_dropped_total", "Channel payloads dropped by reason.", "reason", s.Dropped)
+		out = appendLabelled(out, "notifyd_publishes_total", "POST /api/chat/messages by outcome.", "outcome", r.Publishes)
+		return appendLatencies(out, g, s, r)
 	})
 }
 
-// appendLabelled adds one sample per reason, in a stable order.
-func appendLabelled[K ~string](out []metrics.Sample, name, help string, counts map[K]uint64) []metrics.Sample {
+// appendLatencies adds the histograms (seconds) and the HTTP request counts.
+func appendLatencies(out []metrics.Sample, g wsgateway.Stats, s pubsub.SubscriberStats, r api.Stats) []metrics.Sample {
+	const (
+		handshake = "Time from the websocket request to its admission or refusal, by result."
+		requests  = "REST requests answered, by route pattern (other: none matched), method and status."
+		durations = "REST request durations, by route pattern and method."
+	)
+	out = append(out,
+		metrics.Sample{Name: "notifyd_publish_to_delivery_seconds", Histogram: &s.PublishToDelivery,
+			Help: "Age of each message handed to the websockets live: now minus its timestamp (a bare PUBLISH: the producer's clock)."},
+		metrics.Sample{Name: "notifyd_ws_handshake_seconds", Help: handshake, LabelName: "result", LabelValue: "accepted", Histogram: &g.HandshakeAccepted},
+		metrics.Sample{Name: "notifyd_ws_handshake_seconds", Help: handshake, LabelName: "result", LabelValue: "refused", Histogram: &g.HandshakeRefused},
+	)
+	for _, c := range r.Requests {
+		out = append(out, metrics.Sample{Name: "notifyd_http_requests_total", Help: requests, Value: float64(c.Count),
+			Labels: []metrics.Label{{Name: "route", Value: c.Route}, {Name: "method", Value: c.Method}, {Name: "status", Value: strconv.Itoa(c.Status)}}})
+	}
+	for i := range r.Durations {
+		d := &r.Durations[i]
+		out = append(out, metrics.Sample{Name: "notifyd_http_request_duration_seconds", Help: durations, Histogram: &d.Duration,
+			Labels: []metrics.Label{{Name: "route", Value: d.Route}, {Name: "method", Value: d.Method}}})
+	}
+	return out
+}
+
+// appendLabelled adds one sample per key of counts, labelled label, in a
+// stable order.
+func appendLabelled[K ~string](out []metrics.Sample, name, help, label string, counts map[K]uint64) []metrics.Sample {
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, string(k))
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		out = append(out, metrics.Sample{Name: name, Help: help, LabelName: "reason", LabelValue: k, Value: float64(counts[K(k)])})
+		out = append(out, metrics.Sample{Name: name, Help: help, LabelName: label, LabelValue: k, Value: float64(counts[K(k)])})
 	}
 	return out
 }

@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/notifyd/notifyd/internal/hist"
 )
 
 func TestHandlerExposesSamples(t *testing.T) {
@@ -22,13 +25,7 @@ func TestHandlerExposesSamples(t *testing.T) {
 	srv := httptest.NewServer(Handler(c))
 	defer srv.Close()
 	for want := 1; want <= 2; want++ {
-		resp, err := srv.Client().Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		text := string(body)
+		text := scrape(t, srv)
 		for _, line := range []string{
 			"notifyd_test_total " + string(rune('0'+want)),
 			`notifyd_drops_total{reason="slow"} 3`,
@@ -42,4 +39,52 @@ func TestHandlerExposesSamples(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestHandlerExposesHistogramsAndLabels(t *testing.T) {
+	t.Parallel()
+	h := hist.New(10*time.Millisecond, time.Second)
+	h.Observe(5 * time.Millisecond)
+	h.Observe(500 * time.Millisecond)
+	h.Observe(2 * time.Second)
+	snap := h.Snapshot()
+	c := NewCollector(func() []Sample {
+		return []Sample{
+			{Name: "notifyd_test_seconds", Help: "a histogram", Histogram: &snap,
+				Labels: []Label{{"route", "/a/{id}"}, {"method", "GET"}}},
+			{Name: "notifyd_requests_total", Help: "requests", LabelName: "route", LabelValue: "/a",
+				Labels: []Label{{"status", "200"}}, Value: 4},
+		}
+	})
+	srv := httptest.NewServer(Handler(c))
+	defer srv.Close()
+	text := scrape(t, srv)
+	for _, line := range []string{
+		"# TYPE notifyd_test_seconds histogram",
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="0.01"} 1`,
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="1"} 2`,
+		`notifyd_test_seconds_bucket{method="GET",route="/a/{id}",le="+Inf"} 3`,
+		`notifyd_test_seconds_sum{method="GET",route="/a/{id}"} 2.505`,
+		`notifyd_test_seconds_count{method="GET",route="/a/{id}"} 3`,
+		`notifyd_requests_total{route="/a",status="200"} 4`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Fatalf("scrape lacks %q:\n%s", line, text)
+		}
+	}
+}
+
+// scrape returns the text srv serves.
+func scrape(t *testing.T, srv *httptest.Server) string {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
