@@ -127,6 +127,7 @@ func (s *server) routes() http.Handler {
 	r.Get(PathReadyz, s.readyz)
 	r.Get(PathMonitor, s.monitor)
 	r.HandleFunc(PathPing, ping)
+	r.Get(PathOpenAPI, openAPI) // public: no Origin check, no authentication
 	if s.cfg.WebSocket != nil {
 		r.Method(http.MethodGet, PathWebSocket, s.cfg.WebSocket)
 	}

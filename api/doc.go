@@ -18,8 +18,13 @@
 //	GET    /api/inbox/preferences       user JWT
 //	PUT    /api/inbox/preferences       user JWT
 //	GET /healthz  GET /readyz  GET /monitor  ANY /chat-ping  GET /ws/chat
+//	GET    /api/openapi.json            none: the OpenAPI 3.1 document (OpenAPI)
 //
-// Every /api/* route checks the request's Origin against the site policy
+// openapi.json, embedded as OpenAPI, describes every route, its auth, its
+// answers and its errors; tests keep it equal to the router and validate
+// real responses against it, so a change of a route changes it too.
+//
+// Every /api/* route but /api/openapi.json checks the request's Origin against the site policy
 // (403 when refused) and answers allowed browsers with CORS headers and
 // OPTIONS preflights.
 //
