@@ -3,7 +3,6 @@ package wsgateway
 import (
 	"context"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,7 +38,7 @@ type conn struct {
 	env        *connEnv
 	id         uint64
 	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
-	raw        net.Conn        // the hijacked connection under ws; nil with ws
+	raw        *wireConn       // the hijacked connection under ws; nil with ws
 	log        *slog.Logger    // with conn_id, host and, once admitted, principal
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed
@@ -66,6 +65,12 @@ type conn struct {
 
 	// set by ticket.admit under the hub lock, before run; read by the writer
 	ticket *ticket
+
+	// owned by the writer (wire.go)
+	batch      *[]byte // frames not yet written; nil between batches
+	batchInbox uint64  // inbox frames in batch (Stats.InboxFrames once sent)
+	batching   bool    // draining: frame does not flush each frame
+	wfailed    bool    // a write failed: the socket is closed
 
 	// owned by the writer (mute.go)
 	muted     bool        // the token expired and the conn was muted

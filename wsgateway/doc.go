@@ -168,7 +168,10 @@
 // device (Config.Inbox) the ack loop. The writer is the only
 // goroutine that writes data frames (the catch-up replay, queued messages,
 // inbox, update and retract frames, PONG, the logout frame) and the only
-// one that closes the socket; it alone owns the connection's counts and
+// one that closes the socket; it writes them itself to the hijacked
+// connection, one frame per message, everything queued in one write under
+// a write deadline, while the library writes the control frames, each
+// write whole under the connection's write lock (wire.go); it alone owns the connection's counts and
 // preferences, changed only through its queue. Every
 // connection has its own lifetime context, created after the upgrade and
 // cancelled when ServeHTTP returns; the request's context is used only

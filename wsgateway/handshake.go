@@ -148,7 +148,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 // upgrade accepts the websocket handshake. It returns the websocket and the
 // hijacked connection under it, whose deadline bounds a refusal's close
 // (see conn.refuse).
-func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, net.Conn, error) {
+func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *wireConn, error) {
 	hw := &hijackWriter{ResponseWriter: w}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		// PyAMS's client offers ["accessToken", <jwt>]; the library selects
@@ -169,17 +169,21 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 	return ws, hw.conn, nil
 }
 
-// hijackWriter is the ResponseWriter handed to websocket.Accept: it keeps
-// the connection Accept hijacks, which the library does not expose.
+// hijackWriter is the ResponseWriter handed to websocket.Accept: it puts a
+// wireConn under the connection Accept hijacks (see wire.go) and keeps it,
+// since the library does not expose it.
 type hijackWriter struct {
 	http.ResponseWriter
-	conn net.Conn // set by Hijack
+	conn *wireConn // set by Hijack
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	w.conn = c
-	return c, brw, err
+	if err != nil {
+		return c, brw, err
+	}
+	w.conn, brw = wrapHijacked(c, brw)
+	return w.conn, brw, nil
 }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.
@@ -190,7 +194,7 @@ func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // through t and served until it ends. A refused connection gives back t's
 // slots before it is told: it is not a connection. r.Context() must not be
 // used from here on: the connection is hijacked.
-func (g *Gateway) serveConn(ws *websocket.Conn, raw net.Conn, t *ticket, hs handshake) {
+func (g *Gateway) serveConn(ws *websocket.Conn, raw *wireConn, t *ticket, hs handshake) {
 	c := g.newConn(ws, raw, hs)
 	open := g.calls.attach(c)
 	defer g.calls.detach(c)
@@ -221,7 +225,7 @@ func (g *Gateway) serveConn(ws *websocket.Conn, raw net.Conn, t *ticket, hs hand
 }
 
 // newConn returns the connection of an upgraded request.
-func (g *Gateway) newConn(ws *websocket.Conn, raw net.Conn, hs handshake) *conn {
+func (g *Gateway) newConn(ws *websocket.Conn, raw *wireConn, hs handshake) *conn {
 	c := newConn(g.env, g.nextID.Add(1), ws, hs.host, g.cfg.QueueSize)
 	c.raw = raw
 	c.log = g.cfg.Logger.With("conn_id", c.id, "host", hs.host)

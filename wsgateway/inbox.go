@@ -143,9 +143,8 @@ func (c *conn) inboxFailed(what string, err error) {
 
 // writeInbox sends c's counts.
 func (c *conn) writeInbox(ctx context.Context) {
-	if c.writeFrame(ctx, protocol.InboxFrame(c.ib.counts.Unread, c.ib.counts.Unseen)) {
-		c.env.stats.inboxFrames.Add(1)
-	}
+	c.batchInbox++ // counted once written (flush)
+	c.writeFrame(ctx, protocol.InboxFrame(c.ib.counts.Unread, c.ib.counts.Unseen))
 }
 
 // writeItem sends one queued item; seen are the ids the catch-up covered.

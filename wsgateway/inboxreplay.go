@@ -42,12 +42,18 @@ func (c *conn) replayInbox(ctx context.Context, since string) idSet {
 		if gap && !c.writeGap(ctx, cursor) {
 			return seen.sorted()
 		}
+		c.batching = true // one write per page (or maxBatch bytes)
+		ok := true
 		for _, it := range items {
-			if !c.replayItem(ctx, it) {
-				return seen.sorted()
+			if ok = c.replayItem(ctx, it); !ok {
+				break
 			}
 			seen = append(seen, it.Message.ID)
 			cursor = it.Message.ID
+		}
+		c.endBatch() // before the next page's read
+		if !ok {
+			return seen.sorted()
 		}
 		if len(items) < c.env.inboxPage {
 			return seen.sorted()

@@ -55,6 +55,8 @@ func (c *conn) replay(ctx context.Context) idSet {
 	if (since == "" || !found) && !c.writeGap(ctx, since) {
 		return nil
 	}
+	c.batching = true // one write per maxBatch bytes
+	defer c.endBatch()
 	for i := len(newer) - 1; i >= 0; i-- {
 		if !c.expires.IsZero() && !c.env.now().Before(c.expires) {
 			c.expire(ctx) // no connection is served past its token, not even mid-replay

@@ -13,8 +13,9 @@ import (
 // replays history when the client asked for it (see replay), or, with
 // Config.Inbox, catches up from the inbox and reads the counts and
 // preferences (see startInbox), then sends
-// queued frames, each within WriteTimeout, skipping messages the replay
-// covered; it ends or mutes the connection when its token expires (see
+// queued frames, skipping messages the replay covered: everything queued
+// when it wakes up in one write within WriteTimeout (see writeQueued and
+// wire.go); it ends or mutes the connection when its token expires (see
 // expire), and performs the close once c is stopped.
 func (c *conn) writeLoop(ctx context.Context) {
 	var expired <-chan time.Time
@@ -54,28 +55,40 @@ func (c *conn) writeLoop(ctx context.Context) {
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
 		case it := <-c.send:
-			if c.skipMuted(it) {
-				continue
-			}
-			c.writeItem(ctx, it, seen)
+			c.writeQueued(ctx, it, seen)
 		}
 	}
 }
 
-// writeFrame writes b and reports whether it was sent; a failed write stops
-// c. The library closes the socket when a write fails or times out; there is
-// nobody left to shake hands with.
-func (c *conn) writeFrame(ctx context.Context, b []byte) bool {
-	err := sendText(ctx, c.ws, c.env.writeTimeout, b)
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, context.DeadlineExceeded):
-		c.stop(stopWrite)
-	default:
-		c.stop(stopClient) // the peer or the network went away
+// writeQueued sends it and whatever else is queued now, one frame per
+// message, in as few writes as maxBatch allows (usually one). A requested
+// close stops the draining: the batch built so far is sent, then the
+// loop closes.
+func (c *conn) writeQueued(ctx context.Context, it item, seen idSet) {
+	c.batching = true
+	defer c.endBatch()
+	for n := len(c.send); ; n-- {
+		if !c.skipMuted(it) {
+			c.writeItem(ctx, it, seen)
+		}
+		if n == 0 || c.wfailed || c.stopping.Load() {
+			return
+		}
+		it = <-c.send // the writer is the only receiver: n items are there
 	}
-	return false
+}
+
+// endBatch ends a batch begun by setting c.batching, and sends it.
+func (c *conn) endBatch() {
+	c.batching = false
+	c.flush()
+}
+
+// writeFrame sends b as one text frame (see conn.frame) and reports
+// whether it was sent, or added to the batch being drained; a failed write
+// stops c.
+func (c *conn) writeFrame(_ context.Context, b []byte) bool {
+	return c.frame(b)
 }
 
 // sendText sends one text frame on ws within timeout. A write that failed

@@ -1,0 +1,144 @@
+package wsgateway
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Data frames do not go through the websocket library: its Write flushes
+// every message (one syscall per frame per client), and each call sets up a
+// context timer and takes its locks. The writer instead builds the frames
+// of everything queued for its connection into one buffer, one text frame
+// per message (PyAMS's client parses each frame as one message; server
+// frames are unmasked, so a frame is a 2-10 byte header and the shared
+// payload), and writes the batch to the hijacked connection at once, under
+// a plain write deadline.
+//
+// The library still does the handshake, the reading, and the control
+// frames (ping, pong, close), which it writes from the reader, the pinger
+// and the writer's close. Both write to the same wireConn, whose mutex
+// keeps each write whole: the library's frames reach the socket through a
+// bufio.Writer of libWriteBuffer bytes that it flushes at the end of every
+// frame, so each control frame (at most 2+125 bytes) is one Write, and a
+// batch is one Write. The library writes data frames only from the writer
+// goroutine itself (the logout frame before a close, in closeSocket), never
+// concurrently with a batch.
+
+// libWriteBuffer is the size of the library's write buffer: it holds any
+// control frame whole (2+125 bytes). It replaces net/http's 4 KB buffer.
+const libWriteBuffer = 512
+
+// maxBatch is the size above which the writer flushes a batch before
+// draining more of its queue.
+const maxBatch = 64 << 10
+
+// wireConn is the hijacked connection under a websocket: every write to the
+// socket, the library's and the writer's, goes through it, one at a time.
+type wireConn struct {
+	net.Conn
+	mu sync.Mutex // held for the duration of each Write
+}
+
+// Write writes b whole before any other write may start. The library's
+// writes come here.
+func (w *wireConn) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.Conn.Write(b)
+}
+
+// writeWithin writes b whole within timeout, then clears the deadline so
+// that the library's later writes are not bound by it (the library bounds
+// its own writes by closing the connection).
+func (w *wireConn) writeWithin(b []byte, timeout time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	_, err := w.Conn.Write(b)
+	if derr := w.Conn.SetWriteDeadline(time.Time{}); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// wrapHijacked puts a wireConn under the library: the connection and the
+// write half of the buffered reader/writer Accept gets from Hijack.
+func wrapHijacked(c net.Conn, brw *bufio.ReadWriter) (*wireConn, *bufio.ReadWriter) {
+	w := &wireConn{Conn: c}
+	return w, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w, libWriteBuffer))
+}
+
+// appendTextFrame appends a final, unmasked text frame carrying p to b
+// (RFC 6455 section 5.2).
+func appendTextFrame(b, p []byte) []byte {
+	const finText = 0x80 | 0x1
+	switch n := len(p); {
+	case n <= 125:
+		b = append(b, finText, byte(n))
+	case n <= 0xffff:
+		b = append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, finText, 127,
+			byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40), byte(uint64(n)>>32),
+			byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, p...)
+}
+
+// batchPool holds the writers' batch buffers between batches, so that an
+// idle connection keeps none.
+var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch); return &b }}
+
+// frame adds a text frame carrying p to c's batch, and sends the batch at
+// once unless the writer is draining its queue (c.batching), or the batch
+// is over maxBatch. It reports false when c's socket failed: c is then
+// stopped. Writer only.
+func (c *conn) frame(p []byte) bool {
+	if c.wfailed {
+		return false
+	}
+	if c.batch == nil {
+		c.batch = batchPool.Get().(*[]byte)
+	}
+	*c.batch = appendTextFrame(*c.batch, p)
+	if c.batching && len(*c.batch) < maxBatch {
+		return true
+	}
+	return c.flush()
+}
+
+// flush writes c's batch within WriteTimeout and reports whether it was
+// sent; a failed write stops c and closes the socket at once (a frame may
+// have been cut: nothing more can be written on it, not even a close).
+// Writer only.
+func (c *conn) flush() bool {
+	if c.batch == nil {
+		return !c.wfailed
+	}
+	err := c.raw.writeWithin(*c.batch, c.env.writeTimeout)
+	if cap(*c.batch) <= 4*maxBatch { // a huge message's buffer is not kept
+		*c.batch = (*c.batch)[:0]
+		batchPool.Put(c.batch)
+	}
+	c.batch = nil
+	if err == nil {
+		c.env.stats.inboxFrames.Add(c.batchInbox)
+		c.batchInbox = 0
+		return true
+	}
+	c.batchInbox = 0
+	c.wfailed = true
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.stop(stopWrite)
+	} else {
+		c.stop(stopClient) // the peer or the network went away
+	}
+	_ = c.ws.CloseNow()
+	return false
+}
