@@ -178,7 +178,13 @@ func settings(c *config) []setting {
 			return nil
 		}}},
 		{"max-message-size", "NOTIFYD_MAX_MESSAGE_SIZE", "65536", "largest message (bytes) on publish and on the channel", num(&c.MaxMessageSize, 256)},
-		{"delivery-channel", "NOTIFYD_DELIVERY_CHANNEL", "notifyd:delivery", "internal channel on which the store that wins a message publishes it for every gateway to deliver: the inbox and its single order. Empty turns the inbox off (`chat:main` is then delivered directly, as in earlier versions)", str(&c.DeliveryChannel)},
+		{"delivery-channel", "NOTIFYD_DELIVERY_CHANNEL", "notifyd:delivery", "internal channel on which the store that wins a message publishes it for every gateway to deliver: the inbox and its single order. `off` turns the inbox off (`chat:main` is then delivered directly, as in earlier versions)", value{set: func(v string) error {
+			if v == "off" {
+				v = ""
+			}
+			c.DeliveryChannel = v
+			return nil
+		}}},
 		{"inbox-length", "NOTIFYD_INBOX_LENGTH", "1000", "entries each principal's inbox index keeps per site", num(&c.InboxLength, 1)},
 		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept (30 days)", dur(&c.InboxTTL)},
 		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (it bounds the work of a count)", num(&c.InboxCountCap, 1)},

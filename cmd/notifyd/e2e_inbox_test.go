@@ -170,3 +170,19 @@ func metricValue(t *testing.T, g *gateway, name string) float64 {
 	}
 	return 0
 }
+
+// NOTIFYD_DELIVERY_CHANNEL=off runs without the inbox: chat:main is
+// delivered directly, no badge frames, no inbox routes.
+func TestInboxOff(t *testing.T) {
+	g := startGateway(t, map[string]string{"NOTIFYD_DELIVERY_CHANNEL": "off"})
+	bob := token(t, "users:bob")
+	c := dial(t, g, bob)
+	waitSessions(t, g, 1)
+	id := publishTo(t, g, "no inbox", "users:bob")
+	if m := readFrame(t, c); m["id"] != id {
+		t.Fatalf("first frame %v, want the message (no badge frame without the inbox)", m)
+	}
+	if code, _ := request(t, http.MethodGet, g.url("/api/inbox"), bob, ""); code != http.StatusNotFound {
+		t.Fatalf("GET /api/inbox without the inbox: %d, want 404", code)
+	}
+}
