@@ -38,6 +38,9 @@ func TestListenMintsAFreshTokenAfterRevocation(t *testing.T) {
 	g := startGateway(t, map[string]string{"NOTIFYD_JWT_LEEWAY": "-1s"})
 	out, errOut, stop := startListen(t, g)
 	waitSessions(t, g, 1)
+	// Connected means a PONG came back (client.Config.OnConnect): wait for
+	// it, or the revocation may cut the connection before it counts.
+	poll.Until(t, "the first connected line", func() bool { return strings.Contains(errOut.String(), "listen: connected to") })
 	if code, _ := post(t, g.url("/api/admin/disconnect"), publisherToken, `{"principal":"users:bob"}`); code != 200 {
 		t.Fatalf("disconnect: %d", code)
 	}
@@ -46,6 +49,7 @@ func TestListenMintsAFreshTokenAfterRevocation(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("listen stderr:\n%s", errOut.String())
+			t.Logf("gateway log:\n%s", g.logs.String())
 		}
 	})
 	// The client's full-jitter backoff grows with each refused token (up to
