@@ -73,7 +73,7 @@ func TestInboxConfig(t *testing.T) {
 
 func TestInboxInvalid(t *testing.T) {
 	t.Parallel()
-	rdb, _ := backends[0].new(t)
+	rdb, _ := backends[0].New(t)
 	ctx := context.Background()
 	h, _ := inboxHistory(t, rdb, history.Config{})
 	long := make([]byte, history.MaxPatternLength+1)

@@ -27,9 +27,9 @@ func wantCounts(t testing.TB, what string, got history.Counts, err error, unread
 func TestInboxCounts(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h, _ := inboxHistory(t, rdb, history.Config{})
 			storeAll(t, h,
@@ -127,9 +127,9 @@ func TestInboxCountCap(t *testing.T) {
 func TestInboxUpdateRetract(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h, channel := inboxHistory(t, rdb, history.Config{})
 			storeAll(t, h,

@@ -54,9 +54,9 @@ var bob = history.Reader{Host: testHost, User: "users:bob", Principals: []string
 func TestInboxExactlyOnce(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h1, channel := inboxHistory(t, rdb, history.Config{})
 			h2, _ := inboxHistory(t, rdb, history.Config{})
@@ -124,9 +124,9 @@ func TestInboxExactlyOnce(t *testing.T) {
 func TestInboxPage(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h, _ := inboxHistory(t, rdb, history.Config{})
 			var entries []history.Entry

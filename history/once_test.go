@@ -59,15 +59,15 @@ func wantPublished(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub, ch
 func TestAppendPublishOnceKey(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			channel := "chan:" + t.Name()
 			ps := subscribe(t, rdb, channel)
 			// Two Stores on one Redis stand for two gateways.
 			h1 := newHistory(t, rdb, history.Config{})
-			h2 := newHistory(t, rdb, history.Config{Key: "test:" + "TestAppendPublishOnceKey:" + b.name})
+			h2 := newHistory(t, rdb, history.Config{Key: "test:" + "TestAppendPublishOnceKey:" + b.Name})
 			idem := history.Idempotency{Key: "publisher-a:order-42", Fingerprint: "fp1"}
 
 			first := entry("01JHWX2X3B0000000000000001", firstTS)
@@ -142,9 +142,9 @@ func TestAppendPublishOnceWindow(t *testing.T) {
 func TestAppendPublishOnceSameID(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{})
 			if _, err := h.AppendPublishOnce(ctx, "c", entry("id-1", firstTS), history.Idempotency{}); err != nil {

@@ -64,9 +64,9 @@ func ids(ms []*message.Message) []string {
 func TestAppendOnce(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			// Two Histories on one Redis stand for two gateways.
 			h1 := newHistory(t, rdb, history.Config{})
@@ -109,9 +109,9 @@ func TestAppendOnce(t *testing.T) {
 func TestTrimAndOrder(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{Length: 3})
 			for i := 1; i <= 5; i++ {
@@ -143,9 +143,9 @@ func TestTrimAndOrder(t *testing.T) {
 func TestAppendBatch(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{})
 			if _, err := h.Append(ctx, testHost, "a", stored("a", "a")); err != nil {
@@ -192,9 +192,9 @@ func TestPyAMSEntries(t *testing.T) {
 	nullSource := `{"host": "https://app.example.com", "channel": "chat:main", "action": "notify", ` +
 		`"category": "x", "status": "info", "title": "T", "message": "M", "source": null, "timestamp": "2025-01-18T17:20:55+00:00"}`
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{})
 			key := h.ListKey(testHost)

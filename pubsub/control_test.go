@@ -37,9 +37,9 @@ var _ pubsub.ControlSink = (*controlSink)(nil)
 func TestSubscriberControl(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			sink := &controlSink{conns: 2}
 			// The default control channel: each test has its own server.
 			s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{})

@@ -412,9 +412,9 @@ func TestGapFillUnderRepeatedKills(t *testing.T) {
 func TestSubscriberSkipsDuplicates(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			sink := &recordingSink{}
 			s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink, pubsub.SubscriberConfig{})
 			channel := keyPrefix(t) + ":chan"
@@ -447,7 +447,7 @@ func TestSubscriberSkipsDuplicates(t *testing.T) {
 // delivered again.
 func TestSubscriberRecentIDsBound(t *testing.T) {
 	t.Parallel()
-	rdb, _ := backends[0].new(t)
+	rdb, _ := backends[0].New(t)
 	sink := &recordingSink{}
 	s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{RecentIDs: 2})
 	channel := keyPrefix(t) + ":chan"

@@ -16,7 +16,7 @@ import (
 // the test's own timing.
 func TestPublishToDeliveryLatency(t *testing.T) {
 	t.Parallel()
-	rdb, _ := backends[0].new(t)
+	rdb, _ := backends[0].New(t)
 	sink := &recordingSink{}
 	s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink, pubsub.SubscriberConfig{})
 	channel := keyPrefix(t) + ":chan"

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
@@ -21,45 +20,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// backend is a Redis for a test: a client, and the server when it is real.
-type backend struct {
-	name string
-	new  func(t testing.TB) (*redis.Client, *redistest.Server)
-}
-
 // backends runs Redis-touching tests on miniredis (fast) and on a real
 // redis-server (the truth).
-var backends = []backend{
-	{"miniredis", func(t testing.TB) (*redis.Client, *redistest.Server) {
-		mr := miniredis.RunT(t)
-		return newClient(t, mr.Addr()), nil
-	}},
-	{"redis", func(t testing.TB) (*redis.Client, *redistest.Server) {
-		srv := redistest.Start(t)
-		return newClient(t, srv.Addr()), srv
-	}},
-}
+var backends = redistest.Backends()
 
-func newClient(t testing.TB, addr string) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{
-		Addr:            addr,
-		MaxRetries:      1,
-		MinRetryBackoff: time.Millisecond,
-		MaxRetryBackoff: 5 * time.Millisecond,
-		DialTimeout:     time.Second,
-		// Fail fast while a test has stopped the server.
-		DialerRetries:      1,
-		DialerRetryTimeout: time.Millisecond,
-	})
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
+// newClient returns a client that fails fast while a test has stopped the
+// server.
+func newClient(t testing.TB, addr string) *redis.Client { return redistest.Client(t, addr) }
 
 // realRedis starts a redis-server and a client for it.
 func realRedis(t testing.TB) (*redis.Client, *redistest.Server) {
 	t.Helper()
-	return backends[1].new(t)
+	return backends[1].New(t)
 }
 
 // keyPrefix is a history key unique to the test.

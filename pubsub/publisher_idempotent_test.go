@@ -70,9 +70,9 @@ func wantOnePublished(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub,
 func TestPublishIdempotentKey(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			channel := keyPrefix(t) + ":chan"
 			ps := subscribeRaw(t, rdb, channel)

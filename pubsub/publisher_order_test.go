@@ -110,9 +110,9 @@ func TestPublisherHistoryOrderIsDeliveryOrder(t *testing.T) {
 func TestPublisherRetryPublishesOnce(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			channel := keyPrefix(t) + ":chan"
 			h := newHistory(t, rdb, history.Config{})

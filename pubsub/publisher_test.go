@@ -36,9 +36,9 @@ func TestPublisherPublish(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 1, 18, 17, 20, 54, 123456000, time.UTC)
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{})
 			channel := keyPrefix(t) + ":chan"

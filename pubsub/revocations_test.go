@@ -54,9 +54,9 @@ func TestRevocations(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2025, 1, 18, 17, 20, 54, 123456789, time.UTC)
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			clock := now
 			const ttl = time.Hour
@@ -149,9 +149,9 @@ func TestRevocationsErrors(t *testing.T) {
 func TestRevokeDisconnects(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			control := keyPrefix(t) + ":control"
 			now := time.Now()
@@ -203,7 +203,7 @@ func TestRevokeDisconnects(t *testing.T) {
 // Revocations (cmd/notifyd sets it on both).
 func TestControlChannelShared(t *testing.T) {
 	t.Parallel()
-	rdb, _ := backends[0].new(t)
+	rdb, _ := backends[0].New(t)
 	control := keyPrefix(t) + ":control"
 	rev, err := pubsub.NewRevocations(rdb, pubsub.RevocationsConfig{
 		Prefix: keyPrefix(t) + ":revoked:", ControlChannel: control,

@@ -17,9 +17,9 @@ import (
 func TestSubscriberSurvivesBadPayloads(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			sink := &recordingSink{}
 			s := newSubscriber(t, rdb, newHistory(t, rdb, history.Config{}), sink,
 				pubsub.SubscriberConfig{MaxMessageSize: 2048})
@@ -211,9 +211,9 @@ func TestSubscriberDetectsDeadConnection(t *testing.T) {
 func TestSubscriberQueueOverflow(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			sink := newBlockingSink()
 			const queue = 4
 			s := newSubscriber(t, rdb, nil, sink, pubsub.SubscriberConfig{QueueSize: queue})

@@ -59,9 +59,9 @@ func TestNewSubscriberConfig(t *testing.T) {
 func TestSubscriberDelivers(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			rdb, _ := b.new(t)
+			rdb, _ := b.New(t)
 			ctx := context.Background()
 			h := newHistory(t, rdb, history.Config{})
 			sink := &recordingSink{}
