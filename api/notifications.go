@@ -8,11 +8,11 @@ import (
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/site"
 )
 
-// maxSiteBytes is the longest site an origin can name: https://, a 253-byte
-// DNS name and a port.
-const maxSiteBytes = len("https://") + 253 + len(":65535")
+// maxSiteBytes is the longest site an origin can name (site.MaxLength).
+const maxSiteBytes = site.MaxLength
 
 // notifications answers GET /api/chat/notifications with the caller's
 // visible messages of the request's site, newest first, without target:

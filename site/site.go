@@ -12,6 +12,11 @@ import (
 	"strings"
 )
 
+// MaxLength is the longest site an origin can name: https://, a 253-byte
+// host name and :65535. Longer sites are refused before they reach a Redis
+// key, an index or a log line.
+const MaxLength = len("https://") + 253 + len(":65535")
+
 // ErrOriginNotAllowed is returned by Check for an origin outside the policy.
 var ErrOriginNotAllowed = errors.New("site: origin not allowed")
 

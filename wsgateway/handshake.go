@@ -12,12 +12,11 @@ import (
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/clientip"
 	"github.com/notifyd/notifyd/protocol"
+	"github.com/notifyd/notifyd/site"
 )
 
-// MaxSiteLength is the longest site an origin can name: https://, a 253-byte
-// DNS name and a port. A longer Origin or ?host= is refused with 400 before
-// the upgrade, as the REST API refuses it.
-const MaxSiteLength = len("https://") + 253 + len(":65535")
+// MaxSiteLength is the longest site an origin can name (site.MaxLength).
+const MaxSiteLength = site.MaxLength
 
 // maxLoggedBytes bounds a client-controlled value in a log.
 const maxLoggedBytes = 256
