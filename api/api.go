@@ -165,6 +165,12 @@ func (s *server) routes() http.Handler {
 			publisher.Delete(PathMessage, s.deleteMessage)
 			r.Options(PathMessage, preflight)
 		}
+		if s.cfg.Spaces != nil {
+			s.spaceRoutes(r)
+		}
+		if s.cfg.Webhooks != nil {
+			s.webhookRoutes(r)
+		}
 		if s.cfg.Revoker != nil {
 			// A bucket of its own: a publish flood never delays a revocation.
 			r.With(s.authorizePublisher, s.limit(s.adminLimit, publisherKey)).Post(PathAdminDisconnect, s.disconnect)

@@ -166,6 +166,13 @@ type Config struct {
 	// token, the publish rate bucket). Nil: those routes are not mounted
 	// (404).
 	Editor Editor
+	// Spaces serves the /api/spaces routes (issue 10): user JWTs act for
+	// their own principal, publisher tokens for the principal they name in
+	// HeaderPrincipal. Zero value: no spaces routes.
+	Spaces Spaces
+	// Webhooks serves /api/webhooks (publisher token): bots register the
+	// URL every new space message is POSTed to. Zero value: no routes.
+	Webhooks Webhooks
 	// MaxInboxIDs is the most ids POST /api/inbox/read and /api/inbox/unread
 	// accept in one request (400 beyond). Zero: DefaultMaxInboxIDs; at most
 	// history.MaxMark.

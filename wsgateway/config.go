@@ -98,6 +98,11 @@ const (
 	DefaultInboxPage          = 100
 	DefaultInboxTimeout       = 5 * time.Second
 	DefaultRecountConcurrency = 4
+	DefaultSpacesTimeout      = 5 * time.Second
+	// DefaultSpacesReadLimit is ReadLimit's default with Spaces: a send
+	// command carries a body of up to 16 KiB, JSON-escaped, plus its
+	// attachments.
+	DefaultSpacesReadLimit = 64 << 10
 
 	DefaultMaxConnections             = 10000
 	DefaultMaxConnectionsPerPrincipal = 32
@@ -125,7 +130,8 @@ type Config struct {
 	// DefaultPingInterval (30s). Negative disables pings.
 	PingInterval time.Duration
 	// ReadLimit is the largest inbound message in bytes; a larger one closes
-	// the connection with protocol.CloseTooBig. Zero value: DefaultReadLimit (4096).
+	// the connection with protocol.CloseTooBig. Zero value: DefaultReadLimit (4096),
+	// or DefaultSpacesReadLimit (64 KiB) with Spaces.
 	// Negative is an error.
 	ReadLimit int64
 	// ShutdownSpread is the window over which Shutdown spreads its closes
@@ -206,6 +212,18 @@ type Config struct {
 	// DefaultMuteGrace (30s). Negative is an error.
 	MuteGrace time.Duration
 
+	// Spaces, when set, turns the chat on (issue 10): connections load
+	// their user's spaces at connect, authenticated connections may send
+	// space commands (protocol.Command) and get the space events, and
+	// space messages (category protocol.SpaceCategory) are delivered to
+	// the members of their space (spaces.go). Zero value: off (space
+	// messages are not delivered; JSON text is ignored as before).
+	Spaces Spaces
+	// SpacesTimeout bounds each Spaces call (the spaces read at connect,
+	// each command). Zero value: DefaultSpacesTimeout (5s). Negative is an
+	// error.
+	SpacesTimeout time.Duration
+
 	// Logger receives lifecycle and per-connection logs. Zero value: discard.
 	Logger *slog.Logger
 	// Now returns the current time; it decides when a token has expired and
@@ -224,7 +242,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.QueueSize, DefaultQueueSize)
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	if cfg.Spaces != nil {
+		setDefault(&cfg.ReadLimit, DefaultSpacesReadLimit)
+	}
 	setDefault(&cfg.ReadLimit, DefaultReadLimit)
+	setDefault(&cfg.SpacesTimeout, DefaultSpacesTimeout)
 	setDefault(&cfg.ShutdownSpread, DefaultShutdownSpread)
 	setDefault(&cfg.ReplayTimeout, DefaultReplayTimeout)
 	setDefault(&cfg.ReplayConcurrency, DefaultReplayConcurrency)
@@ -264,6 +286,7 @@ func (cfg Config) validate() error {
 	check(cfg.ReplayConcurrency < 0, "ReplayConcurrency", "%d is negative", cfg.ReplayConcurrency)
 	check(cfg.InboxPage < 0, "InboxPage", "%d is negative", cfg.InboxPage)
 	check(cfg.InboxTimeout < 0, "InboxTimeout", "%v is negative", cfg.InboxTimeout)
+	check(cfg.SpacesTimeout < 0, "SpacesTimeout", "%v is negative", cfg.SpacesTimeout)
 	check(cfg.RecountConcurrency < 0, "RecountConcurrency", "%d is negative", cfg.RecountConcurrency)
 	check(cfg.ConnectBurst < 0, "ConnectBurst", "%d is negative", cfg.ConnectBurst)
 	check(math.IsNaN(cfg.ConnectRate), "ConnectRate", "is NaN")

@@ -16,16 +16,19 @@ import (
 // connEnv is what every connection of a Gateway shares: the settings and
 // collaborators its goroutines need. Immutable after New.
 type connEnv struct {
-	writeTimeout time.Duration
-	pingInterval time.Duration // <= 0: no pinger
-	muteGrace    time.Duration // how long a muted conn may stay open
-	now          func() time.Time
-	reads        *historyReads // nil without Config.History
-	inbox        Inbox         // nil without Config.Inbox
-	inboxPage    int
-	inboxTimeout time.Duration
-	stats        *counters
-	warns        *lograte.Limiter // rate-limits the slow-consumer and auth-unavailable Warns
+	writeTimeout  time.Duration
+	pingInterval  time.Duration // <= 0: no pinger
+	muteGrace     time.Duration // how long a muted conn may stay open
+	now           func() time.Time
+	reads         *historyReads // nil without Config.History
+	inbox         Inbox         // nil without Config.Inbox
+	inboxPage     int
+	inboxTimeout  time.Duration
+	stats         *counters
+	warns         *lograte.Limiter // rate-limits the slow-consumer and auth-unavailable Warns
+	spaces        Spaces           // nil without Config.Spaces (spaces.go, command.go)
+	spacesTimeout time.Duration    // bounds each Spaces call
+	hub           *hub             // the gateway's hub: subscribe and unsubscribe
 }
 
 // conn is one upgraded websocket client. It owns its life once admitted:
@@ -49,6 +52,17 @@ type conn struct {
 	catchUp    bool            // ?since= was given: the writer replays history first
 	since      string          // the since cursor when it is a well-formed id, else ""
 	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
+	title      string          // the identity's title: a space message's sender title
+	pyams      bool            // PyAMS's browser client (subprotocol): no activity events
+
+	// the connection's spaces, id -> subscribed (spaces.go); guarded by the
+	// hub's lock
+	spaces spaceSet
+	// ids this connection sent (command.go); guards itself
+	sent sentIDs
+	// the typing bucket (command.go); owned by the reader
+	typingTokens float64
+	typingAt     time.Time
 
 	// immutable after ServeHTTP sets them; only with Config.Inbox (inbox.go)
 	reader history.Reader // site, principal and principals: whose inbox

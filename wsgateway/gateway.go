@@ -9,6 +9,7 @@ import (
 	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/internal/lograte"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // slowWarnEvery rate-limits the Warn logged for slow consumers and for an
@@ -52,16 +53,18 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg,
 		env: &connEnv{
-			writeTimeout: cfg.WriteTimeout,
-			pingInterval: cfg.PingInterval,
-			muteGrace:    cfg.MuteGrace,
-			now:          cfg.Now,
-			reads:        reads,
-			inbox:        cfg.Inbox,
-			inboxPage:    cfg.InboxPage,
-			inboxTimeout: cfg.InboxTimeout,
-			stats:        stats,
-			warns:        lograte.New(slowWarnEvery, cfg.Now),
+			writeTimeout:  cfg.WriteTimeout,
+			pingInterval:  cfg.PingInterval,
+			muteGrace:     cfg.MuteGrace,
+			now:           cfg.Now,
+			reads:         reads,
+			inbox:         cfg.Inbox,
+			inboxPage:     cfg.InboxPage,
+			inboxTimeout:  cfg.InboxTimeout,
+			stats:         stats,
+			warns:         lograte.New(slowWarnEvery, cfg.Now),
+			spaces:        cfg.Spaces,
+			spacesTimeout: cfg.SpacesTimeout,
 		},
 		hub:   newHub(),
 		calls: newTracker(),
@@ -74,6 +77,7 @@ func New(cfg Config) (*Gateway, error) {
 		}),
 		drained: make(chan struct{}),
 	}
+	g.env.hub = g.hub
 	if cfg.Inbox != nil {
 		g.recounts = newRecounter(cfg.Inbox, cfg.InboxTimeout, cfg.RecountConcurrency, stats, g.InboxChanged,
 			func(err error) {
@@ -92,6 +96,12 @@ func New(cfg Config) (*Gateway, error) {
 // closed with protocol.CloseSlowConsumer. It satisfies pubsub.Sink.
 func (g *Gateway) Deliver(m *message.Message, push []byte) {
 	if m == nil || len(push) == 0 {
+		return
+	}
+	if m.Category == protocol.SpaceCategory {
+		if g.cfg.Spaces != nil {
+			g.deliverSpace(m, push)
+		}
 		return
 	}
 	it := item{id: m.ID, b: push}

@@ -36,6 +36,7 @@ type handshake struct {
 	since  string        // the ?since= cursor, raw
 	device string        // the ?device= id, valid or ""
 	id     auth.Identity // valid when err is nil
+	spaces spaceSet      // the user's spaces (Config.Spaces), read before the upgrade
 	err    error         // why the token was refused; told over the socket
 	start  time.Time     // ServeHTTP's entry, for the handshake durations
 }
@@ -141,6 +142,9 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 		g.rejectHTTP(w, RejectPrincipalLimit)
 		return hs, false
 	}
+	if g.cfg.Spaces != nil {
+		hs.spaces = g.loadSpaces(r.Context(), host, hs.id.Principal)
+	}
 	return hs, true
 }
 
@@ -239,6 +243,9 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw *wireConn, hs handshake) *conn
 			c.since = hs.since
 		}
 		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol
+		c.pyams = hs.source == auth.SourceSubprotocol
+		c.title = hs.id.Title
+		c.spaces = hs.spaces
 		c.log = c.log.With("principal", hs.id.Principal)
 		if g.cfg.Inbox != nil {
 			c.reader = history.Reader{Host: hs.host, User: hs.id.Principal, Principals: hs.id.Principals}

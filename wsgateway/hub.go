@@ -16,13 +16,15 @@ type hub struct {
 	// guarded by mu
 	sites  map[string]map[string]map[*conn]struct{} // site -> principal -> connections
 	all    map[*conn]struct{}                       // every indexed connection
+	spaces map[string]map[string]map[*conn]struct{} // site -> space id -> member connections (spaces.go)
 	admits admissions                               // (admission.go)
 }
 
 func newHub() *hub {
 	return &hub{
-		sites: make(map[string]map[string]map[*conn]struct{}),
-		all:   make(map[*conn]struct{}),
+		sites:  make(map[string]map[string]map[*conn]struct{}),
+		all:    make(map[*conn]struct{}),
+		spaces: make(map[string]map[string]map[*conn]struct{}),
 		admits: admissions{
 			perPrincipal: make(map[string]int),
 			muted:        make(map[string][]*ticket),
@@ -51,6 +53,7 @@ func (h *hub) addLocked(c *conn) {
 		set[c] = struct{}{}
 	}
 	h.all[c] = struct{}{}
+	h.indexSpacesLocked(c)
 }
 
 // removeLocked takes c out of the index; removing it twice is harmless.
@@ -70,6 +73,7 @@ func (h *hub) removeLocked(c *conn) {
 		delete(h.sites, c.site)
 	}
 	delete(h.all, c)
+	h.unindexSpacesLocked(c)
 }
 
 // len is the number of indexed connections.

@@ -230,6 +230,12 @@ func (g *Gateway) DeliverUpdate(m *message.Message, push []byte) {
 	if m == nil {
 		return
 	}
+	if m.Category == protocol.SpaceCategory {
+		if g.cfg.Spaces != nil {
+			g.deliverSpaceChange(m, false)
+		}
+		return
+	}
 	frame, ok := protocol.UpdateFrame(push)
 	if !ok {
 		g.cfg.Logger.Debug("wsgateway: update push form is not a JSON object", "id", m.ID)
@@ -244,6 +250,12 @@ func (g *Gateway) DeliverUpdate(m *message.Message, push []byte) {
 // at a time) and sends them the inbox frame. It never blocks.
 func (g *Gateway) DeliverRetract(m *message.Message) {
 	if m == nil || m.ID == "" {
+		return
+	}
+	if m.Category == protocol.SpaceCategory {
+		if g.cfg.Spaces != nil {
+			g.deliverSpaceChange(m, true)
+		}
 		return
 	}
 	var users map[userKey]history.Reader

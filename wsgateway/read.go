@@ -39,6 +39,8 @@ func (c *conn) readLoop(ctx context.Context) {
 		case string(data) == protocol.Ping:
 			c.enqueue(item{b: protocol.PongFrame})
 		case c.ack(data): // an ack frame of a connection with a device (ack.go)
+		case c.isCommand(data): // a space command (command.go)
+			c.command(ctx, data)
 		default:
 			// Clients cannot inject messages: PyAMS dispatched them.
 			c.env.stats.ignored.Add(1)

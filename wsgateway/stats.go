@@ -162,6 +162,17 @@ type Stats struct {
 	// decided (counted in Rejected): an HTTP error before the upgrade, or
 	// the refusal of an upgraded socket before it is told.
 	HandshakeRefused hist.Snapshot
+
+	// Spaces (Config.Spaces): space messages delivered (each counted once,
+	// whatever its recipients), space messages without a valid space field
+	// (not delivered), commands received, commands answered with an error,
+	// and failed Spaces calls of the gateway itself (reading a user's spaces
+	// at connect or in SpacesResync).
+	SpaceMessages  uint64
+	SpaceMalformed uint64
+	Commands       uint64
+	CommandErrors  uint64
+	SpaceErrors    uint64
 }
 
 // counters are the Gateway's statistics. The maps are built by newCounters
@@ -187,10 +198,16 @@ type counters struct {
 	acks         atomic.Uint64
 	inboxErrs    atomic.Uint64
 	recounts     atomic.Uint64
-	rejected     map[RejectReason]*atomic.Uint64
-	disconnects  map[DisconnectReason]*atomic.Uint64
-	admitted     *hist.Histogram // handshake durations of admitted connections
-	refused      *hist.Histogram // handshake durations of refusals
+	// spaces
+	spaceMessages  atomic.Uint64
+	spaceMalformed atomic.Uint64
+	commands       atomic.Uint64
+	commandErrs    atomic.Uint64
+	spaceErrs      atomic.Uint64
+	rejected       map[RejectReason]*atomic.Uint64
+	disconnects    map[DisconnectReason]*atomic.Uint64
+	admitted       *hist.Histogram // handshake durations of admitted connections
+	refused        *hist.Histogram // handshake durations of refusals
 }
 
 func newCounters() *counters {
@@ -236,6 +253,11 @@ func (c *counters) snapshot(connections int) Stats {
 		Disconnects:        make(map[DisconnectReason]uint64, len(c.disconnects)),
 		HandshakeAccepted:  c.admitted.Snapshot(),
 		HandshakeRefused:   c.refused.Snapshot(),
+		SpaceMessages:      c.spaceMessages.Load(),
+		SpaceMalformed:     c.spaceMalformed.Load(),
+		Commands:           c.commands.Load(),
+		CommandErrors:      c.commandErrs.Load(),
+		SpaceErrors:        c.spaceErrs.Load(),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()
