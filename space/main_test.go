@@ -14,6 +14,7 @@ import (
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/leaktest"
 	"github.com/notifyd/notifyd/internal/redistest"
+	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/space"
@@ -185,4 +186,23 @@ func equal[T comparable](t testing.TB, what string, got, want []T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("%s = %v, want %v", what, got, want)
 	}
+}
+
+// nopPublisher and nopHistory are for tests that never publish nor read.
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, *message.Message) error { return errors.New("nop") }
+
+type nopHistory struct{}
+
+func (nopHistory) Page(context.Context, history.Reader, history.PageOptions) (history.Page, error) {
+	return history.Page{}, errors.New("nop")
+}
+
+func (nopHistory) Update(context.Context, string, string, func(*message.Message) error) (*message.Message, error) {
+	return nil, errors.New("nop")
+}
+
+func (nopHistory) Retract(context.Context, string, string) (*message.Message, error) {
+	return nil, errors.New("nop")
 }
