@@ -52,15 +52,27 @@ type EventSink interface {
 	SpacesResync()
 }
 
-// publishEvent publishes ev on Config.Channel. The change it announces is
-// done: a failure is counted and logged, not returned.
-func (s *Service) publishEvent(ctx context.Context, ev event) {
-	if err := s.rdb.Publish(ctx, s.cfg.Channel, mustJSON(ev)).Err(); err != nil {
-		s.stats.errors.Add(1)
-		s.log.Warn("space: event not published", "type", ev.Type, "host", ev.Host, "space", ev.Space, "err", err)
+// publishEvent publishes ev on Config.Channel (see publishEvents).
+func (s *Service) publishEvent(ctx context.Context, ev event) { s.publishEvents(ctx, ev) }
+
+// publishEvents publishes evs on Config.Channel, in one pipeline. The
+// change they announce is done: a failure is counted and logged, not
+// returned.
+func (s *Service) publishEvents(ctx context.Context, evs ...event) {
+	if len(evs) == 0 {
 		return
 	}
-	s.stats.published.Add(1)
+	p := s.rdb.Pipeline()
+	for _, ev := range evs {
+		p.Publish(ctx, s.cfg.Channel, mustJSON(ev))
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		s.stats.errors.Add(1)
+		s.log.Warn("space: events not published", "type", evs[0].Type, "host", evs[0].Host, "space", evs[0].Space,
+			"events", len(evs), "err", err)
+		return
+	}
+	s.stats.published.Add(uint64(len(evs)))
 }
 
 // Typing announces that the caller is typing in the space. It is never

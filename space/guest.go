@@ -6,8 +6,6 @@ import (
 	"encoding/base32"
 	"strings"
 	"time"
-
-	"github.com/notifyd/notifyd/protocol"
 )
 
 // Invitation is a guest's access to one space: a token for a fresh guest
@@ -44,7 +42,10 @@ func (s *Service) Guest(ctx context.Context, c Caller, id, name string) (Invitat
 		return Invitation{}, err
 	}
 	ttl := s.cfg.GuestTTL
-	token, err := s.cfg.Mint(principal, name, []string{protocol.SpacePrincipal(id)}, ttl)
+	// No space principal in the token: like every member's, the guest's
+	// space principal comes from its membership, so that its removal
+	// takes effect at once.
+	token, err := s.cfg.Mint(principal, name, nil, ttl)
 	if err != nil {
 		s.stats.errors.Add(1)
 		// Without a token the guest cannot come: take it out again.

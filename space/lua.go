@@ -33,7 +33,7 @@ for i = first, #ARGV do
 end
 redis.call('HSET', s, 'title', ARGV[4], 'kind', kind, 'created', ARGV[5], 'act', ARGV[6], 'creator', ARGV[first], 'n', 0)
 if kind == 'direct' then
-  redis.call('HSET', s, 'name:' .. ARGV[first], ARGV[8])
+  redis.call('HSET', s, 'name:' .. ARGV[first], ARGV[8], 'p1', ARGV[first], 'p2', ARGV[first + 1])
 end
 for i = first, #ARGV do
   local mod = '0'

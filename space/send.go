@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
@@ -46,8 +45,8 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	now := s.cfg.Now()
 	msgID := s.cfg.IDGen.New(now)
 	ts := message.FormatTimestamp(now)
-	direct := strings.HasPrefix(id, "d")
-	field := protocol.SpaceField{ID: id, Direct: direct, Send: m}
+	// Direct is known after the script; true here bounds the size.
+	field := protocol.SpaceField{ID: id, Direct: true, Send: m}
 	sender := protocol.Sender{ID: c.Principal, Title: cmp.Or(c.Title, c.Principal)}
 	ev := protocol.NewSpaceMessage(protocol.ActionMessage, field, msgID, sender, ts)
 	nm := &message.Message{
@@ -77,7 +76,9 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	if err != nil {
 		return protocol.SpaceMessage{}, err
 	}
-	spaceTitle := str(v[2])
+	spaceTitle, direct := str(v[2]), str(v[3]) == KindDirect
+	field.Direct = direct
+	nm.Extra[extraKey] = mustJSON(field)
 	switch {
 	case direct:
 		nm.Title = sender.Title

@@ -287,6 +287,17 @@ func TestUnread(t *testing.T) {
 		if list[0].LastMessage == nil || list[0].LastMessage.Body != "b1" || list[0].MembersCount != 3 || list[0].Members != nil {
 			t.Fatalf("carol's list %+v", list[0])
 		}
+		var keys map[string]json.RawMessage
+		raw, _ := json.Marshal(list[0])
+		_ = json.Unmarshal(raw, &keys)
+		for _, k := range []string{"id", "title", "kind", "created", "members_count", "unread", "last_message"} {
+			if _, ok := keys[k]; !ok {
+				t.Fatalf("list entry %s has no %q", raw, k)
+			}
+		}
+		if _, ok := keys["members"]; ok || len(keys) != 7 {
+			t.Fatalf("list entry %s", raw)
+		}
 	})
 }
 

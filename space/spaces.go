@@ -72,6 +72,9 @@ func (s *Service) Create(ctx context.Context, c Caller, title, kind string, memb
 	}
 	now := s.cfg.Now()
 	id := s.cfg.IDGen.New(now)
+	if !validSpaceID(id) {
+		return Space{}, failure(op, ErrUnavailable, "Config.IDGen made an id that is not letters and digits")
+	}
 	created := message.FormatTimestamp(now)
 	args := []any{id, KindGroup, title, created, now.UnixMilli(), s.cfg.MaxSpacesPerUser, c.Title}
 	for _, p := range all {
@@ -82,10 +85,12 @@ func (s *Service) Create(ctx context.Context, c Caller, title, kind string, memb
 	}
 	s.stats.created.Add(1)
 	sp := Space{ID: id, Title: title, Kind: KindGroup, Created: created, MembersCount: len(all)}
+	evs := make([]event, len(all))
 	for i, p := range all {
 		sp.Members = append(sp.Members, Member{Principal: p, Moderator: i == 0})
-		s.publishEvent(ctx, event{Type: eventMember, Host: c.Host, Space: id, Principal: p, Joined: true})
+		evs[i] = event{Type: eventMember, Host: c.Host, Space: id, Principal: p, Joined: true}
 	}
+	s.publishEvents(ctx, evs...)
 	sortMembers(sp.Members)
 	s.log.Debug("space: created", "host", c.Host, "space", id, "principal", c.Principal, "members", len(all))
 	return sp, nil
@@ -130,9 +135,9 @@ func (s *Service) Direct(ctx context.Context, c Caller, other string) (sp Space,
 	case "ok":
 		created = true
 		s.stats.created.Add(1)
-		for _, p := range []string{c.Principal, other} {
-			s.publishEvent(ctx, event{Type: eventMember, Host: c.Host, Space: id, Principal: p, Joined: true})
-		}
+		s.publishEvents(ctx,
+			event{Type: eventMember, Host: c.Host, Space: id, Principal: c.Principal, Joined: true},
+			event{Type: eventMember, Host: c.Host, Space: id, Principal: other, Joined: true})
 	case "exists":
 	default:
 		detail := ""
@@ -193,14 +198,11 @@ func (r *spaceRead) space(reader string, withMembers bool) (sp Space, act int64,
 		sp.MembersCount = int(r.count.Val())
 	}
 	if sp.Kind == KindDirect {
-		for _, m := range sp.Members {
-			if m.Principal != reader {
-				sp.Title = cmp.Or(h["name:"+m.Principal], m.Principal)
-			}
+		other := h["p1"]
+		if other == reader {
+			other = h["p2"]
 		}
-		if !withMembers {
-			sp.Members = nil
-		}
+		sp.Title = cmp.Or(h["name:"+other], other)
 	}
 	return sp, act, true
 }
@@ -254,8 +256,7 @@ func (s *Service) List(ctx context.Context, c Caller) ([]Space, error) {
 	p := s.rdb.Pipeline()
 	reads := make([]*spaceRead, len(ids))
 	for i, id := range ids {
-		// Direct spaces need their two members for their title.
-		reads[i] = s.queueRead(p, c.Host, c.Principal, id, strings.HasPrefix(id, "d"))
+		reads[i] = s.queueRead(p, c.Host, c.Principal, id, false)
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.redisErr(ctx, op, err)
@@ -307,9 +308,11 @@ func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return err
 	}
+	evs := make([]event, 0, len(v)-1)
 	for _, p := range v[1:] {
-		s.publishEvent(ctx, event{Type: eventMember, Host: c.Host, Space: id, Principal: str(p), Deleted: true})
+		evs = append(evs, event{Type: eventMember, Host: c.Host, Space: id, Principal: str(p), Deleted: true})
 	}
+	s.publishEvents(ctx, evs...)
 	return nil
 }
 

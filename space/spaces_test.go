@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/protocol"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/notifyd/notifyd/internal/redistest"
@@ -210,6 +213,19 @@ func TestDirect(t *testing.T) {
 		msgs, _, err := e.svc.Messages(c, bob, id, "", 0, "")
 		wantErr(t, "Messages", err, nil)
 		equal(t, "direct messages", bodies(msgs), []string{"psst"})
+		p, err := e.hist.Page(c, history.Reader{Host: host, User: "bob", Principals: []string{protocol.SpacePrincipal(id)}}, history.PageOptions{})
+		if err != nil || len(p.Items) != 1 {
+			t.Fatalf("bob's inbox: %+v, %v", p, err)
+		}
+		m := p.Items[0].Message
+		f, err := protocol.ParseSpaceField(m.Extra["space"])
+		if err != nil || !f.Direct || m.Title != "Alice" || m.Body != "psst" {
+			t.Fatalf("direct message stored as %s", m.StoredJSON())
+		}
+		list, _ := e.svc.List(c, alice)
+		if len(list) != 1 || list[0].Title != "Bob" {
+			t.Fatalf("alice's direct space titled %q", list[0].Title)
+		}
 	})
 }
 
