@@ -27,7 +27,9 @@
 // Space principals ("space:...") and system principals ("system.",
 // "system:") are never members. Guests ("guest:<random>", see Guest) join
 // one space through their invitation only: a guest may not Create, Direct,
-// nor be added (Create's members, AddMember) to any space.
+// nor be added (Create's members, AddMember) to any space. A guest token
+// carries no space principal: a guest's, like every member's, comes from
+// its membership (IsMember, MemberOf), so a removal takes effect at once.
 //
 // Messages: kind chat needs a body, post a title and a body, task a title
 // and a Task (status open or done, due RFC 3339 if set, an assignee that
@@ -36,7 +38,8 @@
 // control characters or backslashes (message's link rules). Limits: body
 // 16 KiB, titles 200 bytes on one line, emoji 1..32 bytes without spaces
 // or control characters, principals 256 bytes, names 100 bytes, members
-// Config.MaxMembers, spaces per principal Config.MaxSpacesPerUser,
+// Config.MaxMembers, spaces per principal Config.MaxSpacesPerUser (a
+// Create, Direct or AddMember that would take any member past it fails),
 // different emojis per message Config.MaxEmojis; all text valid UTF-8
 // (bodies may hold newlines and tabs, nothing else below U+0020). A thread
 // is the id of a top-level message of the same space. Edit: the sender
@@ -80,7 +83,8 @@
 //
 //	P s:<id>       hash: title, kind, created, creator, n (message counter),
 //	               last (JSON of the last SpaceMessage), lid (its id), act
-//	               (last activity, Unix ms), name:<principal> (direct spaces)
+//	               (last activity, Unix ms); direct spaces also p1, p2 (the
+//	               two members) and name:<principal> (last known titles)
 //	P sm:<id>      hash: principal -> "1" moderator / "0" member
 //	P us:<p>       sorted set: the spaces of p, scored by join time (ms)
 //	P sr:<p>       hash: space -> p's read counter
@@ -113,10 +117,13 @@
 // # What is not atomic
 //
 // Each script is atomic; a sequence of them is not. Send counts the
-// message before publishing it: when publishing fails, the last message
-// is put back and the record deleted, but the counter keeps its increment
-// (a reader may see one unread message too many until it reads past the
-// next one). Edit and DeleteMessage change the history first, then the
+// message before publishing it. When the Publisher refuses it (invalid,
+// too large), the last message is put back and the record deleted, but
+// the counter keeps its increment (a reader may see one unread message too
+// many until it reads past the next one). Any other failure may come after
+// the message was stored (a timeout), so nothing is undone: the caller
+// gets ErrUnavailable, and a retry is a new message (another id).
+// Edit and DeleteMessage change the history first, then the
 // space's last message. Delete removes the space and its memberships; its
 // messages stay in the history (unreadable: nobody is a member) until they
 // expire. Events are published after the change, so a crash between the

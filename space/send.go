@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
@@ -27,9 +29,10 @@ const extraKey = "space"
 // the caller is a member (and the task assignee too, and that the thread
 // is a top-level message of the space), counts the message (unread
 // counters, last message, the sender's read cursor), then publishes it
-// through the Publisher. If publishing fails, the last message is put
-// back and the record deleted, but the space's counter keeps its
-// increment (see doc.go).
+// through the Publisher. If the Publisher refuses the message (invalid,
+// too large), the last message is put back and the record deleted, but
+// the space's counter keeps its increment; other failures leave all as
+// is, since the message may have been stored (see doc.go).
 func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send, o SendOptions) (protocol.SpaceMessage, error) {
 	const op = "send"
 	if err := s.checkSpaceOp(op, c, id); err != nil {
@@ -51,7 +54,7 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	ev := protocol.NewSpaceMessage(protocol.ActionMessage, field, msgID, sender, ts)
 	nm := &message.Message{
 		Host: c.Host, Action: "notify", Category: protocol.SpaceCategory, Status: "info",
-		Body:      cmp.Or(m.Body, m.Title),
+		Body:      notificationBody(m.Body, m.Title),
 		Source:    &message.Source{ID: c.Principal, Title: sender.Title},
 		Target:    &message.Target{Principals: []string{protocol.SpacePrincipal(id)}},
 		Timestamp: ts, ID: msgID,
@@ -92,7 +95,13 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	}
 	if err := s.pub.Publish(ctx, nm); err != nil {
 		s.stats.errors.Add(1)
-		// Undo what can be: the last message and the record.
+		if !errors.Is(err, message.ErrInvalid) && !errors.Is(err, message.ErrTooLarge) {
+			// The message may have been stored (a timeout after the
+			// script ran): keep its record, or it would vanish from
+			// Messages; a retry by the client is a new message.
+			return protocol.SpaceMessage{}, historyErr(ctx, op, err)
+		}
+		// Refused, so not stored: undo the last message and the record.
 		if _, uerr := s.run(context.WithoutCancel(ctx), op, relastLua, c.Host, s.key(c.Host, "s:", id),
 			id, msgID, str(v[4]), str(v[5]), str(v[6]), "1"); uerr != nil {
 			s.log.Warn("space: undo of a failed send failed", "host", c.Host, "space", id, "id", msgID, "err", uerr)
@@ -105,6 +114,15 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 		s.cfg.OnMessage(ctx, c.Host, id, msgID, ev.Frame())
 	}
 	return ev, nil
+}
+
+// notificationBody is the body of the message.Message, which must not be
+// blank: the text, or the title of a task without text.
+func notificationBody(body, title string) string {
+	if strings.TrimSpace(body) == "" {
+		return title
+	}
+	return body
 }
 
 // Messages returns a page of the space's messages, newest first: before a
@@ -225,7 +243,7 @@ func (s *Service) Edit(ctx context.Context, c Caller, messageID, body string) er
 		}
 		f.Body = body
 		m.Extra[extraKey] = mustJSON(f)
-		m.Body = cmp.Or(body, f.Title)
+		m.Body = notificationBody(body, f.Title)
 		ev = protocol.NewSpaceMessage("", f, m.ID, protocol.Sender{ID: m.Source.ID, Title: m.Source.Title}, m.Timestamp)
 		return nil
 	})

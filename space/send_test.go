@@ -321,31 +321,39 @@ func TestSendRate(t *testing.T) {
 	}
 }
 
-// failingPublisher fails every Publish.
-type failingPublisher struct{}
+// failingPublisher fails every Publish with err.
+type failingPublisher struct{ err error }
 
-func (failingPublisher) Publish(context.Context, *message.Message) error {
-	return errors.New("redis down")
-}
+func (p failingPublisher) Publish(context.Context, *message.Message) error { return p.err }
 
-// TestSendPublishFails: a failed publish leaves the last message and no
-// record of the message behind.
+// TestSendPublishFails: a refused message leaves the last message as it
+// was and no record behind; after an unavailable publisher (the message
+// may have been stored), the record stays.
 func TestSendPublishFails(t *testing.T) {
 	rdb, _ := redistest.Backends()[0].New(t)
 	e := newEnv(t, rdb, nil)
 	sp := e.mustCreate(t, "Team", "bob")
 	first := e.mustSend(t, alice, sp.ID, chat("first"))
-	broken, err := space.New(rdb, failingPublisher{}, e.hist, e.cfg)
+	broken, err := space.New(rdb, failingPublisher{&message.FieldError{Field: "x", Reason: "refused"}}, e.hist, e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var id string
 	_, err = broken.Send(ctx(t), alice, sp.ID, chat("lost"), space.SendOptions{OnID: func(s string) { id = s }})
-	wantErr(t, "Send", err, space.ErrUnavailable)
+	wantErr(t, "Send", err, space.ErrInvalid)
 	list, _ := e.svc.List(ctx(t), bob)
 	if list[0].LastMessage == nil || list[0].LastMessage.ID != first.ID {
 		t.Fatalf("last message after a failed send: %+v", list[0].LastMessage)
 	}
 	_, err = e.svc.React(ctx(t), bob, id, "👍", false)
 	wantErr(t, "React to the lost message", err, space.ErrNotFound)
+
+	down, err := space.New(rdb, failingPublisher{errors.New("i/o timeout")}, e.hist, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = down.Send(ctx(t), alice, sp.ID, chat("maybe"), space.SendOptions{OnID: func(s string) { id = s }})
+	wantErr(t, "Send", err, space.ErrUnavailable)
+	_, err = e.svc.React(ctx(t), bob, id, "👍", false)
+	wantErr(t, "React to the maybe-stored message", err, nil)
 }

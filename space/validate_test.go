@@ -54,6 +54,7 @@ func TestSendValidation(t *testing.T) {
 		{"task done, due, assignee", task(func(tk *protocol.Task) {
 			tk.Status, tk.Due, tk.Assignee = protocol.TaskDone, "2026-03-02T10:00:00Z", "bob"
 		}), nil},
+		{"task blank body", protocol.Send{Kind: protocol.KindTask, Title: "Do", Body: "  ", Task: &protocol.Task{Status: protocol.TaskOpen}}, nil},
 		{"task no task", protocol.Send{Kind: protocol.KindTask, Title: "Do"}, space.ErrInvalid},
 		{"task no title", protocol.Send{Kind: protocol.KindTask, Task: &protocol.Task{Status: protocol.TaskOpen}}, space.ErrInvalid},
 		{"task bad status", task(func(tk *protocol.Task) { tk.Status = "wip" }), space.ErrInvalid},
