@@ -41,7 +41,9 @@
 // Config.MaxMembers, spaces per principal Config.MaxSpacesPerUser (a
 // Create, Direct or AddMember that would take any member past it fails),
 // different emojis per message Config.MaxEmojis; all text valid UTF-8
-// (bodies may hold newlines and tabs, nothing else below U+0020). A thread
+// (bodies may hold newlines and tabs, nothing else below U+0020). The
+// caller's title (a token's name) is cleaned rather than refused: control
+// characters become spaces and it is cut to 200 bytes. A thread
 // is the id of a top-level message of the same space. Edit: the sender
 // only. DeleteMessage: the sender or a moderator. Each user (host and
 // principal) sends at most Config.SendRate messages per second
@@ -82,9 +84,10 @@
 // Cluster-safe.
 //
 //	P s:<id>       hash: title, kind, created, creator, n (message counter),
-//	               last (JSON of the last SpaceMessage), lid (its id), act
+//	               last (JSON preview of the last SpaceMessage: body cut to
+//	               1 KiB, no attachments), lid (its id), act
 //	               (last activity, Unix ms); direct spaces also p1, p2 (the
-//	               two members) and name:<principal> (last known titles)
+//	               two members) and t1, t2 (their last known titles)
 //	P sm:<id>      hash: principal -> "1" moderator / "0" member
 //	P us:<p>       sorted set: the spaces of p, scored by join time (ms)
 //	P sr:<p>       hash: space -> p's read counter

@@ -80,7 +80,7 @@ func (s *Service) publishEvents(ctx context.Context, evs ...event) {
 // are dropped silently (nil).
 func (s *Service) Typing(ctx context.Context, c Caller, id string) error {
 	const op = "typing"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return err
 	}
 	member, _, err := s.IsMember(ctx, c.Host, id, c.Principal)

@@ -29,7 +29,7 @@ func (s *Service) Guest(ctx context.Context, c Caller, id, name string) (Invitat
 	if s.cfg.Mint == nil {
 		return Invitation{}, failure(op, ErrNotConfigured, "no signing key for guest tokens")
 	}
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return Invitation{}, err
 	}
 	if err := checkLine(op, "name", name, MaxName, true); err != nil {

@@ -14,6 +14,14 @@ local pfx, id = ARGV[1], ARGV[2]
 local s, sm = KEYS[1], pfx .. 'sm:' .. id
 local function us(p) return pfx .. 'us:' .. p end
 local function sr(p) return pfx .. 'sr:' .. p end
+-- name records the display name of p, a member of a direct space.
+local function name(p, title)
+  if redis.call('HGET', s, 'p1') == p then
+    redis.call('HSET', s, 't1', title)
+  elseif redis.call('HGET', s, 'p2') == p then
+    redis.call('HSET', s, 't2', title)
+  end
+end
 `
 
 // createLua: ARGV pfx id kind title created nowms maxSpaces name member...
@@ -21,8 +29,8 @@ local function sr(p) return pfx .. 'sr:' .. p end
 var createLua = redis.NewScript(luaHead + `
 local kind, first = ARGV[3], 9
 if redis.call('EXISTS', s) == 1 then
-  if kind == 'direct' and redis.call('HEXISTS', sm, ARGV[first]) == 1 then
-    redis.call('HSET', s, 'name:' .. ARGV[first], ARGV[8])
+  if kind == 'direct' then
+    name(ARGV[first], ARGV[8])
   end
   return {'exists'}
 end
@@ -33,7 +41,7 @@ for i = first, #ARGV do
 end
 redis.call('HSET', s, 'title', ARGV[4], 'kind', kind, 'created', ARGV[5], 'act', ARGV[6], 'creator', ARGV[first], 'n', 0)
 if kind == 'direct' then
-  redis.call('HSET', s, 'name:' .. ARGV[first], ARGV[8], 'p1', ARGV[first], 'p2', ARGV[first + 1])
+  redis.call('HSET', s, 'p1', ARGV[first], 'p2', ARGV[first + 1], 't1', ARGV[8])
 end
 for i = first, #ARGV do
   local mod = '0'
@@ -147,7 +155,7 @@ local n = redis.call('HINCRBY', s, 'n', 1)
 local prev = redis.call('HMGET', s, 'last', 'lid', 'act', 'title', 'kind')
 redis.call('HSET', s, 'last', ARGV[8], 'lid', msg, 'act', ARGV[9])
 if prev[5] == 'direct' then
-  redis.call('HSET', s, 'name:' .. sender, ARGV[10])
+  name(sender, ARGV[10])
 end
 local sx = pfx .. 'sx:' .. msg
 redis.call('HSET', sx, 'space', id, 'sender', sender, 'thread', thread, 'n', n)

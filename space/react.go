@@ -19,7 +19,7 @@ const maxReactors = 10
 // the reaction with the emoji's count after the change.
 func (s *Service) React(ctx context.Context, c Caller, messageID, emoji string, remove bool) (protocol.Reaction, error) {
 	const op = "react"
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return protocol.Reaction{}, err
 	}
 	if !validMessageID(messageID) {

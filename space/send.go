@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
@@ -35,7 +36,7 @@ const extraKey = "space"
 // is, since the message may have been stored (see doc.go).
 func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send, o SendOptions) (protocol.SpaceMessage, error) {
 	const op = "send"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return protocol.SpaceMessage{}, err
 	}
 	if err := checkSend(op, m); err != nil {
@@ -68,14 +69,12 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	if n := len(nm.StoredJSON()) + 6*MaxTitle + 64; n > s.cfg.MaxMessageSize {
 		return protocol.SpaceMessage{}, invalid(op, "message", "is too large (%d bytes, limit %d)", n, s.cfg.MaxMessageSize)
 	}
-	last := ev
-	last.Action = ""
 	assignee := ""
 	if m.Task != nil {
 		assignee = m.Task.Assignee
 	}
 	v, err := s.run(ctx, op, sendLua, c.Host, s.key(c.Host, "s:", id),
-		id, c.Principal, msgID, m.Thread, assignee, s.ttlMS(), mustJSON(last), now.UnixMilli(), sender.Title)
+		id, c.Principal, msgID, m.Thread, assignee, s.ttlMS(), preview(ev), now.UnixMilli(), sender.Title)
 	if err != nil {
 		return protocol.SpaceMessage{}, err
 	}
@@ -116,6 +115,24 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	return ev, nil
 }
 
+// maxPreview bounds the body of a space's last message (Space.LastMessage).
+const maxPreview = 1 << 10
+
+// preview encodes m as a space's last message: no action, no attachments,
+// the body cut to maxPreview bytes (on a character boundary). So List
+// reads at most a few KiB per space.
+func preview(m protocol.SpaceMessage) []byte {
+	m.Action, m.Attachments, m.Reactions = "", nil, nil
+	if len(m.Body) > maxPreview {
+		cut := maxPreview
+		for cut > 0 && !utf8.RuneStart(m.Body[cut]) {
+			cut--
+		}
+		m.Body = m.Body[:cut]
+	}
+	return mustJSON(m)
+}
+
 // notificationBody is the body of the message.Message, which must not be
 // blank: the text, or the title of a task without text.
 func notificationBody(body, title string) string {
@@ -133,7 +150,7 @@ func notificationBody(body, title string) string {
 // "" at the end. Reactions are merged in.
 func (s *Service) Messages(ctx context.Context, c Caller, id, before string, limit int, thread string) (msgs []protocol.SpaceMessage, next string, err error) {
 	const op = "messages"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return nil, "", err
 	}
 	switch {
@@ -191,7 +208,7 @@ func spaceMessage(m *message.Message, id string) (protocol.SpaceMessage, bool) {
 // (a message of that space), unless it is past it already.
 func (s *Service) Read(ctx context.Context, c Caller, id, until string) error {
 	const op = "read"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return err
 	}
 	if !validMessageID(until) {
@@ -205,7 +222,7 @@ func (s *Service) Read(ctx context.Context, c Caller, id, until string) error {
 // caller is a moderator of that space; ErrNotFound when the message is
 // unknown or the caller not a member.
 func (s *Service) msgInfo(ctx context.Context, op string, c Caller, id string) (space, sender string, moderator bool, err error) {
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return "", "", false, err
 	}
 	if !validMessageID(id) {
@@ -250,7 +267,7 @@ func (s *Service) Edit(ctx context.Context, c Caller, messageID, body string) er
 	if err != nil {
 		return historyErr(ctx, op, err)
 	}
-	_, err = s.run(ctx, op, relastLua, c.Host, s.key(c.Host, "s:", space), space, nm.ID, mustJSON(ev), nm.ID, "", "0")
+	_, err = s.run(ctx, op, relastLua, c.Host, s.key(c.Host, "s:", space), space, nm.ID, preview(ev), nm.ID, "", "0")
 	return err
 }
 
@@ -274,7 +291,7 @@ func (s *Service) DeleteMessage(ctx context.Context, c Caller, messageID string)
 	if p, err := s.hist.Page(ctx, r, history.PageOptions{Limit: 1}); err == nil {
 		for _, it := range p.Items {
 			if sm, ok := spaceMessage(it.Message, space); ok {
-				last, lid = string(mustJSON(sm)), sm.ID
+				last, lid = string(preview(sm)), sm.ID
 			}
 		}
 	}

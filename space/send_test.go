@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,6 +300,25 @@ func TestUnread(t *testing.T) {
 			t.Fatalf("list entry %s", raw)
 		}
 	})
+}
+
+func TestLastMessagePreview(t *testing.T) {
+	rdb, _ := redistest.Backends()[0].New(t)
+	e := newEnv(t, rdb, nil)
+	sp := e.mustCreate(t, "Team", "bob")
+	body := strings.Repeat("é", 600) // 1200 bytes
+	e.mustSend(t, alice, sp.ID, protocol.Send{Kind: protocol.KindChat, Body: body,
+		Attachments: []protocol.Attachment{{Name: "a", URL: "https://x.example/a"}}})
+	list, err := e.svc.List(ctx(t), bob)
+	wantErr(t, "List", err, nil)
+	last := list[0].LastMessage
+	if last == nil || last.Body != strings.Repeat("é", 512) || last.Attachments != nil || last.Action != "" {
+		t.Fatalf("preview %+v", last)
+	}
+	msgs, _, _ := e.svc.Messages(ctx(t), bob, sp.ID, "", 0, "")
+	if msgs[0].Body != body || len(msgs[0].Attachments) != 1 {
+		t.Fatalf("the message itself was cut: %+v", msgs[0])
+	}
 }
 
 func TestSendRate(t *testing.T) {

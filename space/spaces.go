@@ -23,7 +23,9 @@ const (
 	KindDirect = "direct"
 )
 
-// Space is a space as its members see it.
+// Space is a space as its members see it. LastMessage is a preview: its
+// body cut to 1 KiB, without attachments nor reactions (Messages has the
+// whole message).
 type Space struct {
 	ID           string                 `json:"id"`
 	Title        string                 `json:"title"`
@@ -43,7 +45,7 @@ func isGuest(p string) bool { return strings.HasPrefix(p, guestPrefix) }
 // non-moderator members (duplicates and the caller are dropped).
 func (s *Service) Create(ctx context.Context, c Caller, title, kind string, members []string) (Space, error) {
 	const op = "create"
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return Space{}, err
 	}
 	if isGuest(c.Principal) {
@@ -112,7 +114,7 @@ func DirectID(host, a, b string) string {
 // created reports that this call did.
 func (s *Service) Direct(ctx context.Context, c Caller, other string) (sp Space, created bool, err error) {
 	const op = "direct"
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return Space{}, false, err
 	}
 	if err := checkPrincipal(op, "principal", other); err != nil {
@@ -154,7 +156,7 @@ func (s *Service) Direct(ctx context.Context, c Caller, other string) (sp Space,
 // count), and the reader's read cursor, in one pipeline.
 type spaceRead struct {
 	id      string
-	hash    *redis.MapStringStringCmd
+	hash    *redis.SliceCmd           // spaceFields
 	members *redis.MapStringStringCmd // nil: count only
 	count   *redis.IntCmd
 	cursor  *redis.StringCmd
@@ -162,7 +164,7 @@ type spaceRead struct {
 
 func (s *Service) queueRead(p redis.Pipeliner, host, reader, id string, withMembers bool) *spaceRead {
 	ctx := context.Background() // pipelined commands do not use it
-	r := &spaceRead{id: id, hash: p.HGetAll(ctx, s.key(host, "s:", id)), cursor: p.HGet(ctx, s.key(host, "sr:", reader), id)}
+	r := &spaceRead{id: id, hash: p.HMGet(ctx, s.key(host, "s:", id), spaceFields...), cursor: p.HGet(ctx, s.key(host, "sr:", reader), id)}
 	if withMembers {
 		r.members = p.HGetAll(ctx, s.key(host, "sm:", id))
 	} else {
@@ -171,9 +173,17 @@ func (s *Service) queueRead(p redis.Pipeliner, host, reader, id string, withMemb
 	return r
 }
 
+// spaceFields are the fields of a space hash that reads need.
+var spaceFields = []string{"title", "kind", "created", "act", "n", "last", "p1", "p2", "t1", "t2"}
+
 // space decodes r for reader; ok is false when the space does not exist.
 func (r *spaceRead) space(reader string, withMembers bool) (sp Space, act int64, ok bool) {
-	h := r.hash.Val()
+	h := make(map[string]string, len(spaceFields))
+	for i, v := range r.hash.Val() {
+		if i < len(spaceFields) {
+			h[spaceFields[i]] = str(v)
+		}
+	}
 	if h["kind"] == "" {
 		return Space{}, 0, false
 	}
@@ -198,11 +208,11 @@ func (r *spaceRead) space(reader string, withMembers bool) (sp Space, act int64,
 		sp.MembersCount = int(r.count.Val())
 	}
 	if sp.Kind == KindDirect {
-		other := h["p1"]
+		other, title := h["p1"], h["t1"]
 		if other == reader {
-			other = h["p2"]
+			other, title = h["p2"], h["t2"]
 		}
-		sp.Title = cmp.Or(h["name:"+other], other)
+		sp.Title = cmp.Or(title, other)
 	}
 	return sp, act, true
 }
@@ -220,7 +230,7 @@ func sortMembers(ms []Member) {
 // Get returns the space id with its members.
 func (s *Service) Get(ctx context.Context, c Caller, id string) (Space, error) {
 	const op = "get"
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return Space{}, err
 	}
 	if !validSpaceID(id) {
@@ -243,7 +253,7 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (Space, error) {
 // counts and last messages but without members.
 func (s *Service) List(ctx context.Context, c Caller) ([]Space, error) {
 	const op = "list"
-	if err := checkCaller(op, c); err != nil {
+	if err := checkCaller(op, &c); err != nil {
 		return nil, err
 	}
 	ids, err := s.rdb.ZRevRange(ctx, s.key(c.Host, "us:", c.Principal), 0, int64(s.cfg.MaxSpacesPerUser)-1).Result()
@@ -284,7 +294,7 @@ func (s *Service) List(ctx context.Context, c Caller) ([]Space, error) {
 // Rename sets the title of a group space (moderators).
 func (s *Service) Rename(ctx context.Context, c Caller, id, title string) (Space, error) {
 	const op = "rename"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return Space{}, err
 	}
 	if err := checkLine(op, "title", title, MaxTitle, true); err != nil {
@@ -301,7 +311,7 @@ func (s *Service) Rename(ctx context.Context, c Caller, id, title string) (Space
 // history until they expire but nobody can read them.
 func (s *Service) Delete(ctx context.Context, c Caller, id string) error {
 	const op = "delete"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return err
 	}
 	v, err := s.run(ctx, op, deleteLua, c.Host, s.key(c.Host, "s:", id), id, c.Principal)
@@ -331,7 +341,7 @@ func (s *Service) Members(ctx context.Context, c Caller, id string) ([]Member, e
 // what was said before it joined is not unread.
 func (s *Service) AddMember(ctx context.Context, c Caller, id, principal string, moderator bool) (Member, error) {
 	const op = "add member"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return Member{}, err
 	}
 	if err := checkPrincipal(op, "principal", principal); err != nil {
@@ -367,7 +377,7 @@ func (s *Service) join(ctx context.Context, op string, c Caller, id, principal s
 // Direct spaces keep their two members (ErrForbidden).
 func (s *Service) RemoveMember(ctx context.Context, c Caller, id, principal string) error {
 	const op = "remove member"
-	if err := s.checkSpaceOp(op, c, id); err != nil {
+	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return err
 	}
 	if err := checkLine(op, "principal", principal, MaxPrincipal, true); err != nil {
@@ -415,9 +425,9 @@ func (s *Service) MemberOf(ctx context.Context, host, principal string, limit in
 	return ids, nil
 }
 
-// checkSpaceOp validates the caller and the space id of op (an invalid id
-// is not found).
-func (s *Service) checkSpaceOp(op string, c Caller, id string) error {
+// checkSpaceOp validates the caller (cleaning its title) and the space id
+// of op (an invalid id is not found).
+func (s *Service) checkSpaceOp(op string, c *Caller, id string) error {
 	if err := checkCaller(op, c); err != nil {
 		return err
 	}

@@ -85,8 +85,11 @@ func checkPrincipal(op, field, p string) error {
 	return nil
 }
 
-// checkCaller validates c.
-func checkCaller(op string, c Caller) error {
+// checkCaller validates c's host and principal, and cleans its title
+// rather than refusing it (it comes from a token's name claim, which the
+// user may not be able to change): invalid UTF-8 and control characters
+// become spaces, and it is cut to MaxTitle bytes on a character boundary.
+func checkCaller(op string, c *Caller) error {
 	if err := message.ValidateHost(c.Host); err != nil || strings.ContainsAny(c.Host, "{}") {
 		return invalid(op, "host", "must be an origin such as https://example.com")
 	}
@@ -96,7 +99,29 @@ func checkCaller(op string, c Caller) error {
 	if strings.HasPrefix(c.Principal, protocol.SpacePrincipalPrefix) {
 		return invalid(op, "caller", "a space principal cannot act")
 	}
-	return checkLine(op, "caller title", c.Title, MaxTitle, false)
+	c.Title = cleanTitle(c.Title)
+	return nil
+}
+
+// cleanTitle makes t one line of at most MaxTitle bytes of UTF-8.
+func cleanTitle(t string) string {
+	if len(t) <= MaxTitle && textOK(t, false) {
+		return t
+	}
+	t = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(t, " "))
+	if len(t) > MaxTitle {
+		cut := MaxTitle
+		for cut > 0 && !utf8.RuneStart(t[cut]) {
+			cut--
+		}
+		t = t[:cut]
+	}
+	return strings.TrimSpace(t)
 }
 
 // validSpaceID reports whether id may be a space id: 1..64 ASCII letters

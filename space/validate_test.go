@@ -104,8 +104,6 @@ func TestArgumentValidation(t *testing.T) {
 		"no principal":     {Host: host},
 		"long principal":   {Host: host, Principal: long},
 		"space principal":  {Host: host, Principal: "space:" + sp.ID},
-		"two-line title":   {Host: host, Principal: "alice", Title: "A\nB"},
-		"long title":       {Host: host, Principal: "alice", Title: strings.Repeat("t", space.MaxTitle+1)},
 	}
 	for name, bad := range callers {
 		_, err := e.svc.Create(c, bad, "T", "", nil)
@@ -114,6 +112,12 @@ func TestArgumentValidation(t *testing.T) {
 		wantErr(t, "Send by "+name, err, space.ErrInvalid)
 		_, err = e.svc.List(c, bad)
 		wantErr(t, "List by "+name, err, space.ErrInvalid)
+	}
+	// A caller's title is cleaned, not refused.
+	sent, err := e.svc.Send(c, space.Caller{Host: host, Principal: "alice", Title: "A\nB\xff" + strings.Repeat("é", space.MaxTitle)}, sp.ID, chat("x"), space.SendOptions{})
+	wantErr(t, "Send with an unruly title", err, nil)
+	if want := "A B " + strings.Repeat("é", (space.MaxTitle-4)/2); sent.Sender.Title != want {
+		t.Fatalf("sender title %q, want %q", sent.Sender.Title, want)
 	}
 	checks := []struct {
 		name string
@@ -126,7 +130,7 @@ func TestArgumentValidation(t *testing.T) {
 			err, want error
 		}{name, err, want})
 	}
-	_, err := e.svc.Create(c, alice, "", "", nil)
+	_, err = e.svc.Create(c, alice, "", "", nil)
 	add("Create without title", err, space.ErrInvalid)
 	_, err = e.svc.Create(c, alice, "a\nb", "", nil)
 	add("Create two-line title", err, space.ErrInvalid)
