@@ -22,6 +22,12 @@ import (
 
 func TestMain(m *testing.M) { leaktest.Main(m) }
 
+// The concrete types cmd/notifyd wires satisfy the interfaces.
+var (
+	_ space.Publisher = (*pubsub.Publisher)(nil)
+	_ space.History   = (*history.Store)(nil)
+)
+
 const host = "https://chat.example.com"
 
 // clock is a test clock that moves only when told.

@@ -195,6 +195,7 @@ func TestEditDelete(t *testing.T) {
 		e := newEnv(t, rdb, nil)
 		c := ctx(t)
 		sp := e.mustCreate(t, "Team", "bob", "carol")
+		next := e.deliveries(t)
 		ma := e.mustSend(t, alice, sp.ID, chat("by alice"))
 		mb := e.mustSend(t, bob, sp.ID, chat("by bob"))
 		mc := e.mustSend(t, carol, sp.ID, chat("by carol"))
@@ -202,10 +203,20 @@ func TestEditDelete(t *testing.T) {
 
 		wantErr(t, "edit another's", e.svc.Edit(c, alice, mb.ID, "x"), space.ErrForbidden)
 		wantErr(t, "edit empty chat", e.svc.Edit(c, bob, mb.ID, ""), space.ErrInvalid)
+		for range 4 {
+			next() // the messages
+		}
 		wantErr(t, "edit", e.svc.Edit(c, bob, mb.ID, "by bob, edited"), nil)
+		if d, m := next(); d.Kind != history.DeliveryUpdate || m.ID != mb.ID || m.Body != "by bob, edited" || m.SourceID() != "bob" {
+			t.Fatalf("edit delivered as %c %s", d.Kind, d.Stored)
+		}
 		wantErr(t, "edit a task to no body", e.svc.Edit(c, bob, task.ID, ""), nil)
 		wantErr(t, "delete another's as a member", e.svc.DeleteMessage(c, bob, mc.ID), space.ErrForbidden)
+		next() // the task's edit
 		wantErr(t, "delete own", e.svc.DeleteMessage(c, carol, mc.ID), nil)
+		if d, m := next(); d.Kind != history.DeliveryRetract || m.ID != mc.ID {
+			t.Fatalf("delete delivered as %c %s", d.Kind, d.Stored)
+		}
 		wantErr(t, "delete twice", e.svc.DeleteMessage(c, carol, mc.ID), space.ErrNotFound)
 		wantErr(t, "edit a deleted message", e.svc.Edit(c, carol, mc.ID, "x"), space.ErrNotFound)
 		wantErr(t, "delete as a moderator", e.svc.DeleteMessage(c, alice, task.ID), nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
+	"github.com/notifyd/notifyd/site"
 )
 
 // Field limits.
@@ -90,7 +91,7 @@ func checkPrincipal(op, field, p string) error {
 // user may not be able to change): invalid UTF-8 and control characters
 // become spaces, and it is cut to MaxTitle bytes on a character boundary.
 func checkCaller(op string, c *Caller) error {
-	if err := message.ValidateHost(c.Host); err != nil || strings.ContainsAny(c.Host, "{}") {
+	if err := message.ValidateHost(c.Host); err != nil || strings.ContainsAny(c.Host, "{}") || len(c.Host) > site.MaxLength {
 		return invalid(op, "host", "must be an origin such as https://example.com")
 	}
 	if err := checkLine(op, "caller", c.Principal, MaxPrincipal, true); err != nil {

@@ -101,6 +101,7 @@ func TestArgumentValidation(t *testing.T) {
 		"no host":          {Principal: "alice"},
 		"host with path":   {Host: host + "/x", Principal: "alice"},
 		"host with braces": {Host: "https://{a}.example.com", Principal: "alice"},
+		"host too long":    {Host: "https://" + strings.Repeat("a", 300) + ".example.com", Principal: "alice"},
 		"no principal":     {Host: host},
 		"long principal":   {Host: host, Principal: long},
 		"space principal":  {Host: host, Principal: "space:" + sp.ID},
