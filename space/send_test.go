@@ -388,3 +388,37 @@ func TestSendPublishFails(t *testing.T) {
 	_, err = e.svc.React(ctx(t), bob, id, "👍", false)
 	wantErr(t, "React to the maybe-stored message", err, nil)
 }
+
+// TestReactConcurrent: reactions are counted once per principal and
+// emoji however many calls race.
+func TestReactConcurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb *redis.Client, _ *redistest.Server) {
+		e := newEnv(t, rdb, nil)
+		members := []string{"m0", "m1", "m2", "m3", "m4"}
+		sp := e.mustCreate(t, "Team", members...)
+		msg := e.mustSend(t, alice, sp.ID, chat("x"))
+		var wg sync.WaitGroup
+		errs := make(chan error, 4*len(members))
+		for _, m := range members {
+			for range 4 {
+				wg.Go(func() {
+					_, err := e.svc.React(ctx(t), caller(m), msg.ID, "👍", false)
+					errs <- err
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			wantErr(t, "React", err, nil)
+		}
+		r, err := e.svc.React(ctx(t), alice, msg.ID, "👍", true)
+		wantErr(t, "React remove (never added)", err, nil)
+		if r.Count != len(members) {
+			t.Fatalf("count %d, want %d", r.Count, len(members))
+		}
+		if st := e.svc.Stats(); st.Reactions != uint64(len(members)) {
+			t.Fatalf("reaction changes counted %d, want %d", st.Reactions, len(members))
+		}
+	})
+}
