@@ -73,7 +73,7 @@ type Stats struct {
 	EventsPublished uint64 // events published on Config.Channel
 	EventsReceived  uint64 // events Listen passed to its sink
 	RateLimited     uint64 // sends refused by the rate limit
-	Errors          uint64 // Redis, history or publisher failures, and events that did not decode
+	Errors          uint64 // Redis, history or publisher failures, Listen resubscriptions, events that did not decode
 }
 
 // Stats returns a snapshot of the counters.
