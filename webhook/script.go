@@ -1,0 +1,66 @@
+package webhook
+
+import "github.com/redis/go-redis/v9"
+
+// registerScript: KEYS regs, owner set; ARGV max per owner, id, record.
+// Returns 0 when the owner has max registrations already.
+var registerScript = redis.NewScript(`
+if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1
+`)
+
+// listScript: KEYS regs, owner set. Returns the owner's records.
+var listScript = redis.NewScript(`
+local ids = redis.call('SMEMBERS', KEYS[2])
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(ids))
+`)
+
+// deleteScript: KEYS regs, owner set; ARGV id. Returns 0 when the owner
+// has no such registration.
+var deleteScript = redis.NewScript(`
+if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 1
+`)
+
+// enqueueScript: KEYS stream, seen; ARGV dedup window ms, max stream
+// length, host, space, event id, enqueue time ms, body, registration ids.
+// Queues one job per registration unless the event was seen; returns how
+// many.
+var enqueueScript = redis.NewScript(`
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 8, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+    'h', ARGV[3], 'r', ARGV[i], 's', ARGV[4], 'e', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
+end
+return #ARGV - 7
+`)
+
+// refreshScript: KEYS stream; ARGV group, consumer, job id. Resets the
+// job's idle time if consumer still holds it; returns 0 when it does not
+// (another dispatcher took it over, or it was acknowledged).
+var refreshScript = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+if #p == 0 then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+`)
+
+// ackScript: KEYS stream; ARGV group, job id. Acknowledges and deletes the
+// job.
+var ackScript = redis.NewScript(`
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('XDEL', KEYS[1], ARGV[2])
+`)
+
+// leaveScript: KEYS stream; ARGV group, consumer. Deletes the consumer
+// from the group when it holds no job (deleting a consumer drops its
+// pending entries, so one that holds some stays for XAUTOCLAIM).
+var leaveScript = redis.NewScript(`
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #p > 0 then return 0 end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+`)
