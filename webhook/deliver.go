@@ -80,10 +80,8 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 			return
 		case gone:
 			d.failed.Add(1)
-			d.giveUp(ctx, log, j, "410 Gone: registration removed")
-			if err := d.store.Delete(ctx, reg.Host, reg.Owner, reg.ID); err == nil {
-				d.removed.Add(1)
-			}
+			d.remove(ctx, log, reg)
+			d.giveUp(ctx, log, j, "410 Gone")
 			return
 		case permanent:
 			d.failed.Add(1)
@@ -121,6 +119,19 @@ func (d *Dispatcher) stillHeld(ctx context.Context, log *slog.Logger, j job) boo
 // leaveForLater logs a Redis failure that leaves a job for a takeover.
 func (d *Dispatcher) leaveForLater(log *slog.Logger, err error) {
 	d.warn.WarnOrDebug(log, "redis", "webhook: job left for a takeover after a Redis failure", "err", err)
+}
+
+// remove deletes a registration whose URL answered 410 Gone, even after
+// ctx ended: the answer was received.
+func (d *Dispatcher) remove(ctx context.Context, log *slog.Logger, reg Registration) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+	defer cancel()
+	if err := d.store.Delete(ctx, reg.Host, reg.Owner, reg.ID); err != nil {
+		log.Debug("webhook: remove registration after 410 Gone", "err", err)
+		return
+	}
+	d.removed.Add(1)
+	log.Info("webhook: registration removed after 410 Gone", "owner", reg.Owner)
 }
 
 func (d *Dispatcher) giveUp(ctx context.Context, log *slog.Logger, j job, why string) {
