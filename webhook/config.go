@@ -30,11 +30,10 @@ const (
 	DefaultBackoffMax = time.Minute
 	// DefaultConcurrency is how many deliveries one Dispatcher runs at once.
 	DefaultConcurrency = 8
-	// DefaultClaimIdle is how long a job must sit unrefreshed in the pending
-	// list of a consumer (a dispatcher) before another takes it over: above
-	// DefaultTimeout + DefaultBackoffMax, the longest a live dispatcher
-	// leaves its claim unrefreshed.
-	DefaultClaimIdle = 2 * time.Minute
+	// DefaultClaimIdle is how long a job must sit in the pending list of a
+	// consumer (a dispatcher) before another takes it over: well above
+	// DefaultTimeout, the longest a live dispatcher holds a job.
+	DefaultClaimIdle = time.Minute
 	// DefaultDedupWindow is how long Enqueue remembers an event (host and
 	// message id) so that the same message enqueued again queues nothing.
 	DefaultDedupWindow = time.Hour
@@ -73,16 +72,19 @@ type Config struct {
 	// BackoffMin and BackoffMax bound the wait between attempts: the n-th
 	// wait is drawn in [c/2, c] with c = min(BackoffMax, BackoffMin*2^n)
 	// (internal/backoff, Equal jitter); a receiver's Retry-After lengthens
-	// it up to BackoffMax. Defaults DefaultBackoffMin, DefaultBackoffMax.
+	// it up to BackoffMax. A waiting job holds no worker: it sits in the
+	// retry set, checked every BackoffMin/2 (10ms to 1s). Defaults
+	// DefaultBackoffMin, DefaultBackoffMax.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
 	// Concurrency is how many deliveries one Dispatcher runs at once.
 	// Default DefaultConcurrency.
 	Concurrency int
-	// ClaimIdle is how long a job must sit unrefreshed before another
-	// dispatcher takes it over (the one holding it is deemed dead). It must
-	// exceed Timeout + BackoffMax: a live dispatcher refreshes its claim
-	// before every attempt and every wait. Default DefaultClaimIdle.
+	// ClaimIdle is how long a job must sit in a dispatcher's pending list
+	// before another dispatcher takes it over (the one holding it is deemed
+	// dead). A live dispatcher holds a job for one attempt only (retries
+	// wait in the retry set), so it must exceed Timeout; keep it well above.
+	// Default DefaultClaimIdle.
 	ClaimIdle time.Duration
 	// Consumer names this Dispatcher in the Redis consumer group; it must be
 	// unique among the running dispatchers. Default hostname-pid-random.
@@ -157,9 +159,8 @@ func (c Config) check() error {
 	if c.BackoffMax < c.BackoffMin {
 		errs = append(errs, fmt.Errorf("webhook: BackoffMax %v is under BackoffMin %v", c.BackoffMax, c.BackoffMin))
 	}
-	if c.ClaimIdle <= c.Timeout+c.BackoffMax {
-		errs = append(errs, fmt.Errorf("webhook: ClaimIdle %v must exceed Timeout + BackoffMax (%v)",
-			c.ClaimIdle, c.Timeout+c.BackoffMax))
+	if c.ClaimIdle <= c.Timeout {
+		errs = append(errs, fmt.Errorf("webhook: ClaimIdle %v must exceed Timeout %v", c.ClaimIdle, c.Timeout))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("webhook: Concurrency %d is under 1", c.Concurrency))

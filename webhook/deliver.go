@@ -6,11 +6,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
-
-	"github.com/notifyd/notifyd/internal/backoff"
 )
 
 // maxResponse bounds how much of a receiver's answer body is read (and
@@ -33,10 +33,11 @@ var outcomeNames = [...]string{"delivered", "retry", "permanent", "gone", "refus
 
 func (o outcome) String() string { return outcomeNames[o] }
 
-// handle delivers j: attempts, waits and retries until it is delivered,
-// given up, taken over by another dispatcher or ctx ends. Any Redis failure
-// leaves j unacknowledged in this consumer's pending list, to be taken over
-// after ClaimIdle.
+// handle makes one attempt of j and settles it: acknowledged when
+// delivered or given up, moved to the retry set when it should be tried
+// again. A worker never waits for a retry. Any Redis failure leaves j
+// unacknowledged in this consumer's pending list, to be taken over after
+// ClaimIdle.
 func (d *Dispatcher) handle(ctx context.Context, j job) {
 	d.pending.Add(1)
 	defer d.pending.Add(-1)
@@ -45,75 +46,90 @@ func (d *Dispatcher) handle(ctx context.Context, j job) {
 		d.ack(ctx, j)
 		return
 	}
-	log := d.cfg.Logger.With("host", j.host, "webhook", j.reg, "delivery", j.id)
-	b := backoff.Backoff{Min: d.cfg.BackoffMin, Max: d.cfg.BackoffMax, Jitter: backoff.Equal}
-	for attempt := 1; ; attempt++ {
-		if d.cfg.Now().Sub(j.at) > d.cfg.MaxAge {
-			d.giveUp(ctx, log, j, "max age passed")
-			return
-		}
-		reg, err := d.store.get(ctx, j.host, j.reg)
-		if errors.Is(err, ErrNotFound) {
-			d.dropped.Add(1)
-			d.ack(ctx, j)
-			log.Debug("webhook: registration gone, job dropped")
-			return
-		}
-		if err != nil {
-			d.leaveForLater(log, err)
-			return
-		}
-		d.attempts.Add(1)
-		out, status, retryAfter := d.post(ctx, reg, j)
-		log.Debug("webhook: attempt", "attempt", attempt, "status", status, "outcome", out.String())
-		switch out {
-		case delivered:
-			d.delivered.Add(1)
-			d.ack(ctx, j)
-			return
-		case cancelled:
-			return
-		case refused:
-			d.failed.Add(1)
-			d.refused.Add(1)
-			d.giveUp(ctx, log, j, "address not public")
-			return
-		case gone:
-			d.failed.Add(1)
-			d.remove(ctx, log, reg)
-			d.giveUp(ctx, log, j, "410 Gone")
-			return
-		case permanent:
-			d.failed.Add(1)
-			d.giveUp(ctx, log, j, "permanent answer "+strconv.Itoa(status))
-			return
-		}
-		d.failed.Add(1)
-		wait := max(b.Next(), min(retryAfter, d.cfg.BackoffMax))
-		if d.cfg.Now().Add(wait).Sub(j.at) > d.cfg.MaxAge {
-			d.giveUp(ctx, log, j, "max age passed")
-			return
-		}
-		if !d.stillHeld(ctx, log, j) || !backoff.Sleep(ctx, wait) || !d.stillHeld(ctx, log, j) {
-			return
-		}
+	log := d.cfg.Logger.With("host", j.host, "webhook", j.reg, "delivery", j.delivery)
+	now := d.cfg.Now()
+	if now.Sub(j.at) > d.cfg.MaxAge {
+		d.giveUp(ctx, log, j, "max age passed")
+		return
 	}
+	if until, open := d.breaker.open(j.reg, now); open {
+		// The endpoint failed a moment ago: wait with it rather than spend
+		// a worker (and up to Timeout) on an attempt bound to fail.
+		d.reschedule(ctx, log, j, j.attempts, until.Add(d.jitter()), &d.deferred)
+		return
+	}
+	reg, err := d.store.get(ctx, j.host, j.reg)
+	if errors.Is(err, ErrNotFound) {
+		d.dropped.Add(1)
+		d.ack(ctx, j)
+		log.Debug("webhook: registration gone, job dropped")
+		return
+	}
+	if err != nil {
+		d.leaveForLater(log, err)
+		return
+	}
+	d.attempts.Add(1)
+	out, status, retryAfter := d.post(ctx, reg, j)
+	log.Debug("webhook: attempt", "attempt", j.attempts+1, "status", status, "outcome", out.String())
+	if out != retry && out != cancelled {
+		d.breaker.close(j.reg)
+	}
+	switch out {
+	case delivered:
+		d.delivered.Add(1)
+		d.ack(ctx, j)
+		return
+	case cancelled:
+		return
+	case refused:
+		d.failed.Add(1)
+		d.refused.Add(1)
+		d.giveUp(ctx, log, j, "address not public")
+		return
+	case gone:
+		d.failed.Add(1)
+		d.remove(ctx, log, reg)
+		d.giveUp(ctx, log, j, "410 Gone")
+		return
+	case permanent:
+		d.failed.Add(1)
+		d.giveUp(ctx, log, j, "permanent answer "+strconv.Itoa(status))
+		return
+	}
+	d.failed.Add(1)
+	wait := max(d.backoff.Delay(j.attempts), min(retryAfter, d.cfg.BackoffMax))
+	due := d.cfg.Now().Add(wait)
+	if due.Sub(j.at) > d.cfg.MaxAge {
+		d.giveUp(ctx, log, j, "max age passed")
+		return
+	}
+	d.breaker.trip(j.reg, due)
+	d.reschedule(ctx, log, j, j.attempts+1, due, &d.retries)
 }
 
-// stillHeld refreshes the claim on j before a wait and before an attempt,
-// and reports whether this dispatcher may go on with it.
-func (d *Dispatcher) stillHeld(ctx context.Context, log *slog.Logger, j job) bool {
-	held, err := d.refresh(ctx, j)
+// reschedule moves j to the retry set, due at due, even after ctx ended
+// (the decision was made), and counts it in done.
+func (d *Dispatcher) reschedule(ctx context.Context, log *slog.Logger, j job, attempts int, due time.Time, done *atomic.Int64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
+	defer cancel()
+	held, err := retryScript.Run(ctx, d.rdb, []string{d.keys.stream, d.keys.retry},
+		group, d.cfg.Consumer, j.id, due.UnixMilli(), j.payload(attempts)).Int()
 	switch {
 	case err != nil:
 		d.leaveForLater(log, err)
-		return false
-	case !held:
+	case held == 0:
 		d.lost.Add(1)
 		log.Debug("webhook: job taken over by another dispatcher")
-		return false
+	default:
+		done.Add(1)
 	}
-	return true
+}
+
+// jitter is a random wait up to BackoffMin that spreads the jobs deferred
+// behind one open breaker.
+func (d *Dispatcher) jitter() time.Duration {
+	return time.Duration(rand.Int64N(int64(d.cfg.BackoffMin) + 1))
 }
 
 // leaveForLater logs a Redis failure that leaves a job for a takeover.
@@ -153,7 +169,7 @@ func (d *Dispatcher) post(ctx context.Context, reg Registration, j job) (outcome
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 	req.Header.Set(HeaderEvent, EventMessage)
-	req.Header.Set(HeaderDelivery, j.id)
+	req.Header.Set(HeaderDelivery, j.delivery)
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, Sign(reg.Secret, ts, j.body))
 	resp, err := d.client.Do(req)

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ const (
 	// Redis fails.
 	redisBackoffMin = 50 * time.Millisecond
 	redisBackoffMax = 5 * time.Second
+	// minPromote and maxPromote bound the period of the retry set's check.
+	minPromote = 10 * time.Millisecond
+	maxPromote = time.Second
+	// promoteBatch is how many due jobs one promoteScript moves.
+	promoteBatch = 100
 	// warnEvery is the rate limit of each kind of Warn.
 	warnEvery = time.Minute
 )
@@ -49,13 +55,21 @@ type Dispatcher struct {
 	block     time.Duration // one XREADGROUP's BLOCK
 	claimGap  time.Duration // between two XAUTOCLAIMs that found nothing
 	warn      *lograte.Limiter
+	backoff   backoff.Backoff // only its Delay is used: safe for concurrent use
+	promote   time.Duration   // between two runs of promoteScript
+
+	breaker breaker
 
 	started   atomic.Bool
 	nextClaim atomic.Int64 // Unix ns before which no worker runs XAUTOCLAIM
 
+	claimMu   sync.Mutex // guards claimFrom, and serialises XAUTOCLAIM
+	claimFrom string     // where the next XAUTOCLAIM starts ("" or "0-0": the beginning)
+
 	// counters, updated atomically
 	delivered, attempts, failed, gaveUp, refused atomic.Int64
 	dropped, removed, claimed, lost, pending     atomic.Int64
+	retries, deferred                            atomic.Int64
 }
 
 // Stats are the counters of a Dispatcher (and of its Store's Enqueue) since
@@ -70,9 +84,11 @@ type Stats struct {
 	Refused    int64 // attempts refused at dial time because the address is not public
 	Dropped    int64 // jobs dropped unattempted: registration deleted, job trimmed or malformed
 	Removed    int64 // registrations removed because their URL answered 410 Gone
+	Retries    int64 // jobs moved to the retry set after a failed attempt
+	Deferred   int64 // jobs moved to the retry set unattempted: their endpoint failed just before
 	Claimed    int64 // jobs taken over from a dispatcher that held them over ClaimIdle
-	Lost       int64 // jobs this dispatcher stopped retrying because another took them over
-	Pending    int64 // deliveries in progress on this dispatcher now, waits between retries included
+	Lost       int64 // jobs found taken over by another dispatcher when this one settled them
+	Pending    int64 // attempts in progress on this dispatcher now
 }
 
 // NewDispatcher returns a dispatcher of the jobs of store. cfg is read as
@@ -117,6 +133,8 @@ func NewDispatcher(rdb redis.UniversalClient, store *Store, cfg Config) (*Dispat
 		block:    min(maxBlock, cfg.ClaimIdle/4),
 		claimGap: cfg.ClaimIdle / 4,
 		warn:     lograte.New(warnEvery, nil),
+		backoff:  backoff.Backoff{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Jitter: backoff.Equal},
+		promote:  min(max(cfg.BackoffMin/2, minPromote), maxPromote),
 	}, nil
 }
 
@@ -126,8 +144,8 @@ func (d *Dispatcher) Stats() Stats {
 		Queued: d.store.queued.Load(), Duplicates: d.store.duplicates.Load(),
 		Delivered: d.delivered.Load(), Attempts: d.attempts.Load(), Failed: d.failed.Load(),
 		GaveUp: d.gaveUp.Load(), Refused: d.refused.Load(), Dropped: d.dropped.Load(),
-		Removed: d.removed.Load(), Claimed: d.claimed.Load(), Lost: d.lost.Load(),
-		Pending: d.pending.Load(),
+		Removed: d.removed.Load(), Retries: d.retries.Load(), Deferred: d.deferred.Load(),
+		Claimed: d.claimed.Load(), Lost: d.lost.Load(), Pending: d.pending.Load(),
 	}
 }
 
@@ -147,6 +165,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for range d.cfg.Concurrency {
 		wg.Go(func() { d.work(ctx) })
 	}
+	wg.Go(func() { d.promoteLoop(ctx) })
 	wg.Wait()
 	d.leave(ctx)
 	d.cfg.Logger.Info("webhook: dispatcher stopped", "consumer", d.cfg.Consumer)
@@ -174,6 +193,30 @@ func (d *Dispatcher) work(ctx context.Context) {
 		b.Reset()
 		if ok {
 			d.handle(ctx, j)
+		}
+	}
+}
+
+// promoteLoop moves the jobs due for a retry back to the stream every
+// d.promote until ctx ends.
+func (d *Dispatcher) promoteLoop(ctx context.Context) {
+	t := time.NewTicker(d.promote)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := promoteScript.Run(ctx, d.rdb, []string{d.keys.stream, d.keys.retry},
+				d.cfg.Now().UnixMilli(), promoteBatch, d.cfg.StreamLength).Int()
+			if err != nil && ctx.Err() == nil {
+				d.warn.WarnOrDebug(d.cfg.Logger, "promote", "webhook: move due retries", "err", err)
+			}
+			if err != nil || n < promoteBatch {
+				break
+			}
 		}
 	}
 }
@@ -214,31 +257,35 @@ func (d *Dispatcher) next(ctx context.Context) (job, bool, error) {
 }
 
 // claim takes over one job idle for ClaimIdle, at most once per claimGap
-// per dispatcher while there are none.
+// per dispatcher while there are none. Successive calls walk the pending
+// list from where the last stopped (XAUTOCLAIM scans a few entries per
+// call), so jobs held by a dead dispatcher behind many live ones are found.
 func (d *Dispatcher) claim(ctx context.Context) (job, bool, error) {
 	now := time.Now().UnixNano()
 	next := d.nextClaim.Load()
 	if now < next || !d.nextClaim.CompareAndSwap(next, now+int64(d.claimGap)) {
 		return job{}, false, nil
 	}
-	msgs, _, err := d.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+	d.claimMu.Lock()
+	defer d.claimMu.Unlock()
+	msgs, cursor, err := d.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: d.keys.stream, Group: group, Consumer: d.cfg.Consumer,
-		MinIdle: d.cfg.ClaimIdle, Start: "0-0", Count: 1,
+		MinIdle: d.cfg.ClaimIdle, Start: cmp.Or(d.claimFrom, "0-0"), Count: 1,
 	}).Result()
-	if err != nil || len(msgs) == 0 {
+	if err != nil {
 		return job{}, false, err
 	}
-	d.nextClaim.Store(now) // there may be more: the next worker looks at once
+	d.claimFrom = cursor
+	if cursor != "0-0" || len(msgs) > 0 {
+		d.nextClaim.Store(now) // the scan is not over: the next worker goes on at once
+	}
+	if len(msgs) == 0 {
+		return job{}, false, nil
+	}
 	d.claimed.Add(1)
 	j := parseJob(msgs[0])
-	d.cfg.Logger.Debug("webhook: job taken over", "delivery", j.id, "host", j.host)
+	d.cfg.Logger.Debug("webhook: job taken over", "delivery", j.delivery, "host", j.host)
 	return j, true, nil
-}
-
-// refresh resets the idle time of j if this dispatcher still holds it.
-func (d *Dispatcher) refresh(ctx context.Context, j job) (bool, error) {
-	n, err := refreshScript.Run(ctx, d.rdb, []string{d.keys.stream}, group, d.cfg.Consumer, j.id).Int()
-	return n == 1, err
 }
 
 // ack acknowledges and deletes j, even after ctx ended: the delivery was
@@ -249,7 +296,7 @@ func (d *Dispatcher) ack(ctx context.Context, j job) {
 	if err := ackScript.Run(ctx, d.rdb, []string{d.keys.stream}, group, j.id).Err(); err != nil {
 		// The job stays pending: it will be taken over and delivered again
 		// with the same delivery id.
-		d.warn.WarnOrDebug(d.cfg.Logger, "ack", "webhook: acknowledge job", "delivery", j.id, "err", err)
+		d.warn.WarnOrDebug(d.cfg.Logger, "ack", "webhook: acknowledge job", "delivery", j.delivery, "err", err)
 	}
 }
 
@@ -265,23 +312,44 @@ func (d *Dispatcher) leave(ctx context.Context) {
 
 // job is one stream entry: one delivery of one event to one registration.
 type job struct {
-	id    string // stream entry id: the delivery id
-	host  string
-	reg   string
-	space string
-	event string
-	at    time.Time // when it was enqueued
-	body  []byte
-	valid bool // every field was present
+	id       string // stream entry id
+	delivery string // the delivery id: the first entry's id, kept by retries
+	attempts int    // attempts made before this entry
+	host     string
+	reg      string
+	space    string
+	event    string
+	t        string    // enqueue time, Unix ms, as stored
+	at       time.Time // enqueue time
+	body     []byte
+	valid    bool // every field was present
 }
 
 func parseJob(m redis.XMessage) job {
-	j := job{id: m.ID}
 	str := func(k string) string { s, _ := m.Values[k].(string); return s }
-	j.host, j.reg, j.space, j.event = str("h"), str("r"), str("s"), str("e")
-	j.body = []byte(str("b"))
-	ms, err := strconv.ParseInt(str("t"), 10, 64)
+	j := job{id: m.ID, delivery: str("d"), host: str("h"), reg: str("r"), space: str("s"), event: str("e"),
+		t: str("t"), body: []byte(str("b"))}
+	if j.delivery == "" {
+		j.delivery = j.id
+	}
+	ms, err := strconv.ParseInt(j.t, 10, 64)
 	j.at = time.UnixMilli(ms)
-	j.valid = err == nil && j.host != "" && j.reg != "" && j.event != ""
+	n, errN := strconv.Atoi(cmp.Or(str("n"), "0"))
+	j.attempts = n
+	j.valid = err == nil && errN == nil && n >= 0 && j.host != "" && j.reg != "" && j.event != ""
 	return j
+}
+
+// payload is j's fields with attempts made, as netstrings ("<len>:<bytes>,"
+// for each name and value), the form promoteScript reads back.
+func (j job) payload(attempts int) string {
+	var b strings.Builder
+	for _, f := range [...]string{"h", j.host, "r", j.reg, "s", j.space, "e", j.event, "t", j.t,
+		"b", string(j.body), "d", j.delivery, "n", strconv.Itoa(attempts)} {
+		b.WriteString(strconv.Itoa(len(f)))
+		b.WriteByte(':')
+		b.WriteString(f)
+		b.WriteByte(',')
+	}
+	return b.String()
 }

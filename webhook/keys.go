@@ -10,13 +10,14 @@ import (
 type keys struct {
 	prefix string
 	stream string // "{<prefix>}:jobs": the job stream
+	retry  string // "{<prefix>}:retry": sorted set of jobs waiting for a retry, by due time
 }
 
 // group is the consumer group of every dispatcher on the job stream.
 const group = "dispatchers"
 
 func newKeys(prefix string) keys {
-	return keys{prefix: prefix, stream: "{" + prefix + "}:jobs"}
+	return keys{prefix: prefix, stream: "{" + prefix + "}:jobs", retry: "{" + prefix + "}:retry"}
 }
 
 // seen is the key that remembers an enqueued event, in the stream's slot.

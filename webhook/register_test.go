@@ -199,7 +199,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	rdb, _ := redistest.Backends()[0].New(t)
 	for field, cfg := range map[string]webhook.Config{
 		"Key":         {Key: "a{b}"},
-		"ClaimIdle":   {Timeout: time.Second, BackoffMax: time.Second, ClaimIdle: 2 * time.Second},
+		"ClaimIdle":   {Timeout: 2 * time.Second, ClaimIdle: time.Second},
 		"BackoffMax":  {BackoffMin: time.Second, BackoffMax: time.Millisecond},
 		"Concurrency": {Concurrency: -1},
 		"MaxAge":      {MaxAge: -time.Second},

@@ -29,24 +29,53 @@ return 1
 // enqueueScript: KEYS stream, seen; ARGV dedup window ms, max stream
 // length, host, space, event id, enqueue time ms, body, registration ids.
 // Queues one job per registration unless the event was seen; returns how
-// many.
+// many. The seen key is set last: a script that fails half-way (OOM)
+// leaves it unset, so a retried Enqueue queues again (at least once).
 var enqueueScript = redis.NewScript(`
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 for i = 8, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
     'h', ARGV[3], 'r', ARGV[i], 's', ARGV[4], 'e', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
 end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
 return #ARGV - 7
 `)
 
-// refreshScript: KEYS stream; ARGV group, consumer, job id. Resets the
-// job's idle time if consumer still holds it; returns 0 when it does not
-// (another dispatcher took it over, or it was acknowledged).
-var refreshScript = redis.NewScript(`
+// retryScript: KEYS stream, retry set; ARGV group, consumer, job id, due
+// time ms, the job's fields as netstrings (see job.payload). If consumer
+// still holds the job, acknowledges and deletes it and schedules its
+// fields in the retry set at the due time; returns 0 when it does not
+// (another dispatcher took it over).
+var retryScript = redis.NewScript(`
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
 if #p == 0 then return 0 end
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 return 1
+`)
+
+// promoteScript: KEYS stream, retry set; ARGV now ms, limit, max stream
+// length. Moves up to limit jobs due by now from the retry set back to the
+// stream, in one atomic step (so exactly one dispatcher moves each);
+// returns how many.
+var promoteScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, m in ipairs(due) do
+  local f, i = {}, 1
+  while i <= #m do
+    local c = string.find(m, ':', i, true)
+    if not c then break end
+    local n = tonumber(string.sub(m, i, c - 1))
+    f[#f + 1] = string.sub(m, c + 1, c + n)
+    i = c + n + 2
+  end
+  if #f >= 2 and #f % 2 == 0 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(f))
+  end
+  redis.call('ZREM', KEYS[2], m)
+end
+return #due
 `)
 
 // ackScript: KEYS stream; ARGV group, job id. Acknowledges and deletes the

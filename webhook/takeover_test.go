@@ -3,7 +3,6 @@ package webhook_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +13,11 @@ import (
 	"github.com/notifyd/notifyd/webhook"
 )
 
-// claimConfig is fastConfig with a short ClaimIdle (above Timeout +
-// BackoffMax, as NewDispatcher demands).
+// claimConfig is fastConfig with a short ClaimIdle (above Timeout, as
+// NewDispatcher demands).
 func claimConfig(t testing.TB, consumer string) webhook.Config {
 	cfg := fastConfig(t)
-	cfg.Timeout, cfg.BackoffMin, cfg.BackoffMax, cfg.ClaimIdle = 500*time.Millisecond, 10*time.Millisecond, 20*time.Millisecond, 600*time.Millisecond
+	cfg.Timeout, cfg.ClaimIdle = 500*time.Millisecond, 600*time.Millisecond
 	cfg.Consumer = consumer
 	return cfg
 }
@@ -59,43 +58,37 @@ func TestDeadDispatcherJobTakenOver(t *testing.T) {
 	}
 }
 
-func TestLiveRetriesNotTakenOver(t *testing.T) {
+func TestRetriesHoldNoWorker(t *testing.T) {
 	t.Parallel()
 	rdb := realRedis(t)
-	// The receiver fails for twice ClaimIdle: the job stays with the
-	// dispatcher that retries it, which refreshes its claim.
-	var (
-		mu    sync.Mutex
-		since time.Time
-	)
-	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if since.IsZero() {
-			since = time.Now()
-		}
-		if time.Since(since) < 1200*time.Millisecond {
-			w.WriteHeader(http.StatusBadGateway)
-		}
+	down := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
 	})
-	cfgA, cfgB := claimConfig(t, "gateway-a"), claimConfig(t, "gateway-b")
-	s := newStore(t, rdb, cfgA)
-	register(t, s, rc.URL, "s1")
-	a, b := start(t, rdb, s, cfgA), start(t, rdb, newStore(t, rdb, cfgB), cfgB)
-	enqueue(t, s, "s1", "m1")
-	poll.Until(t, "delivery", func() bool { return a.Stats().Delivered+b.Stats().Delivered == 1 && streamEmpty(t, rdb) })
-	a.stop()
-	b.stop()
-	sa, sb := a.Stats(), b.Stats()
-	if sa.Claimed+sb.Claimed != 0 || sa.Lost+sb.Lost != 0 || sa.Delivered+sb.Delivered != 1 {
-		t.Fatalf("stats a %+v, b %+v: want one delivery, nothing taken over", sa, sb)
+	up := newReceiver(t, nil)
+	cfg := fastConfig(t)
+	cfg.Concurrency = 1 // one worker: a job waiting for its retry must not hold it
+	// A frozen clock: a failed job is never due again, and its endpoint's
+	// breaker stays open.
+	frozen := time.Now()
+	cfg.Now = func() time.Time { return frozen }
+	cfg.BackoffMin, cfg.BackoffMax = time.Minute, time.Minute
+	s := newStore(t, rdb, cfg)
+	register(t, s, down.URL, "down")
+	register(t, s, up.URL, "up")
+	d := start(t, rdb, s, cfg)
+	for _, id := range []string{"m1", "m2", "m3"} {
+		enqueue(t, s, "down", id)
 	}
-	ids := map[string]bool{}
-	for _, r := range rc.requests() {
-		ids[r.header.Get(webhook.HeaderDelivery)] = true
+	poll.Until(t, "a failed attempt", func() bool { return d.Stats().Retries >= 1 })
+	for _, id := range []string{"m4", "m5", "m6"} {
+		enqueue(t, s, "up", id)
 	}
-	if len(ids) != 1 {
-		t.Fatalf("delivery ids %v, want one", ids)
+	poll.Until(t, "the healthy endpoint's deliveries", func() bool { return d.Stats().Delivered == 3 })
+	d.stop()
+	st := d.Stats()
+	if st.Attempts != 4 || st.Delivered != 3 || st.Retries != 1 || st.Deferred != 2 || down.count() != 1 {
+		t.Fatalf("stats %+v, down endpoint got %d: want one failed attempt, two jobs deferred unattempted, 3 delivered",
+			st, down.count())
 	}
 }
 
