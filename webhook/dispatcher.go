@@ -40,10 +40,10 @@ const (
 	warnEvery = time.Minute
 )
 
-// Dispatcher delivers the queued jobs: Config.Concurrency workers share the
-// job stream with the dispatchers of every other gateway through one
-// consumer group, so each job is taken by exactly one of them. New starts
-// no goroutine; Run runs the workers.
+// Dispatcher delivers the queued jobs: one reader takes jobs from the
+// stream for Config.Concurrency workers, sharing it with the dispatchers of
+// every other gateway through one consumer group, so each job is taken by
+// exactly one of them. NewDispatcher starts no goroutine; Run runs them.
 type Dispatcher struct {
 	// immutable after NewDispatcher
 	rdb       redis.UniversalClient
@@ -60,11 +60,7 @@ type Dispatcher struct {
 
 	breaker breaker
 
-	started   atomic.Bool
-	nextClaim atomic.Int64 // Unix ns before which no worker runs XAUTOCLAIM
-
-	claimMu   sync.Mutex // guards claimFrom, and serialises XAUTOCLAIM
-	claimFrom string     // where the next XAUTOCLAIM starts ("" or "0-0": the beginning)
+	started atomic.Bool
 
 	// counters, updated atomically
 	delivered, attempts, failed, gaveUp, refused atomic.Int64
@@ -161,10 +157,24 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	defer d.transport.CloseIdleConnections()
 	d.cfg.Logger.Info("webhook: dispatcher running", "consumer", d.cfg.Consumer, "concurrency", d.cfg.Concurrency)
+	jobs := make(chan job, d.cfg.Concurrency)
+	idle := make(chan struct{}, d.cfg.Concurrency) // one token per idle worker
 	var wg sync.WaitGroup
 	for range d.cfg.Concurrency {
-		wg.Go(func() { d.work(ctx) })
+		idle <- struct{}{}
+		wg.Go(func() {
+			for j := range jobs {
+				if ctx.Err() == nil { // else left pending, for a takeover
+					d.handle(ctx, j)
+				}
+				idle <- struct{}{}
+			}
+		})
 	}
+	wg.Go(func() {
+		defer close(jobs)
+		d.read(ctx, idle, jobs)
+	})
 	wg.Go(func() { d.promoteLoop(ctx) })
 	wg.Wait()
 	d.leave(ctx)
@@ -172,15 +182,43 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// work is one worker: take a job, deliver it, until ctx ends.
-func (d *Dispatcher) work(ctx context.Context) {
+// read is the one reader of a dispatcher: it waits for idle workers, then
+// takes as many jobs as there are idle workers (jobs taken over first, then
+// new ones, blocking up to d.block) and hands them over, until ctx ends. It
+// only takes a job for a worker that is idle, so a job never waits long in
+// this dispatcher's hands before its attempt.
+func (d *Dispatcher) read(ctx context.Context, idle chan struct{}, jobs chan<- job) {
 	b := backoff.Backoff{Min: redisBackoffMin, Max: redisBackoffMax, Jitter: backoff.Equal}
-	for ctx.Err() == nil {
-		j, ok, err := d.next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+	var claims claimer
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-idle:
+		}
+		n := 1
+	more:
+		for n < d.cfg.Concurrency {
+			select {
+			case <-idle:
+				n++
+			default:
+				break more
 			}
+		}
+		got, err := d.take(ctx, &claims, n)
+		for _, j := range got {
+			jobs <- j // never blocks: n workers are idle
+		}
+		for range n - len(got) {
+			idle <- struct{}{}
+		}
+		switch {
+		case err == nil:
+			b.Reset()
+		case ctx.Err() != nil:
+			return
+		default:
 			if strings.HasPrefix(err.Error(), "NOGROUP") {
 				err = d.createGroup(ctx)
 			}
@@ -188,11 +226,6 @@ func (d *Dispatcher) work(ctx context.Context) {
 				d.warn.WarnOrDebug(d.cfg.Logger, "redis", "webhook: read jobs", "err", err)
 				backoff.Sleep(ctx, b.Next())
 			}
-			continue
-		}
-		b.Reset()
-		if ok {
-			d.handle(ctx, j)
 		}
 	}
 }
@@ -232,60 +265,67 @@ func (d *Dispatcher) createGroup(ctx context.Context) error {
 	return nil
 }
 
-// next returns a job taken over from a dead dispatcher, else a new one,
-// else (after blocking up to d.block) none.
-func (d *Dispatcher) next(ctx context.Context) (job, bool, error) {
-	if j, ok, err := d.claim(ctx); err != nil || ok {
-		return j, ok, err
+// claimer is the state of the reader's takeovers.
+type claimer struct {
+	next time.Time // no XAUTOCLAIM before
+	from string    // where the next XAUTOCLAIM starts ("" or "0-0": the beginning)
+}
+
+// take returns up to n jobs: those taken over from dead dispatchers, else
+// new ones (after blocking up to d.block), else none.
+func (d *Dispatcher) take(ctx context.Context, c *claimer, n int) ([]job, error) {
+	if got, err := d.claim(ctx, c, n); err != nil || len(got) > 0 {
+		return got, err
 	}
 	res, err := d.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: group, Consumer: d.cfg.Consumer, Streams: []string{d.keys.stream, ">"},
-		Count: 1, Block: d.block,
+		Count: int64(n), Block: d.block,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
-		return job{}, false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return job{}, false, err
+		return nil, err
 	}
+	var got []job
 	for _, st := range res {
 		for _, m := range st.Messages {
-			return parseJob(m), true, nil
+			got = append(got, parseJob(m))
 		}
 	}
-	return job{}, false, nil
+	return got, nil
 }
 
-// claim takes over one job idle for ClaimIdle, at most once per claimGap
-// per dispatcher while there are none. Successive calls walk the pending
-// list from where the last stopped (XAUTOCLAIM scans a few entries per
-// call), so jobs held by a dead dispatcher behind many live ones are found.
-func (d *Dispatcher) claim(ctx context.Context) (job, bool, error) {
-	now := time.Now().UnixNano()
-	next := d.nextClaim.Load()
-	if now < next || !d.nextClaim.CompareAndSwap(next, now+int64(d.claimGap)) {
-		return job{}, false, nil
+// claim takes over up to n jobs idle for ClaimIdle, at most once per
+// claimGap while there are none. Successive calls walk the pending list
+// from where the last stopped (XAUTOCLAIM scans at most 10 entries per
+// job asked), so jobs held by a dead dispatcher behind many live ones are
+// found.
+func (d *Dispatcher) claim(ctx context.Context, c *claimer, n int) ([]job, error) {
+	now := time.Now()
+	if now.Before(c.next) {
+		return nil, nil
 	}
-	d.claimMu.Lock()
-	defer d.claimMu.Unlock()
 	msgs, cursor, err := d.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 		Stream: d.keys.stream, Group: group, Consumer: d.cfg.Consumer,
-		MinIdle: d.cfg.ClaimIdle, Start: cmp.Or(d.claimFrom, "0-0"), Count: 1,
+		MinIdle: d.cfg.ClaimIdle, Start: cmp.Or(c.from, "0-0"), Count: int64(n),
 	}).Result()
 	if err != nil {
-		return job{}, false, err
+		return nil, err
 	}
-	d.claimFrom = cursor
+	c.from = cursor
+	c.next = now.Add(d.claimGap)
 	if cursor != "0-0" || len(msgs) > 0 {
-		d.nextClaim.Store(now) // the scan is not over: the next worker goes on at once
+		c.next = now // the scan is not over: go on at once
 	}
-	if len(msgs) == 0 {
-		return job{}, false, nil
+	got := make([]job, 0, len(msgs))
+	for _, m := range msgs {
+		j := parseJob(m)
+		got = append(got, j)
+		d.cfg.Logger.Debug("webhook: job taken over", "delivery", j.delivery, "host", j.host)
 	}
-	d.claimed.Add(1)
-	j := parseJob(msgs[0])
-	d.cfg.Logger.Debug("webhook: job taken over", "delivery", j.delivery, "host", j.host)
-	return j, true, nil
+	d.claimed.Add(int64(len(got)))
+	return got, nil
 }
 
 // ack acknowledges and deletes j, even after ctx ended: the delivery was
@@ -352,4 +392,40 @@ func (j job) payload(attempts int) string {
 		b.WriteByte(',')
 	}
 	return b.String()
+}
+
+// Backlog is the shared queue as Redis holds it, for every gateway.
+type Backlog struct {
+	Stream   int64 // jobs in the stream: new, or held by a dispatcher for an attempt
+	Held     int64 // of those, jobs held by a dispatcher (the group's pending list)
+	Retrying int64 // jobs waiting in the retry set
+}
+
+// Backlog reads the shared queue's sizes, for metrics (three commands in
+// one slot, one round trip). Errors match ErrUnavailable.
+func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
+	pipe := d.rdb.Pipeline()
+	stream := pipe.XLen(ctx, d.keys.stream)
+	held := pipe.XPending(ctx, d.keys.stream, group)
+	retrying := pipe.ZCard(ctx, d.keys.retry)
+	_, _ = pipe.Exec(ctx)
+	var b Backlog
+	var err error
+	b.Stream, err = stream.Result()
+	if err == nil {
+		b.Retrying, err = retrying.Result()
+	}
+	if err == nil {
+		var p *redis.XPending
+		p, err = held.Result()
+		if err == nil {
+			b.Held = p.Count
+		} else if strings.HasPrefix(err.Error(), "NOGROUP") {
+			err = nil // no dispatcher ran yet
+		}
+	}
+	if err != nil {
+		return Backlog{}, d.store.fail(ctx, "backlog", err)
+	}
+	return b, nil
 }

@@ -88,7 +88,8 @@
 // # Concurrency
 //
 // Store and Dispatcher are safe for concurrent use; only Run starts
-// goroutines (Config.Concurrency workers and one that moves due retries),
-// and it returns once they have all stopped. Stats may be read at any
-// time.
+// goroutines (one reader, Config.Concurrency workers and one mover of due
+// retries), and it returns once they have all stopped. The reader's
+// blocking XREADGROUP (up to a second) holds one connection of the Redis
+// client's pool. Stats and Backlog may be read at any time.
 package webhook

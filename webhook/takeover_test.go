@@ -39,6 +39,9 @@ func TestDeadDispatcherJobTakenOver(t *testing.T) {
 	enqueue(t, s, "s1", "m1")
 	<-first
 	a.stop() // the gateway dies mid-delivery
+	if bl, err := a.Backlog(context.Background()); err != nil || bl != (webhook.Backlog{Stream: 1, Held: 1}) {
+		t.Fatalf("Backlog = %+v, %v; want the one job held", bl, err)
+	}
 	p, err := rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{
 		Stream: "{" + testKey(t) + "}:jobs", Group: "dispatchers", Start: "-", End: "+", Count: 10,
 	}).Result()
@@ -85,6 +88,9 @@ func TestRetriesHoldNoWorker(t *testing.T) {
 	}
 	poll.Until(t, "the healthy endpoint's deliveries", func() bool { return d.Stats().Delivered == 3 })
 	d.stop()
+	if bl, err := d.Backlog(context.Background()); err != nil || bl != (webhook.Backlog{Retrying: 3}) {
+		t.Fatalf("Backlog = %+v, %v; want the 3 jobs of the down endpoint waiting", bl, err)
+	}
 	st := d.Stats()
 	if st.Attempts != 4 || st.Delivered != 3 || st.Retries != 1 || st.Deferred != 2 || down.count() != 1 {
 		t.Fatalf("stats %+v, down endpoint got %d: want one failed attempt, two jobs deferred unattempted, 3 delivered",
@@ -137,6 +143,9 @@ func TestCluster(t *testing.T) {
 	poll.Until(t, "deliveries", func() bool {
 		return int(a.Stats().Delivered+b.Stats().Delivered) == want && streamEmpty(t, rdb)
 	})
+	if bl, err := a.Backlog(context.Background()); err != nil || bl != (webhook.Backlog{}) {
+		t.Fatalf("Backlog = %+v, %v; want empty", bl, err)
+	}
 	a.stop()
 	b.stop()
 	checkSigned(t, rc.requests())
