@@ -36,6 +36,8 @@ const (
 	maxPromote = time.Second
 	// promoteBatch is how many due jobs one promoteScript moves.
 	promoteBatch = 100
+	// pruneBatch bounds the consumers one prune deletes.
+	pruneBatch = 100
 	// warnEvery is the rate limit of each kind of Warn.
 	warnEvery = time.Minute
 )
@@ -317,6 +319,8 @@ func (d *Dispatcher) claim(ctx context.Context, c *claimer, n int) ([]job, error
 	c.next = now.Add(d.claimGap)
 	if cursor != "0-0" || len(msgs) > 0 {
 		c.next = now // the scan is not over: go on at once
+	} else {
+		d.prune(ctx)
 	}
 	got := make([]job, 0, len(msgs))
 	for _, m := range msgs {
@@ -326,6 +330,17 @@ func (d *Dispatcher) claim(ctx context.Context, c *claimer, n int) ([]job, error
 	}
 	d.claimed.Add(int64(len(got)))
 	return got, nil
+}
+
+// prune deletes the consumers of dead dispatchers that hold no job (see
+// pruneScript); it runs once per full scan of the pending list.
+func (d *Dispatcher) prune(ctx context.Context) {
+	n, err := pruneScript.Run(ctx, d.rdb, []string{d.keys.stream}, group, d.cfg.ClaimIdle.Milliseconds(), pruneBatch).Int()
+	if err != nil {
+		d.cfg.Logger.Debug("webhook: prune consumers", "err", err)
+	} else if n > 0 {
+		d.cfg.Logger.Debug("webhook: pruned consumers", "count", n)
+	}
 }
 
 // ack acknowledges and deletes j, even after ctx ended: the delivery was

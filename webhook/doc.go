@@ -22,7 +22,8 @@
 //     t (enqueue time, Unix ms), b (the body to POST), and for a retry
 //     d (the delivery id) and n (attempts made); consumer group
 //     "dispatchers", one consumer per Dispatcher (removed by Run when it
-//     returns holding no job); capped at StreamLength (MAXLEN ~); an entry
+//     returns holding no job, or by another dispatcher once it holds none
+//     and was idle for ClaimIdle); capped at StreamLength (MAXLEN ~); an entry
 //     is deleted when its attempt is settled;
 //   - "{K}:retry": sorted set of the jobs waiting for a retry, by due time
 //     (Unix ms); each member is the job's fields with its delivery id (d)

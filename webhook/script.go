@@ -93,3 +93,21 @@ local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
 if #p > 0 then return 0 end
 return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 `)
+
+// pruneScript: KEYS stream; ARGV group, idle ms, limit. Deletes up to
+// limit consumers that hold no job and were idle for idle ms: those of
+// dispatchers that died (each Dispatcher has its own name, so they would
+// pile up). A live one deleted so is recreated by its next read, and one
+// that holds jobs is never deleted (that would drop them).
+var pruneScript = redis.NewScript(`
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if n < tonumber(ARGV[3]) and f['pending'] == 0 and f['idle'] > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    n = n + 1
+  end
+end
+return n
+`)

@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +52,10 @@ func TestDeadDispatcherJobTakenOver(t *testing.T) {
 
 	b := start(t, rdb, newStore(t, rdb, cfgB), cfgB)
 	poll.Until(t, "takeover", func() bool { return b.Stats().Delivered == 1 && streamEmpty(t, rdb) })
+	poll.Until(t, "the dead consumer pruned", func() bool {
+		c, err := rdb.XInfoConsumers(context.Background(), "{"+testKey(t)+"}:jobs", "dispatchers").Result()
+		return err == nil && !slices.ContainsFunc(c, func(c redis.XInfoConsumer) bool { return c.Name == "gateway-a" })
+	})
 	b.stop()
 	reqs := rc.requests()
 	if len(reqs) != 2 || reqs[1].header.Get(webhook.HeaderDelivery) != reqs[0].header.Get(webhook.HeaderDelivery) {
