@@ -213,3 +213,29 @@ func TestDialTimeRefusal(t *testing.T) {
 		t.Fatalf("stats %+v, receiver got %d: want refused, nothing delivered", st, rc.count())
 	}
 }
+
+func TestRetryKeepsTheBodyBytes(t *testing.T) {
+	t.Parallel()
+	rdb := realRedis(t)
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	cfg := fastConfig(t)
+	s := newStore(t, rdb, cfg)
+	register(t, s, rc.URL, "s1")
+	d := start(t, rdb, s, cfg)
+	// Separators of the retry encoding, a NUL, invalid UTF-8 and a newline.
+	body := []byte("{\"body\":\"12:ab,3:x,\x00\xff\xfe\n:,\"}")
+	if _, err := s.Enqueue(context.Background(), webhook.Event{Host: testHost, Space: "s1", ID: "m1", Body: body}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	poll.Until(t, "delivery", func() bool { return d.Stats().Delivered == 1 })
+	d.stop()
+	reqs := rc.requests()
+	checkSigned(t, reqs)
+	if len(reqs) != 2 || string(reqs[0].body) != string(body) || string(reqs[1].body) != string(body) {
+		t.Fatalf("receiver got %d requests, bodies %q; want 2 of %q", len(reqs), reqs, body)
+	}
+}

@@ -101,3 +101,23 @@ func ExampleVerify() {
 	fmt.Println(w.Code)
 	// Output: 204
 }
+
+// FuzzVerify: Verify never panics on any header, and accepts what Sign
+// made.
+func FuzzVerify(f *testing.F) {
+	f.Add("1700000000", "sha256=00", []byte(`{}`))
+	f.Add("", "", []byte(nil))
+	f.Add("-99999999999999999999", "sha256=", []byte("x"))
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
+		h := http.Header{}
+		h.Set(webhook.HeaderTimestamp, ts)
+		h.Set(webhook.HeaderSignature, sig)
+		_ = webhook.Verify(testSecret, h, body, now, 0)
+		h.Set(webhook.HeaderTimestamp, "1700000000")
+		h.Set(webhook.HeaderSignature, webhook.Sign(testSecret, "1700000000", body))
+		if err := webhook.Verify(testSecret, h, body, now, 0); err != nil {
+			t.Fatalf("Verify of a signed body: %v", err)
+		}
+	})
+}
