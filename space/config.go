@@ -72,8 +72,9 @@ type Config struct {
 	// Default message.DefaultMaxSize.
 	MaxMessageSize int
 	// Mint signs a guest token for sub with the given principals, valid for
-	// ttl. Default nil: Guest fails with ErrNotConfigured.
-	Mint func(sub, name string, principals []string, ttl time.Duration) (token string, err error)
+	// ttl on host (the token is bound to that site when tokens carry a site
+	// claim). Default nil: Guest fails with ErrNotConfigured.
+	Mint func(host, sub, name string, principals []string, ttl time.Duration) (token string, err error)
 	// GuestTTL is how long a guest token is valid. Default and maximum
 	// DefaultGuestTTL.
 	GuestTTL time.Duration

@@ -45,7 +45,7 @@ func (s *Service) Guest(ctx context.Context, c Caller, id, name string) (Invitat
 	// No space principal in the token: like every member's, the guest's
 	// space principal comes from its membership, so that its removal
 	// takes effect at once.
-	token, err := s.cfg.Mint(principal, name, nil, ttl)
+	token, err := s.cfg.Mint(c.Host, principal, name, nil, ttl)
 	if err != nil {
 		s.stats.errors.Add(1)
 		// Without a token the guest cannot come: take it out again.

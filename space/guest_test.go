@@ -13,9 +13,9 @@ import (
 
 // minted is one Mint call.
 type minted struct {
-	sub, name  string
-	principals []string
-	ttl        time.Duration
+	host, sub, name string
+	principals      []string
+	ttl             time.Duration
 }
 
 func TestGuest(t *testing.T) {
@@ -23,11 +23,11 @@ func TestGuest(t *testing.T) {
 	var calls []minted
 	fail := false
 	e := newEnv(t, rdb, func(c *space.Config) {
-		c.Mint = func(sub, name string, principals []string, ttl time.Duration) (string, error) {
+		c.Mint = func(host, sub, name string, principals []string, ttl time.Duration) (string, error) {
 			if fail {
 				return "", errors.New("no key")
 			}
-			calls = append(calls, minted{sub, name, principals, ttl})
+			calls = append(calls, minted{host, sub, name, principals, ttl})
 			return "token-" + sub, nil
 		}
 	})
@@ -50,7 +50,7 @@ func TestGuest(t *testing.T) {
 		!inv.Expires.Equal(e.clock.Now().Add(24*time.Hour)) {
 		t.Fatalf("invitation %+v", inv)
 	}
-	if len(calls) != 1 || calls[0].sub != inv.Principal || calls[0].name != "John Doe" ||
+	if len(calls) != 1 || calls[0].host != alice.Host || calls[0].sub != inv.Principal || calls[0].name != "John Doe" ||
 		len(calls[0].principals) != 0 || calls[0].ttl != 24*time.Hour {
 		t.Fatalf("Mint calls %+v", calls)
 	}
@@ -100,7 +100,7 @@ func TestGuestConfig(t *testing.T) {
 	var ttl time.Duration
 	e = newEnv(t, rdb, func(c *space.Config) {
 		c.GuestTTL = time.Hour
-		c.Mint = func(_, _ string, _ []string, d time.Duration) (string, error) { ttl = d; return "t", nil }
+		c.Mint = func(_, _, _ string, _ []string, d time.Duration) (string, error) { ttl = d; return "t", nil }
 	})
 	sp = e.mustCreate(t, "Team")
 	inv, err := e.svc.Guest(ctx(t), alice, sp.ID, "John")

@@ -20,6 +20,8 @@ import (
 	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/pubsub"
 	"github.com/notifyd/notifyd/site"
+	"github.com/notifyd/notifyd/space"
+	"github.com/notifyd/notifyd/webhook"
 	"github.com/notifyd/notifyd/wsgateway"
 )
 
@@ -45,6 +47,11 @@ type components struct {
 	announcer   *pubsub.Announcer // inbox counts and preferences to every gateway
 	authn       auth.Revocable    // every token check also consults the revocations
 
+	// the chat (nil when spaces are off)
+	spaces     *space.Service
+	webhooks   *webhook.Store
+	dispatcher *webhook.Dispatcher
+
 	// delivery
 	recheck    *revocationRecheck
 	gateway    *wsgateway.Gateway
@@ -69,7 +76,7 @@ func newComponents(ctx context.Context, cfg *config, log *slog.Logger) (*compone
 		config bool
 	}{
 		{c.buildAccess, true}, {c.connectRedis, false}, {c.buildStores, true},
-		{c.buildGateway, true}, {c.buildSubscriber, true}, {c.buildHTTP, false},
+		{c.buildSpaces, true}, {c.buildGateway, true}, {c.buildSubscriber, true}, {c.buildHTTP, false},
 	}
 	for _, step := range steps {
 		if err := step.run(ctx); err != nil {
@@ -183,6 +190,9 @@ func (c *components) buildGateway(context.Context) error {
 	if c.inboxOn() { // a nil *history.Store in the interface would not read as "off"
 		cfg.Inbox = c.history
 	}
+	if c.spaces != nil {
+		cfg.Spaces = c.spaces
+	}
 	c.gateway, err = wsgateway.New(cfg)
 	return err
 }
@@ -217,7 +227,7 @@ func (c *components) buildHTTP(context.Context) error {
 	c.guard = httpguard.NewListener(ln, c.cfg.MaxConnsPerAddr, clientip.AddrKey)
 	c.listener = c.guard
 	mux := http.NewServeMux()
-	metricsHandler := metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard, requests))
+	metricsHandler := metrics.Handler(newCollector(c.gateway, c.subscriber, c.history, c.registry, c.guard, requests, c.spaces, c.dispatcher))
 	if c.cfg.AdminAddr == "" {
 		mux.Handle("GET /metrics", metricsHandler)
 	} else if c.admin, err = newAdminServer(c.cfg.AdminAddr, metricsHandler, routes, c.log); err != nil {
@@ -270,6 +280,9 @@ func (c *components) apiConfig() api.Config {
 	}
 	if c.inboxOn() {
 		cfg.Inbox, cfg.Editor, cfg.InboxEvents = c.history, c.history, c.announcer
+	}
+	if c.spaces != nil {
+		cfg.Spaces, cfg.Webhooks = c.spaces, c.webhooks
 	}
 	return cfg
 }

@@ -72,6 +72,12 @@ type config struct {
 	InboxCountCap       int
 	IdempotencyWindow   time.Duration
 	DedupWindow         time.Duration
+	Spaces              bool
+	SpacesChannel       string
+	SpaceSendRate       float64
+	SpaceSendBurst      int
+	WebhookAllowPrivate bool
+	WebhookMaxAge       time.Duration
 }
 
 // setting binds one flag to its environment variable and its key in the
@@ -139,6 +145,16 @@ func settings(c *config) []setting {
 			return nil
 		}}
 	}
+	boolean := func(dst *bool) value {
+		return value{set: func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("want true or false")
+			}
+			*dst = b
+			return nil
+		}}
+	}
 	return []setting{
 		{"addr", "NOTIFYD_ADDR", ":8080", "HTTP listen address (REST, websocket, health)", str(&c.Addr)},
 		{"admin-addr", "NOTIFYD_ADMIN_ADDR", "", "admin listener (`/metrics`, `/healthz`, `/readyz`, `/debug/pprof/`); when set, `/metrics` leaves the public address. Keep it on a private network", str(&c.AdminAddr)},
@@ -169,7 +185,7 @@ func settings(c *config) []setting {
 		{"shutdown-spread", "NOTIFYD_SHUTDOWN_SPREAD", "1s", "websocket closes at shutdown are spread over this window", dur(&c.ShutdownSpread)},
 		{"queue-size", "NOTIFYD_QUEUE_SIZE", "256", "messages queued per websocket; a client that falls further behind is closed with 4000", num(&c.QueueSize, 1)},
 		{"write-timeout", "NOTIFYD_WRITE_TIMEOUT", "10s", "deadline of one websocket write", dur(&c.WriteTimeout)},
-		{"read-limit", "NOTIFYD_READ_LIMIT", "4096", "largest inbound websocket frame (bytes); larger closes with 1009", value{set: func(v string) error {
+		{"read-limit", "NOTIFYD_READ_LIMIT", "65536", "largest inbound websocket frame (bytes); larger closes with 1009. A space `send` carries up to 16 KiB of text, JSON-escaped, plus attachments", value{set: func(v string) error {
 			var n int
 			if err := num(&n, 16).set(v); err != nil {
 				return err
@@ -188,6 +204,12 @@ func settings(c *config) []setting {
 		{"inbox-length", "NOTIFYD_INBOX_LENGTH", "1000", "entries each principal's inbox index keeps per site", num(&c.InboxLength, 1)},
 		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept (30 days)", dur(&c.InboxTTL)},
 		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (it bounds the work of a count)", num(&c.InboxCountCap, 1)},
+		{"spaces", "NOTIFYD_SPACES", "true", "the chat: spaces, their websocket commands and REST routes, webhooks for bots (needs the inbox: off with `NOTIFYD_DELIVERY_CHANNEL=off`)", boolean(&c.Spaces)},
+		{"spaces-channel", "NOTIFYD_SPACES_CHANNEL", "notifyd:spaces", "channel on which gateways tell each other of membership changes, typing and reactions", str(&c.SpacesChannel)},
+		{"space-send-rate", "NOTIFYD_SPACE_SEND_RATE", "5", "space messages per second one user may send, websocket and REST together; more are refused (`rate_limited`, 429)", rate(&c.SpaceSendRate)},
+		{"space-send-burst", "NOTIFYD_SPACE_SEND_BURST", "20", "burst of space messages per user", num(&c.SpaceSendBurst, 1)},
+		{"webhook-allow-private", "NOTIFYD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs that resolve to loopback, private or link-local addresses (single-host setups and tests only: otherwise a bot could make notifyd call into your network)", boolean(&c.WebhookAllowPrivate)},
+		{"webhook-max-age", "NOTIFYD_WEBHOOK_MAX_AGE", "10m", "how long a webhook delivery is retried (with backoff) before it is given up", dur(&c.WebhookMaxAge)},
 		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "channel on which gateways tell each other to disconnect a principal", str(&c.ControlChannel)},
 		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; at least your longest token lifetime", dur(&c.RevocationTTL)},
 		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway; more get 503 at the handshake (`-1` disables)", num(&c.MaxConnections, -1)},
@@ -327,6 +349,9 @@ func (c *config) check() error {
 		return errors.New("NOTIFYD_CONTROL_CHANNEL (-control-channel) must be set and differ from NOTIFYD_CHANNEL")
 	case c.DeliveryChannel != "" && (c.DeliveryChannel == c.Channel || c.DeliveryChannel == c.ControlChannel):
 		return errors.New("NOTIFYD_DELIVERY_CHANNEL (-delivery-channel) must differ from NOTIFYD_CHANNEL and NOTIFYD_CONTROL_CHANNEL")
+	case c.Spaces && c.DeliveryChannel != "" && (c.SpacesChannel == "" || c.SpacesChannel == c.Channel ||
+		c.SpacesChannel == c.ControlChannel || c.SpacesChannel == c.DeliveryChannel):
+		return errors.New("NOTIFYD_SPACES_CHANNEL (-spaces-channel) must be set and differ from the other channels")
 	case c.InboxTTL == 0:
 		return errors.New("NOTIFYD_INBOX_TTL (-inbox-ttl) must be positive")
 	case c.Channel == "":

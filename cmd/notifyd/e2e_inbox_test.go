@@ -31,11 +31,17 @@ func untilInbox(t *testing.T, c *websocket.Conn, want float64) []map[string]any 
 	}
 }
 
-func request(t *testing.T, method, url, token, body string) (int, map[string]any) {
+// request sends a REST request as token (a user JWT or the publisher
+// token) with extra headers (name, value pairs), and decodes the JSON
+// answer.
+func request(t *testing.T, method, url, token, body string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Origin", testSite)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

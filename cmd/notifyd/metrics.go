@@ -10,13 +10,15 @@ import (
 	"github.com/notifyd/notifyd/internal/httpguard"
 	"github.com/notifyd/notifyd/internal/metrics"
 	"github.com/notifyd/notifyd/pubsub"
+	"github.com/notifyd/notifyd/space"
+	"github.com/notifyd/notifyd/webhook"
 	"github.com/notifyd/notifyd/wsgateway"
 )
 
 // newCollector maps the Stats snapshots of the running parts to Prometheus
 // metrics, read at every scrape.
 func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.Store, reg *handler.Registry,
-	guard *httpguard.Listener, requests *api.Recorder) *metrics.Collector {
+	guard *httpguard.Listener, requests *api.Recorder, sp *space.Service, wh *webhook.Dispatcher) *metrics.Collector {
 	return metrics.NewCollector(func() []metrics.Sample {
 		g, s, h, r := gw.Stats(), sub.Stats(), hist.Stats(), requests.Stats()
 		ready := 0.0
@@ -46,6 +48,11 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 			{Name: "notifyd_ws_acks_total", Help: "Device ack frames accepted.", Value: float64(g.Acks)},
 			{Name: "notifyd_ws_inbox_errors_total", Help: "Inbox reads or writes of the gateway that failed or timed out.", Value: float64(g.InboxErrors)},
 			{Name: "notifyd_ws_recounts_total", Help: "Inbox counts read again after a retract.", Value: float64(g.Recounts)},
+			{Name: "notifyd_ws_space_messages_total", Help: "Space messages fanned out to member websockets.", Value: float64(g.SpaceMessages)},
+			{Name: "notifyd_ws_space_malformed_total", Help: "Space messages without a valid space field (not delivered).", Value: float64(g.SpaceMalformed)},
+			{Name: "notifyd_ws_commands_total", Help: "Space commands received on websockets.", Value: float64(g.Commands)},
+			{Name: "notifyd_ws_command_errors_total", Help: "Space commands answered with an error.", Value: float64(g.CommandErrors)},
+			{Name: "notifyd_ws_space_errors_total", Help: "Reads of a user's spaces by the gateway that failed (at connect or resync).", Value: float64(g.SpaceErrors)},
 			{Name: "notifyd_delivery_received_total", Help: "Payloads read from the delivery channel (the inbox pipeline).", Value: float64(s.Deliveries)},
 			{Name: "notifyd_changes_delivered_total", Help: "Updates and retracts delivered.", Value: float64(s.Updated + s.Retracted)},
 			{Name: "notifyd_inbox_announcements_total", Help: "Inbox count and preference changes received from the control channel.", Value: float64(s.InboxChanges + s.PrefsChanges)},
@@ -72,6 +79,7 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 		out = appendLabelled(out, "notifyd_ws_disconnects_total", "Ended websocket connections by reason.", "reason", g.Disconnects)
 		out = appendLabelled(out, "notifyd_channel_dropped_total", "Channel payloads dropped by reason.", "reason", s.Dropped)
 		out = appendLabelled(out, "notifyd_publishes_total", "POST /api/chat/messages by outcome.", "outcome", r.Publishes)
+		out = appendChat(out, sp, wh)
 		return appendLatencies(out, g, s, r)
 	})
 }

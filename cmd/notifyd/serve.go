@@ -37,6 +37,18 @@ func (c *components) run(ctx context.Context, ready chan<- string) error {
 	subErr := make(chan error, 1)
 	wg.Go(func() { subErr <- c.subscriber.Run(subCtx) })
 	wg.Go(func() { c.recheck.run(subCtx, c.gateway, c.revocations) })
+	if c.spaces != nil {
+		wg.Go(func() {
+			if err := c.spaces.Listen(subCtx, c.gateway); err != nil {
+				c.log.Error("space events stopped", "err", err)
+			}
+		})
+		wg.Go(func() {
+			if err := c.dispatcher.Run(subCtx); err != nil {
+				c.log.Error("webhook dispatcher stopped", "err", err)
+			}
+		})
+	}
 	srvErr := make(chan error, 2)
 	wg.Go(func() { srvErr <- c.server.Serve(c.listener) })
 	if c.admin != nil {
@@ -91,6 +103,20 @@ func (c *components) shutdown() {
 }
 
 func newVerifier(cfg *config) (*auth.Verifier, error) {
+	ac, err := authConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := auth.NewVerifier(ac)
+	if err != nil {
+		return nil, fmt.Errorf("invalid NOTIFYD_JWT_SECRET / NOTIFYD_JWT_PUBLIC_KEY: %w", err)
+	}
+	return v, nil
+}
+
+// authConfig is the token configuration: the verifier's, and the guest
+// tokens' minter's.
+func authConfig(cfg *config) (auth.Config, error) {
 	ac := auth.Config{
 		PrincipalsClaim: cfg.PrincipalsClaim, SiteClaim: cfg.SiteClaim,
 		Audience: cfg.JWTAudience, Issuer: cfg.JWTIssuer, Leeway: cfg.JWTLeeway,
@@ -100,17 +126,13 @@ func newVerifier(cfg *config) (*auth.Verifier, error) {
 	} else {
 		data, err := os.ReadFile(cfg.JWTPublicKey)
 		if err != nil {
-			return nil, fmt.Errorf("read NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key): %w", err)
+			return ac, fmt.Errorf("read NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key): %w", err)
 		}
 		if ac.PublicKeys, err = auth.ParsePublicKeys(data); err != nil {
-			return nil, fmt.Errorf("invalid NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key) %q: %w", cfg.JWTPublicKey, err)
+			return ac, fmt.Errorf("invalid NOTIFYD_JWT_PUBLIC_KEY (-jwt-public-key) %q: %w", cfg.JWTPublicKey, err)
 		}
 	}
-	v, err := auth.NewVerifier(ac)
-	if err != nil {
-		return nil, fmt.Errorf("invalid NOTIFYD_JWT_SECRET / NOTIFYD_JWT_PUBLIC_KEY: %w", err)
-	}
-	return v, nil
+	return ac, nil
 }
 
 func newRegistry(cfg *config, log *slog.Logger) (*handler.Registry, error) {
