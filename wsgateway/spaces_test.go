@@ -104,7 +104,9 @@ func (f *fakeSpaces) Typing(_ context.Context, c space.Caller, id string) error 
 func (f *fakeSpaces) React(context.Context, space.Caller, string, string, bool) (protocol.Reaction, error) {
 	return protocol.Reaction{Count: 3}, nil
 }
-func (f *fakeSpaces) Edit(context.Context, space.Caller, string, string) error { return space.ErrForbidden }
+func (f *fakeSpaces) Edit(context.Context, space.Caller, string, string) error {
+	return space.ErrForbidden
+}
 func (f *fakeSpaces) DeleteMessage(context.Context, space.Caller, string) error {
 	return space.ErrUnavailable
 }
