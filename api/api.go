@@ -37,6 +37,9 @@ const (
 	PathMonitor         = "/monitor"
 	PathPing            = "/chat-ping"
 	PathWebSocket       = "/ws/chat"
+	// PathSSE is the server-sent events stream (the gateway's ServeSSE):
+	// the websocket's pushes for networks that block websockets.
+	PathSSE = "/sse/chat"
 )
 
 // server holds the handlers' shared state.
@@ -130,6 +133,9 @@ func (s *server) routes() http.Handler {
 	r.Get(PathOpenAPI, openAPI) // public: no Origin check, no authentication
 	if s.cfg.WebSocket != nil {
 		r.Method(http.MethodGet, PathWebSocket, s.cfg.WebSocket)
+	}
+	if s.cfg.SSE != nil {
+		r.Method(http.MethodGet, PathSSE, s.cfg.SSE)
 	}
 
 	r.Group(func(r chi.Router) {

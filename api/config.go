@@ -192,6 +192,9 @@ type Config struct {
 	// WebSocket is mounted at GET /ws/chat without timeout or compression
 	// middleware. Nil: not mounted.
 	WebSocket http.Handler
+	// SSE is mounted at GET /sse/chat, like WebSocket (the gateway checks
+	// origins and tokens itself). Zero value: no route.
+	SSE http.Handler
 	// MaxBodyBytes bounds a POSTed body (413 beyond). Zero: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxLimit is the largest accepted limit parameter. Zero: DefaultMaxLimit.

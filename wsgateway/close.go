@@ -54,7 +54,11 @@ func (c *conn) stop(req closeRequest) (first bool) {
 // and logs the reason. Close waits for the peer's close frame; Shutdown
 // bounds that wait with its context by calling CloseNow.
 func (c *conn) close(ctx context.Context) {
-	_ = closeSocket(ctx, c.ws, c.env.writeTimeout, c.req)
+	if c.sse {
+		c.sseEnd(c.req)
+	} else {
+		_ = closeSocket(ctx, c.ws, c.env.writeTimeout, c.req)
+	}
 	c.env.stats.disconnects[c.req.reason].Add(1)
 	if c.muted {
 		c.env.stats.muted.Add(-1)

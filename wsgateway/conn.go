@@ -54,6 +54,7 @@ type conn struct {
 	muteOnExp  bool            // muted, not closed, when its token expires (mute.go)
 	title      string          // the identity's title: a space message's sender title
 	pyams      bool            // PyAMS's browser client (subprotocol): no activity events
+	sse        bool            // a server-sent events stream (sse.go), not a websocket
 
 	// the connection's spaces, id -> subscribed (spaces.go); guarded by the
 	// hub's lock
@@ -84,6 +85,7 @@ type conn struct {
 	batch      *[]byte // frames not yet written; nil between batches
 	batchInbox uint64  // inbox frames in batch (Stats.InboxFrames once sent)
 	batching   bool    // draining: frame does not flush each frame
+	frameID    string  // the id of the message frame writes next (a stream's event id); cleared by frame
 	wfailed    bool    // a write failed: the socket is closed
 
 	// owned by the writer (mute.go)
@@ -149,6 +151,14 @@ func (c *conn) run() {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.writeLoop(ctx) })
+	if c.sse {
+		if c.env.pingInterval > 0 {
+			wg.Go(c.sseHeartbeats)
+		}
+		c.sseReadLoop()
+		wg.Wait()
+		return
+	}
 	if c.env.pingInterval > 0 {
 		wg.Go(func() { c.pingLoop(ctx) })
 	}

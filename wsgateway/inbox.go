@@ -161,6 +161,7 @@ func (c *conn) writeItem(ctx context.Context, it item, seen idSet) {
 			c.env.stats.seamSkipped.Add(1)
 			return
 		}
+		c.frameID = it.id
 		c.writeFrame(ctx, it.b)
 		return
 	}
@@ -174,6 +175,7 @@ func (c *conn) writeItem(ctx context.Context, it item, seen idSet) {
 			c.env.stats.mutedByPrefs.Add(1)
 			return
 		}
+		c.frameID = it.id
 		if !c.writeFrame(ctx, it.b) || pre || !c.ib.known {
 			return
 		}

@@ -75,6 +75,7 @@ func (c *conn) replayItem(ctx context.Context, it history.Item) bool {
 		c.env.stats.mutedByPrefs.Add(1)
 		return true
 	}
+	c.frameID = it.Message.ID
 	if !c.writeFrame(ctx, it.Message.PushJSON()) {
 		return false
 	}

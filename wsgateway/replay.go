@@ -62,6 +62,7 @@ func (c *conn) replay(ctx context.Context) idSet {
 			c.expire(ctx) // no connection is served past its token, not even mid-replay
 			return nil
 		}
+		c.frameID = snap.list[at[i]].ID
 		if c.stopping.Load() || !c.writeFrame(ctx, snap.pushAt(at[i])) {
 			return nil // the writer's loop performs the close
 		}

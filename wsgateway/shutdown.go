@@ -41,7 +41,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	// Conns not signalled yet still get their reason recorded.
 	for _, c := range g.calls.all() {
 		c.stop(stopShutdown)
-		_ = c.ws.CloseNow()
+		if c.sse {
+			_ = c.raw.Close()
+		} else {
+			_ = c.ws.CloseNow()
+		}
 	}
 	<-g.drained
 	return fmt.Errorf("wsgateway: shutdown: %w", ctx.Err())

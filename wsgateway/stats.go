@@ -173,6 +173,9 @@ type Stats struct {
 	Commands       uint64
 	CommandErrors  uint64
 	SpaceErrors    uint64
+	// SSEAccepted counts the server-sent event streams admitted (also
+	// counted in Accepted).
+	SSEAccepted uint64
 }
 
 // counters are the Gateway's statistics. The maps are built by newCounters
@@ -204,6 +207,7 @@ type counters struct {
 	commands       atomic.Uint64
 	commandErrs    atomic.Uint64
 	spaceErrs      atomic.Uint64
+	sseAccepted    atomic.Uint64
 	rejected       map[RejectReason]*atomic.Uint64
 	disconnects    map[DisconnectReason]*atomic.Uint64
 	admitted       *hist.Histogram // handshake durations of admitted connections
@@ -258,6 +262,7 @@ func (c *counters) snapshot(connections int) Stats {
 		Commands:           c.commands.Load(),
 		CommandErrors:      c.commandErrs.Load(),
 		SpaceErrors:        c.spaceErrs.Load(),
+		SSEAccepted:        c.sseAccepted.Load(),
 	}
 	for r, n := range c.rejected {
 		s.Rejected[r] = n.Load()

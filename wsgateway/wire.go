@@ -106,7 +106,12 @@ func (c *conn) frame(p []byte) bool {
 	if c.batch == nil {
 		c.batch = batchPool.Get().(*[]byte)
 	}
-	*c.batch = appendTextFrame(*c.batch, p)
+	if c.sse {
+		*c.batch = appendSSEEvent(*c.batch, c.frameID, p)
+	} else {
+		*c.batch = appendTextFrame(*c.batch, p)
+	}
+	c.frameID = ""
 	if c.batching && len(*c.batch) < maxBatch {
 		return true
 	}
@@ -139,6 +144,10 @@ func (c *conn) flush() bool {
 	} else {
 		c.stop(stopClient) // the peer or the network went away
 	}
-	_ = c.ws.CloseNow()
+	if c.sse {
+		_ = c.raw.Close()
+	} else {
+		_ = c.ws.CloseNow()
+	}
 	return false
 }

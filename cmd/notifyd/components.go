@@ -237,7 +237,7 @@ func (c *components) buildHTTP(context.Context) error {
 	mux.Handle("/", routes)
 	// Every route but the websocket gets read and write deadlines: a client
 	// that sends headers and then nothing cannot hold its socket.
-	deadlines := httpguard.Deadlines(c.cfg.HTTPReadTimeout, c.cfg.HTTPWriteTimeout, api.PathWebSocket)
+	deadlines := httpguard.Deadlines(c.cfg.HTTPReadTimeout, c.cfg.HTTPWriteTimeout, api.PathWebSocket, api.PathSSE)
 	c.server = &http.Server{
 		Handler:           deadlines(mux),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -274,7 +274,7 @@ func (c *components) apiConfig() api.Config {
 		Publisher: c.publisher, History: c.history, Categories: c.registry,
 		Revoker: c.revocations, PublishRate: c.cfg.PublishRate, PublishBurst: c.cfg.PublishBurst,
 		AdminRate: c.cfg.AdminRate, AdminBurst: c.cfg.AdminBurst, RESTRate: c.cfg.RESTRate, RESTBurst: c.cfg.RESTBurst,
-		Ready: c.ready, Warnings: c.warnings, Sessions: c.gateway.Count, WebSocket: c.gateway,
+		Ready: c.ready, Warnings: c.warnings, Sessions: c.gateway.Count, WebSocket: c.gateway, SSE: http.HandlerFunc(c.gateway.ServeSSE),
 		MaxBodyBytes: int64(c.cfg.MaxMessageSize) + 1024,
 		Version:      version, Logger: c.log.With("component", "api"),
 	}
