@@ -4,7 +4,8 @@
 //
 //	notifyd [flags]          run the service (flags fall back to NOTIFYD_* env, then -config FILE)
 //	notifyd config ...       check a configuration, print the defaults or the README table
-//	notifyd token [flags]    print a signed test token
+//	notifyd token [flags]    print a signed token (HS*, RS*, PS*, ES*, EdDSA)
+//	notifyd publish [flags]  publish a notification through the HTTP API
 //	notifyd listen [flags]   print the notifications a principal receives
 //	notifyd health           exit 0 when the local gateway is ready
 //	notifyd version          print the version
@@ -45,7 +46,10 @@ Usage:
                            source of each value and secrets masked (exit 0 valid, 2 invalid)
   notifyd config defaults  print a configuration file with every setting at its default
   notifyd config table     print the README's configuration table
-  notifyd token [flags]    print a signed test token (notifyd token -h)
+  notifyd token [flags]    print a token the gateway accepts: HS* with the secret, or RS*, PS*, ES*,
+                           EdDSA with -alg and -key (notifyd token -h)
+  notifyd publish [flags]  publish a notification through the HTTP API with a publisher token, from
+                           flags or a JSON document on stdin (-json -) (notifyd publish -h)
   notifyd listen [flags]   print the notifications a principal receives (notifyd listen -h)
   notifyd health [-url U]  exit 0 when the local gateway is ready (container health checks)
   notifyd version          print the version (also -version, --version)
@@ -62,6 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sub := map[string]func() error{
 			"config": func() error { return runConfig(ctx, args[1:], getenv, stdout, stderr) },
 			"token":  func() error { return runToken(args[1:], getenv, stdout, stderr) },
+			"publish": func() error {
+				return runPublish(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+			},
 			"listen": func() error { return runListen(ctx, args[1:], getenv, stdout, stderr) },
 			"health": func() error { return runHealth(ctx, args[1:], getenv, stdout, stderr) },
 		}
