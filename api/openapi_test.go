@@ -53,6 +53,7 @@ func fullConfig(c *Config) {
 	st := newMemInbox()
 	c.Inbox, c.Editor, c.InboxEvents = st, st, &recordingEvents{}
 	c.Revoker = &fakeRevoker{at: revokedAt}
+	c.Spaces, c.Webhooks = &fakeSpaces{}, &fakeWebhooks{}
 	c.WebSocket = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusSwitchingProtocols) })
 }
 

@@ -169,9 +169,16 @@ func callerOf(r *http.Request) space.Caller {
 	return c
 }
 
-// pathParam returns the unescaped path parameter name.
+// pathParam returns the unescaped path parameter name. chi matches the
+// raw path when the request's path has escapes the default encoding would
+// not write (users%3Abob), and the decoded path otherwise (users%2541 is
+// then already users%41): only the raw form is unescaped, so that a value
+// is never decoded twice.
 func pathParam(r *http.Request, name string) string {
 	v := chi.URLParam(r, name)
+	if r.URL.RawPath == "" {
+		return v
+	}
 	if u, err := url.PathUnescape(v); err == nil {
 		return u
 	}
