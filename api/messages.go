@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // Idempotency headers of POST /api/chat/messages.
@@ -47,6 +48,10 @@ func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 	m, err := message.Decode(body, 0)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if m.Category == protocol.SpaceCategory {
+		s.fail(w, r, errSpaceCategory)
 		return
 	}
 	replayed, err := s.cfg.Publisher.PublishIdempotent(r.Context(), key, m)

@@ -63,6 +63,7 @@ func TestPublishRejected(t *testing.T) {
 	missingTitle := strings.Replace(validBody, `"title": "User login",`, "", 1)
 	numericTitle := strings.Replace(validBody, `"title": "User login"`, `"title": 42`, 1)
 	twoLines := strings.Replace(validBody, `"User login"`, `"User\nlogin"`, 1)
+	spaceCategory := strings.Replace(validBody, `"category": "user.login"`, `"category": "space"`, 1)
 	padded := strings.Replace(validBody, `"message": "jdoe logged in..."`,
 		`"message": "`+strings.Repeat("x", message.DefaultMaxSize)+`"`, 1)
 	cases := []struct {
@@ -78,6 +79,7 @@ func TestPublishRejected(t *testing.T) {
 		{"missing title", missingTitle, http.StatusBadRequest, `message: field "title" is required`, "title"},
 		{"numeric title", numericTitle, http.StatusBadRequest, `message: field "title" must be a string`, "title"},
 		{"two-line title", twoLines, http.StatusBadRequest, `message: field "title" must be a single line`, "title"},
+		{"reserved category", spaceCategory, http.StatusBadRequest, errSpaceCategory.message, "category"},
 		{"message over the decode limit", padded, http.StatusRequestEntityTooLarge, errMessageTooLarge.message, ""},
 		{"body over MaxBodyBytes", `{"title": "` + strings.Repeat("x", DefaultMaxBodyBytes) + `"}`,
 			http.StatusRequestEntityTooLarge, errBodyTooLarge.message, ""},

@@ -55,6 +55,7 @@ func fullConfig(c *Config) {
 	c.Revoker = &fakeRevoker{at: revokedAt}
 	c.Spaces, c.Webhooks = &fakeSpaces{}, &fakeWebhooks{}
 	c.WebSocket = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusSwitchingProtocols) })
+	c.SSE = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 }
 
 // TestOpenAPIMatchesRouter: every route the router serves (with every

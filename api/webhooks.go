@@ -32,6 +32,7 @@ var (
 	errWebhookInvalid = &apiError{code: 40024, status: http.StatusBadRequest, message: "invalid webhook"}
 	errWebhookAddress = &apiError{code: 40305, status: http.StatusForbidden, message: "the webhook URL resolves to a loopback, private or link-local address"}
 	errWebhookUnknown = &apiError{code: 40404, status: http.StatusNotFound, message: "no such webhook"}
+	errWebhookTooMany = &apiError{code: 40901, status: http.StatusConflict, message: "this publisher token has as many webhooks as it may: delete one first"}
 )
 
 // webhookFailure maps a webhook error to the catalogue.
@@ -45,6 +46,8 @@ func webhookFailure(err error) error {
 		return errWebhookAddress.with(err)
 	case errors.Is(err, webhook.ErrNotFound):
 		return errWebhookUnknown.with(err)
+	case errors.Is(err, webhook.ErrTooMany):
+		return errWebhookTooMany.with(err)
 	}
 	return errUnavailable.with(err)
 }

@@ -90,6 +90,7 @@ func TestWebhookErrors(t *testing.T) {
 	}{
 		{invalid, 400, invalid.Error()},
 		{fmt.Errorf("10.0.0.1: %w", webhook.ErrForbiddenAddress), 403, errWebhookAddress.message},
+		{fmt.Errorf("50 of 50: %w", webhook.ErrTooMany), 409, errWebhookTooMany.message},
 		{errBackend, 503, errUnavailable.message},
 	} {
 		f := webhookFixture(t, &fakeWebhooks{err: c.err})
