@@ -92,7 +92,8 @@ func TestCommandLine(t *testing.T) {
 	t.Parallel()
 	secret := map[string]string{"NOTIFYD_JWT_SECRET": testSecret}
 	tests := []commandCase{
-		{"help", []string{"help"}, nil, 0, "notifyd listen [flags]"},
+		{"help", []string{"help"}, nil, 0, "notifyd tail [flags]"},
+		{"tail -h", []string{"tail", "-h"}, nil, 0, "-origin"},
 		{"-h", []string{"-h"}, nil, 0, "notifyd token [flags]"},
 		{"--help", []string{"--help"}, nil, 0, "-redis-url"},
 		{"version", []string{"version"}, nil, 0, "notifyd dev"},

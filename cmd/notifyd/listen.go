@@ -15,10 +15,11 @@ import (
 	"github.com/notifyd/notifyd/message"
 )
 
-// runListen implements `notifyd listen`: a websocket client that prints every
-// notification it receives, one JSON document per line, reconnecting with
-// since like a well-behaved client. It is for trying notifyd out and for
-// scripts.
+// runListen implements `notifyd tail` (and its alias `notifyd listen`): a
+// websocket client that prints every frame of a principal's live stream,
+// notifications and inbox counts alike, one JSON document per line,
+// reconnecting with since like a well-behaved client. It is for trying
+// notifyd out and for scripts.
 func runListen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("notifyd listen", flag.ContinueOnError)
 	fs.SetOutput(stderr)

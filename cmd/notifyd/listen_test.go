@@ -25,6 +25,19 @@ func TestListenPrintsNotifications(t *testing.T) {
 	}
 }
 
+// tail prints the inbox counts too: the badge after each message.
+func TestTailPrintsInboxCounts(t *testing.T) {
+	g := startGateway(t, nil)
+	out, errOut, stop := startListen(t, g)
+	waitSessions(t, g, 1)
+	poll.Until(t, "the connected line", func() bool { return strings.Contains(errOut.String(), "listen: connected to") })
+	publishTo(t, g, "counted", "users:bob")
+	poll.Until(t, "the badge line", func() bool { return strings.Contains(out.String(), `{"action":"inbox","unread":1,"unseen":1}`) })
+	if code := stop(); code != 0 {
+		t.Fatalf("tail exited %d: %s", code, errOut.String())
+	}
+}
+
 func TestListenNeedsAToken(t *testing.T) {
 	t.Parallel()
 	if code := run(t.Context(), []string{"listen"}, env(nil), &syncBuffer{}, &syncBuffer{}); code == 0 {
@@ -76,7 +89,7 @@ func startListen(t *testing.T, g *gateway) (out, errOut *syncBuffer, stop func()
 	out, errOut = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"listen", "-url", "ws://" + g.addr + "/ws/chat", "-origin", testSite, "-sub", "users:bob"},
+		done <- run(ctx, []string{"tail", "-url", "ws://" + g.addr + "/ws/chat", "-origin", testSite, "-sub", "users:bob"},
 			env(map[string]string{"NOTIFYD_JWT_SECRET": testSecret}), out, errOut)
 	}()
 	var once sync.Once

@@ -6,7 +6,7 @@
 //	notifyd config ...       check a configuration, print the defaults or the README table
 //	notifyd token [flags]    print a signed token (HS*, RS*, PS*, ES*, EdDSA)
 //	notifyd publish [flags]  publish a notification through the HTTP API
-//	notifyd listen [flags]   print the notifications a principal receives
+//	notifyd tail [flags]     print the live stream of a principal (alias: listen)
 //	notifyd health           exit 0 when the local gateway is ready
 //	notifyd version          print the version
 //	notifyd help             list the commands and flags
@@ -50,7 +50,8 @@ Usage:
                            EdDSA with -alg and -key (notifyd token -h)
   notifyd publish [flags]  publish a notification through the HTTP API with a publisher token, from
                            flags or a JSON document on stdin (-json -) (notifyd publish -h)
-  notifyd listen [flags]   print the notifications a principal receives (notifyd listen -h)
+  notifyd tail [flags]     print the live stream of a principal, one JSON line each: notifications,
+                           inbox counts, updates, retracts (alias: listen) (notifyd tail -h)
   notifyd health [-url U]  exit 0 when the local gateway is ready (container health checks)
   notifyd version          print the version (also -version, --version)
   notifyd help             this text
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return runPublish(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 			},
 			"listen": func() error { return runListen(ctx, args[1:], getenv, stdout, stderr) },
+			"tail":   func() error { return runListen(ctx, args[1:], getenv, stdout, stderr) },
 			"health": func() error { return runHealth(ctx, args[1:], getenv, stdout, stderr) },
 		}
 		switch args[0] {
