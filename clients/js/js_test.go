@@ -93,16 +93,19 @@ func nodeFlags(t *testing.T, node string) []string {
 	return nil
 }
 
-// startNotifyd builds cmd/notifyd, runs it on a free loopback port with an
+// startNotifyd builds cmd/notifyd (or takes NOTIFYD_JS_TEST_BINARY), runs it on a free loopback port with an
 // embedded Redis and the test settings plus extra, and returns its address
 // (read from its "notifyd serving" log line). The process is stopped with
 // SIGTERM at the end of the test.
 func startNotifyd(t *testing.T, extra map[string]string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "notifyd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/notifyd/notifyd/cmd/notifyd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/notifyd: %v\n%s", err, out)
+	bin := os.Getenv("NOTIFYD_JS_TEST_BINARY") // another build of notifyd, to try the client against it
+	if bin == "" {
+		bin = filepath.Join(t.TempDir(), "notifyd")
+		build := exec.Command("go", "build", "-o", bin, "github.com/notifyd/notifyd/cmd/notifyd")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build cmd/notifyd: %v\n%s", err, out)
+		}
 	}
 	env := map[string]string{
 		"NOTIFYD_ADDR":                "127.0.0.1:0",

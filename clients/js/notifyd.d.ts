@@ -69,6 +69,8 @@ export interface ClientOptions {
   commandTimeout?: number;
   /** How many recent message ids are remembered to drop duplicates (default 1000). */
   dedupe?: number;
+  /** Messages read per subscribed space to catch up after a reconnect (default 50). */
+  catchUpLimit?: number;
   /** With a device, acks are coalesced over this many ms (default 1000). */
   ackDelay?: number;
   /** Random source of the jitter, [0, 1) (default Math.random). */
@@ -132,8 +134,8 @@ export interface Events {
   /** A changed message (notification or space message): its new form. */
   update: Record<string, unknown> & { action: 'update'; id: string };
   retract: RetractEvent;
-  /** The since cursor was no longer kept: reload the list over REST. */
-  gap: { since: string };
+  /** The since cursor was no longer kept: reload the list over REST (with space: reload that space's messages). */
+  gap: { since: string; space?: string };
   state: StateEvent;
   error: Error;
   /** The client stopped for good: 4003 (an administrator), or 4001 without getToken. */

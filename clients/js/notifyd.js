@@ -36,6 +36,7 @@ const DEFAULTS = {
   commandTimeout: 10000, // a command not answered by then rejects with code "timeout"
   dedupe: 1000, // ids remembered to drop duplicates
   ackDelay: 1000, // with a device, acks are coalesced over this delay
+  catchUpLimit: 50, // messages read per space to catch up after a reconnect
 };
 
 const WS_PATH = '/ws/chat';
@@ -169,6 +170,7 @@ export class NotifydClient {
     this._queue = []; // commands waiting for an established connection
     this._pending = new Map(); // rid -> command sent, waiting for its answer
     this._subs = new Set(); // spaces subscribed, re-sent after every reconnect
+    this._spaceLast = new Map(); // space -> id of the last message received
   }
 
   // ---- events ----
@@ -442,11 +444,13 @@ export class NotifydClient {
     const queuedSubs = new Set(this._queue.filter((c) => c.frame.action === 'subscribe').map((c) => c.frame.space));
     for (const space of this._subs) {
       if (queuedSubs.has(space)) continue;
-      this._command({ action: 'subscribe', space }, {}).catch((err) => {
-        if (err.code === 'not_found' || err.code === 'forbidden') this._subs.delete(space);
-        err.space = space;
-        this._emit('error', err);
-      });
+      this._command({ action: 'subscribe', space }, {})
+        .then(() => this._catchUp(space))
+        .catch((err) => {
+          if (err.code === 'not_found' || err.code === 'forbidden') this._subs.delete(space);
+          err.space = space;
+          this._emit('error', err);
+        });
     }
     for (const c of this._queue.splice(0)) this._transmit(c);
   }
@@ -483,12 +487,21 @@ export class NotifydClient {
     this._emit('frame', f);
     switch (f.action) {
       case NOTIFY:
-      case MESSAGE:
         if (typeof f.id === 'string' && f.id) {
           if (this._recent.seen(f.id)) return; // a replay overlapped
           this._remember(f.id);
         }
-        this._emit(f.action === NOTIFY ? 'notification' : 'message', f);
+        this._emit('notification', f);
+        return;
+      case MESSAGE:
+        // Space messages do not move since (the gateway's replay is the
+        // inbox's, where a space message id is answered with a gap): a
+        // reconnect catches up each subscribed space over REST instead.
+        if (typeof f.id === 'string' && f.id) {
+          if (this._recent.seen(f.id)) return;
+          if (f.space) this._spaceLast.set(f.space, f.id);
+        }
+        this._emit('message', f);
         return;
       case 'ok':
       case 'error':
@@ -513,6 +526,29 @@ export class NotifydClient {
         return;
       default:
       // Unknown actions are ignored (see the frame event).
+    }
+  }
+
+  // _catchUp emits, oldest first, the messages of space stored after the
+  // last one received (what a disconnection missed), once subscribed again
+  // so that nothing falls between the two; duplicates are dropped. When the
+  // last one is not among the newest catchUpLimit, it emits gap {since,
+  // space}: reload the space with messages().
+  async _catchUp(space) {
+    const last = this._spaceLast.get(space);
+    if (!last) return;
+    const page = await this.messages(space, { limit: this._opts.catchUpLimit });
+    const list = (page && page.messages) || [];
+    const at = list.findIndex((m) => m.id === last);
+    if (at < 0) {
+      this._emit('gap', { since: last, space });
+      return;
+    }
+    let cur = last;
+    for (const m of list.slice(0, at).reverse()) {
+      if (this._recent.seen(m.id)) continue;
+      if (this._spaceLast.get(space) === cur) this._spaceLast.set(space, (cur = m.id)); // unless a live one came meanwhile
+      this._emit('message', { action: 'message', ...m, space: m.space || space });
     }
   }
 

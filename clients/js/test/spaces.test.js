@@ -4,7 +4,7 @@
 // real without any change here.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, env, live, mint, next, unique } from './helpers.js';
+import { client, collect, env, live, mint, next, recordingWebSocket, unique } from './helpers.js';
 
 let supported = false;
 before(async () => {
@@ -71,20 +71,35 @@ spaceTest('create, subscribe, send, receive, type, react, edit, read, history', 
   b.close();
 });
 
-spaceTest('subscriptions are re-sent after a reconnect', async () => {
+spaceTest('after a reconnect: subscriptions re-sent, missed messages caught up once, no gap', async () => {
   const alice = unique('users:alice');
   const bob = unique('users:bob');
+  const rec = recordingWebSocket();
   const a = client(alice);
-  const b = client(bob);
+  const b = client(bob, { WebSocket: rec.WebSocket });
   await Promise.all([a.connect(), b.connect()]);
   const sp = await a.createSpace({ title: 'Again', members: [bob] });
   await b.subscribe(sp.id);
-  const reopened = next(b, 'state', (s) => s.state === 'open');
-  b._ws.close(); // the network drops b's connection
-  await reopened;
-  const got = next(b, 'message');
-  const ok = await a.send(sp.id, 'still there?');
-  assert.equal((await got).id, ok.id);
+  const got = collect(b, 'message');
+  const gaps = collect(b, 'gap');
+  const first = next(b, 'message');
+  const m1 = await a.send(sp.id, 'before the cut');
+  await first;
+
+  rec.closed = true; // b stays away until the gate opens
+  const lost = next(b, 'state', (s) => s.state === 'closed');
+  rec.last().close();
+  await lost;
+  const m2 = await a.send(sp.id, 'while you were away');
+  const caughtUp = next(b, 'message', (m) => m.id === m2.id);
+  rec.closed = false;
+  await caughtUp;
+  const live = next(b, 'message', (m) => m.id !== m2.id && m.id !== m1.id);
+  const m3 = await a.send(sp.id, 'live again');
+  await live;
+  assert.deepEqual(got.map((m) => m.id), [m1.id, m2.id, m3.id], 'each once, in order');
+  assert.equal(got[1].body, 'while you were away');
+  assert.deepEqual(gaps, []);
   a.close();
   b.close();
 });

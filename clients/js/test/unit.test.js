@@ -251,3 +251,37 @@ test('events: gap, inbox, update, retract and spaces events; listener errors bec
   assert.equal(errors[0].message, 'app bug');
   c.close();
 });
+
+test('space catch-up after a reconnect: missed messages oldest first, once; a gap when too old', async () => {
+  let page = [];
+  const urls = [];
+  const fetch = async (url) => {
+    urls.push(url);
+    return new Response(JSON.stringify({ messages: page, next: null }), { status: 200 });
+  };
+  const c = fake({ fetch });
+  FakeSocket.onsend = (s, text) => {
+    const f = JSON.parse(text);
+    s.frame(JSON.stringify({ action: 'ok', rid: f.rid }));
+  };
+  const got = collect(c, 'message');
+  const gaps = collect(c, 'gap');
+  await c.connect();
+  await c.subscribe('s1');
+  last().frame(JSON.stringify({ action: 'message', space: 's1', id: '01M1', kind: 'chat', body: 'one' }));
+  await next(c, 'message');
+  assert.equal(c.lastId, '', 'a space message does not move since');
+
+  const msg = (id) => ({ space: 's1', id, kind: 'chat', body: id });
+  page = [msg('01M3'), msg('01M2'), msg('01M1'), msg('01M0')]; // newest first
+  last().serverClose(1001);
+  await next(c, 'message', (m) => m.id === '01M3');
+  assert.deepEqual(got.map((m) => m.id), ['01M1', '01M2', '01M3']);
+  assert.match(urls[0], /\/base\/api\/spaces\/s1\/messages\?host=.*&limit=50$/);
+
+  page = [msg('01M9')]; // 01M3 is no longer among the newest
+  last().serverClose(1001);
+  assert.deepEqual(await next(c, 'gap'), { since: '01M3', space: 's1' });
+  assert.equal(gaps.length, 1);
+  c.close();
+});
