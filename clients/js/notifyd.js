@@ -149,6 +149,7 @@ export class NotifydClient {
     this._refresh = false; // the next connect asks getToken({refresh: true})
     this._running = false; // connect() called and neither close() nor a final close since
     this._stopped = false; // close() or a final close: commands are refused until connect()
+    this._gen = 0; // counts stops: an attempt started before a stop is abandoned
     this._ws = null; // the live socket, if any
     this._established = false; // the live socket got its first accepted frame
     this._attempt = 0; // failed attempts since the last established connection
@@ -250,6 +251,7 @@ export class NotifydClient {
   }
 
   _stop(err) {
+    this._gen++;
     this._running = false;
     this._stopped = true;
     this._clearConnTimers();
@@ -313,15 +315,17 @@ export class NotifydClient {
   async _open() {
     this._retryTimer = null;
     if (!this._running) return;
+    const gen = this._gen; // a close() (and connect()) while getToken runs abandons this attempt
     this._setState(States.CONNECTING, { attempt: this._attempt });
     let token;
     try {
       token = await this._currentToken();
     } catch (err) {
+      if (gen !== this._gen) return;
       this._emit('error', err);
       return this._retry();
     }
-    if (!this._running) return;
+    if (!this._running || gen !== this._gen) return;
     const key = this._storageKey();
     if (this._sinceKey !== key) {
       // First connect, or another user: start from that user's stored cursor.
@@ -447,6 +451,7 @@ export class NotifydClient {
       this._command({ action: 'subscribe', space }, {})
         .then(() => this._catchUp(space))
         .catch((err) => {
+          if (err.code === 'disconnected' || err.code === 'closed') return; // re-sent on the next connection
           if (err.code === 'not_found' || err.code === 'forbidden') this._subs.delete(space);
           err.space = space;
           this._emit('error', err);

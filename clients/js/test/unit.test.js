@@ -285,3 +285,17 @@ test('space catch-up after a reconnect: missed messages oldest first, once; a ga
   assert.equal(gaps.length, 1);
   c.close();
 });
+
+test('close() then connect() while getToken runs opens one socket, not two', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const c = fake({ token: undefined, getToken: async () => { await gate; return 'h.eyJzdWIiOiJ1c2Vyczpib2IifQ.s'; } });
+  c.connect();
+  c.close();
+  const opened = c.connect();
+  release();
+  await opened;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(FakeSocket.all.length, 1);
+  c.close();
+});
