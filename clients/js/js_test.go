@@ -102,7 +102,9 @@ func startNotifyd(t *testing.T, extra map[string]string) string {
 	bin := os.Getenv("NOTIFYD_JS_TEST_BINARY") // another build of notifyd, to try the client against it
 	if bin == "" {
 		bin = filepath.Join(t.TempDir(), "notifyd")
-		build := exec.Command("go", "build", "-o", bin, "github.com/notifyd/notifyd/cmd/notifyd")
+		// -race: the daemon is checked too, and its packages are those the
+		// race-enabled test run (and the chaos test) already compiled.
+		build := exec.Command("go", "build", "-race", "-o", bin, "github.com/notifyd/notifyd/cmd/notifyd")
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build cmd/notifyd: %v\n%s", err, out)
 		}
@@ -175,6 +177,9 @@ func startNotifyd(t *testing.T, extra map[string]string) string {
 		case <-time.After(20 * time.Second): // a safety net, not a synchronisation
 			_ = cmd.Process.Kill()
 			<-waited
+		}
+		if strings.Contains(logs(), "WARNING: DATA RACE") {
+			t.Error("notifyd reported a data race")
 		}
 		if t.Failed() {
 			t.Logf("notifyd log:\n%s", logs())
