@@ -36,9 +36,10 @@ type dispatcher struct {
 	inbox   bool          // a DeliveryChannel: store the intake, deliver deliveries only
 	sink    Sink
 	rep     *reporter
-	out     chan<- history.Entry // to the retry writer
-	pending *pendingSites        // shared with the retry writer; safe for concurrent use
-	fills   *fillQueue           // shared with the read loop; nil without lists
+	out     chan<- history.Entry   // to the retry writer
+	intake  chan<- []history.Entry // to the storer, with a DeliveryChannel; nil without
+	pending *pendingSites          // shared with the retry writer; safe for concurrent use
+	fills   *fillQueue             // shared with the read loop; nil without lists
 
 	// owned by the dispatcher goroutine
 	filling bool       // a gap fill is delivering: no publish-to-delivery latency
@@ -50,9 +51,10 @@ type dispatcher struct {
 }
 
 func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, since siteReader, sink Sink,
-	rep *reporter, out chan<- history.Entry) *dispatcher {
+	rep *reporter, out chan<- history.Entry, intake chan<- []history.Entry) *dispatcher {
 	d := &dispatcher{
 		cfg: cfg, store: store, lists: lists, since: since, inbox: cfg.inbox(), sink: sink, rep: rep, out: out,
+		intake:  intake,
 		pending: newPendingSites(&rep.stats.pending),
 		recent:  newRecentIDs(cfg.RecentIDs),
 		sites:   newSiteIDs(cfg.GapFillSites),

@@ -187,7 +187,7 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: make(chan item, 256), done: make(chan struct{})}
 	ctl := make(chan string)
 	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
-	d := newDispatcher(s.cfg, store, nil, nil, sink, s.rep, entries)
+	d := newDispatcher(s.cfg, store, nil, nil, sink, s.rep, entries, nil)
 	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
