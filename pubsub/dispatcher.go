@@ -68,10 +68,11 @@ func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, 
 
 // run dispatches, in batches, what the read loop queues on in, runs the gap
 // fills whose markers it meets, and obeys control payloads, until in and
-// ctl are closed. It hands the history entries it could not store to the
-// retry writer, never blocking on it. Once stop is closed (Run is
-// stopping) gap fills are skipped.
-func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan item, ctl <-chan string) {
+// ctl are closed. It takes one batch at a time from in, so that control
+// payloads are not held behind a long queue. It hands the history entries
+// it could not store to the retry writer, never blocking on it. Once stop
+// is closed (Run is stopping) gap fills are skipped.
+func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in *itemQueue, ctl <-chan string) {
 	bo := d.cfg.newBackoff()
 	retry := stoppedTimer()
 	defer retry.Stop()
@@ -87,14 +88,21 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan it
 		}
 		retry.Reset(bo.Next()) // some sites failed; they are pending again
 	}
-	for in != nil || ctl != nil {
+	ready := in.ready
+	var taken []item
+	for ready != nil || ctl != nil {
 		select {
-		case it, ok := <-in:
-			if !ok {
-				in = nil
+		case <-ready:
+			var done bool
+			taken, done = in.take(taken[:0], d.cfg.HistoryBatch)
+			if done {
+				ready = nil
+			}
+			if len(taken) == 0 {
 				continue
 			}
-			marker := d.collect(ctx, it, in)
+			marker := d.collect(ctx, taken)
+			clear(taken)
 			d.flush(ctx)
 			if marker {
 				d.fills.queued.Store(false) // before take: see fillQueue.request

@@ -23,14 +23,14 @@ const (
 	storeDone                     // stored, already there, or refused for good
 )
 
-// collect prepares it and the items queued behind it, up to HistoryBatch
-// payloads, without waiting for more. It stops after a gap-fill marker and
-// reports whether it met one: the fill runs once the payloads queued before
-// the marker are dispatched. Deliveries (with a DeliveryChannel) are
-// delivered at once, in order: the batch only holds intake messages, which
-// are stored, not delivered.
-func (d *dispatcher) collect(ctx context.Context, it item, in <-chan item) (marker bool) {
-	for n := 1; ; n++ {
+// collect prepares the items taken from the queue (up to HistoryBatch,
+// ending with a gap-fill marker if they hold one) and reports whether the
+// last is a marker: the fill runs once the payloads before it are
+// dispatched. Deliveries (with a DeliveryChannel) are delivered at once, in
+// order: the batch only holds intake messages, which are stored, not
+// delivered.
+func (d *dispatcher) collect(ctx context.Context, items []item) (marker bool) {
+	for _, it := range items {
 		switch {
 		case it.fill:
 			return true
@@ -39,19 +39,8 @@ func (d *dispatcher) collect(ctx context.Context, it item, in <-chan item) (mark
 		default:
 			d.prepare(ctx, it.payload)
 		}
-		if n >= d.cfg.HistoryBatch {
-			return false
-		}
-		var ok bool
-		select {
-		case it, ok = <-in:
-			if !ok {
-				return false // the loop sees the closed channel next
-			}
-		default:
-			return false
-		}
 	}
+	return false
 }
 
 // prepare decodes, completes, validates and encodes one payload and adds it

@@ -86,9 +86,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("pubsub: subscriber: Run called twice")
 	}
-	// One slot more than QueueSize: payloads never take the last one, which
-	// is kept for the gap-fill marker (see fillQueue.request).
-	raw := make(chan item, s.cfg.QueueSize+1)
+	raw := newItemQueue(s.cfg.QueueSize, s.cfg.QueueBytes)
 	ctl := make(chan string, controlQueueSize)
 	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
 	var intake chan []history.Entry // with a DeliveryChannel: from the dispatcher to the storer
@@ -108,7 +106,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	go func() {
 		defer close(readDone)
 		defer close(ctl)
-		defer close(raw)
+		defer raw.close()
 		r.run(ctx)
 	}()
 	if st == nil {
@@ -150,7 +148,7 @@ func (s *Subscriber) Run(ctx context.Context) error {
 // raw and ctl from the read loop to the dispatcher, intake (with a
 // DeliveryChannel; nil without, and no storer) from the dispatcher to the
 // storer, entries from the dispatcher (or the storer) to the retry writer.
-func (s *Subscriber) newPipeline(raw chan<- item, ctl chan<- string, entries chan<- history.Entry,
+func (s *Subscriber) newPipeline(raw *itemQueue, ctl chan<- string, entries chan<- history.Entry,
 	intake chan<- []history.Entry) (*reader, *dispatcher, *storer, *retryWriter) {
 	var (
 		store   entryStore
