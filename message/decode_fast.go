@@ -134,7 +134,7 @@ func (s *scanner) literal(word string) bool {
 	return false
 }
 
-// str reads a string; one with escapes is unquoted by encoding/json.
+// str reads a string, unescaping it if it has escapes.
 func (s *scanner) str() (string, bool) {
 	if !s.byte('"') {
 		return "", false
@@ -147,11 +147,7 @@ func (s *scanner) str() (string, bool) {
 			if !escaped {
 				return s.s[start:j], true
 			}
-			var out string
-			if json.Unmarshal(s.b[start-1:j+1], &out) != nil {
-				return "", false
-			}
-			return out, true
+			return unescape(s.b[start-1 : j+1])
 		case c == '\\':
 			escaped = true
 			j++ // the escaped byte cannot end the string
@@ -285,4 +281,40 @@ func (s *scanner) target() (*Target, bool) {
 		return &Target{Principals: []string{}, Keys: keys}, true
 	}
 	return &Target{Principals: principals, Keys: keys}, true
+}
+
+// unescape unquotes a string token with escapes: the one-letter escapes
+// here, \u escapes by encoding/json (surrogates and all).
+func unescape(tok []byte) (string, bool) {
+	body := tok[1 : len(tok)-1]
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++ // str made sure a byte follows
+		switch body[i] {
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default: // \u, or invalid
+			var v string
+			if json.Unmarshal(tok, &v) != nil {
+				return "", false
+			}
+			return v, true
+		}
+	}
+	return string(out), true
 }

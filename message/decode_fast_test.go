@@ -13,7 +13,7 @@ func FuzzDecodeFast(f *testing.F) {
 		pyamsLogin,
 		string(validMessage().AppendJSON(nil, true)),
 		string(validMessage().PushJSON()),
-		`{}`, ` { } `, `{"title": "\ud800"}`, `{"title": "a\"b\\c\u00e9\n"}`, `{"\u0068ost": "h"}`,
+		`{}`, ` { } `, `{"title": "\ud800"}`, `{"title": "a\"b\\c\u00e9\n"}`, `{"message": "{\"_fb\":\"1:2\"}\/\b\f\r\t\\"}`, `{"title": "\x"}`, `{"\u0068ost": "h"}`,
 		`{"source": {"id": null, "title": null, "avatar": null}}`, `{"source": {}}`, `{"source": null, "source": {"id": "x"}}`,
 		`{"target": {"principals": [null]}}`, `{"target": {"principals": []}}`, `{"target": null}`,
 		`{"target": {"keys": ["recipient"]}}`, `{"target": {"keys": [], "principals": null}}`,
