@@ -22,7 +22,8 @@ func TestInboxBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 000 messages")
 	}
-	t.Parallel()
+	// Not parallel: it loads the machine, and the other tests of the
+	// package wait on health checks and reconnections.
 	rdb, _ := realRedis(t)
 	n := newInboxNames(t)
 	s := n.gateway(t, rdb, countingSink{})
