@@ -180,8 +180,10 @@ func (s *Store) idemKey(listKey, key string) string {
 }
 
 // AppendBatch appends many entries in one round trip (a pipeline of EVALSHA,
-// plus one of EVAL when Redis had not cached the script). added[i] reports
-// whether entries[i] was stored by this call.
+// plus one of EVAL when Redis had not cached the script): one script run
+// per entry, or with the inbox on one run per site for up to 128 of its
+// entries (storeBatchLua). added[i] reports whether entries[i] was stored
+// by this call.
 //
 // When some entries fail, the error is a *BatchError saying which (see
 // EntryError); added is still valid for the others. It matches
@@ -191,13 +193,32 @@ func (s *Store) idemKey(listKey, key string) string {
 func (s *Store) AppendBatch(ctx context.Context, entries []Entry) (added []bool, err error) {
 	added = make([]bool, len(entries))
 	errs := make([]error, len(entries))
-	cmds := make([]*redis.Cmd, len(entries))
 	var send []int // indexes of the entries sent to Redis
 	for i, e := range entries {
 		if errs[i] = s.check(e); errs[i] == nil {
 			send = append(send, i)
 		}
 	}
+	if s.delivery != "" {
+		s.appendBatchInbox(ctx, entries, send, added, errs)
+	} else {
+		s.appendBatchEach(ctx, entries, send, added, errs)
+	}
+	failed := false
+	for _, i := range send {
+		failed = failed || errs[i] != nil
+	}
+	if failed || len(send) < len(entries) {
+		return added, &BatchError{Errs: errs}
+	}
+	return added, nil
+}
+
+// appendBatchEach stores entries[i], i in send, one script run each (a
+// pipeline of EVALSHA, plus one of EVAL when Redis had not cached the
+// script), recording the outcomes in added and errs.
+func (s *Store) appendBatchEach(ctx context.Context, entries []Entry, send []int, added []bool, errs []error) {
+	cmds := make([]*redis.Cmd, len(entries))
 	s.pipeline(ctx, entries, send, cmds, false)
 	var retry []int
 	for _, i := range send {
@@ -207,7 +228,6 @@ func (s *Store) AppendBatch(ctx context.Context, entries []Entry) (added []bool,
 	}
 	// EVAL sends the source, which also caches it for the next EVALSHA.
 	s.pipeline(ctx, entries, retry, cmds, true)
-	failed := false
 	for _, i := range send {
 		v, err := cmds[i].Result()
 		var r Result
@@ -215,16 +235,12 @@ func (s *Store) AppendBatch(ctx context.Context, entries []Entry) (added []bool,
 			r, _, err = parseReply(v, entries[i])
 		}
 		if err != nil {
-			errs[i], failed = unavailable(ctx, "append batch", err), true
+			errs[i] = unavailable(ctx, "append batch", err)
 			continue
 		}
 		added[i] = r.Added
 		s.count(added[i])
 	}
-	if failed || len(send) < len(entries) {
-		return added, &BatchError{Errs: errs}
-	}
-	return added, nil
 }
 
 // pipeline runs the script for entries[i] for each i in which, in one round

@@ -37,7 +37,13 @@
 // DedupWindow (10 minutes by default).
 //
 // AppendBatch runs the script for many entries in one pipelined round trip
-// and reports each entry's outcome (*BatchError, EntryError). IsPermanent
+// and reports each entry's outcome (*BatchError, EntryError). With the
+// inbox on it runs one script per site for up to 128 of its entries
+// (storeBatchLua: each entry decided and stored as the one-entry script
+// does, in order, the per-site upkeep done once per run); a run aborted by
+// an error it does not guard (a key overwritten with another type) is
+// stored again entry by entry, and the entries it had stored come back as
+// duplicates. IsPermanent
 // tells the failures a retry cannot fix (an invalid entry, WRONGTYPE, a
 // script error) from those it may (unreachable or read-only Redis, OOM,
 // NOREPLICAS, ...).

@@ -93,50 +93,11 @@ redis.call('PEXPIRE', pfx .. 't', ARGV[13])
 if KEYS[3] then
   redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
 end
-local function forget(old)
-  redis.call('DEL', pfx .. 'm:' .. old)
-  redis.call('ZREM', pfx .. 'l', old)
-  redis.call('ZREM', pfx .. 't', old)
-end
-local dropped = {}
+local most, idxs, listLength = 64, {}, tonumber(ARGV[3])
 for _, p in ipairs(ps) do
-  local idx = pfx .. 'i:' .. p
-  local over = redis.call('ZCARD', idx) - length
-  if over > 0 then
-    if #dropped < 64 then
-      for _, old in ipairs(redis.call('ZRANGE', idx, 0, math.min(over, 64) - 1)) do
-        dropped[#dropped + 1] = old
-      end
-    end
-    redis.call('ZREMRANGEBYRANK', idx, 0, over - 1)
-  end
+  idxs[#idxs + 1] = pfx .. 'i:' .. p
 end
-for i = 1, math.min(#dropped, 64) do
-  local old = dropped[i]
-  local kept = false
-  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
-  if pp then
-    for p in string.gmatch(pp, '[^\n]+') do
-      if redis.call('ZSCORE', pfx .. 'i:' .. p, old) then
-        kept = true
-        break
-      end
-    end
-  end
-  if not kept then
-    forget(old)
-  end
-end
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonumber(ttl), 'LIMIT', 0, 64)) do
-  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
-  if pp then
-    for p in string.gmatch(pp, '[^\n]+') do
-      redis.call('ZREM', pfx .. 'i:' .. p, old)
-    end
-  end
-  forget(old)
-end
+` + trimLua + `
 return {1, seq}
 `
 

@@ -140,6 +140,7 @@ type Store struct {
 	countCap    int
 	userScript  *redis.Script
 	siteScript  *redis.Script
+	batchScript *redis.Script // AppendBatch's: many entries of a site per run
 
 	// counters, updated atomically
 	added      atomic.Uint64
@@ -182,6 +183,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		s.script = redis.NewScript(storeLua)
 		s.userScript = redis.NewScript(userLua)
 		s.siteScript = redis.NewScript(siteLua)
+		s.batchScript = redis.NewScript(storeBatchLua)
 	}
 	return s, nil
 }

@@ -28,6 +28,15 @@ func Decode(data []byte, maxSize int) (*Message, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
+	if m, ok := decodeFast(trimmed); ok {
+		return m, nil
+	}
+	return decodeSlow(data)
+}
+
+// decodeSlow decodes data, valid UTF-8 starting with an object, with
+// encoding/json: every shape, and the errors.
+func decodeSlow(data []byte) (*Message, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

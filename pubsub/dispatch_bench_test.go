@@ -91,7 +91,7 @@ func BenchmarkDispatch(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					d := newDispatcher(s.cfg, st.store, nil, nil, discardSink{}, s.rep, nil)
+					d := newDispatcher(s.cfg, st.store, nil, nil, discardSink{}, s.rep, nil, nil)
 					ctx := context.Background()
 					b.ReportAllocs()
 					b.SetBytes(int64(len(p.payloads[0])))

@@ -36,9 +36,10 @@ type dispatcher struct {
 	inbox   bool          // a DeliveryChannel: store the intake, deliver deliveries only
 	sink    Sink
 	rep     *reporter
-	out     chan<- history.Entry // to the retry writer
-	pending *pendingSites        // shared with the retry writer; safe for concurrent use
-	fills   *fillQueue           // shared with the read loop; nil without lists
+	out     chan<- history.Entry   // to the retry writer
+	intake  chan<- []history.Entry // to the storer, with a DeliveryChannel; nil without
+	pending *pendingSites          // shared with the retry writer; safe for concurrent use
+	fills   *fillQueue             // shared with the read loop; nil without lists
 
 	// owned by the dispatcher goroutine
 	filling bool       // a gap fill is delivering: no publish-to-delivery latency
@@ -50,9 +51,10 @@ type dispatcher struct {
 }
 
 func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, since siteReader, sink Sink,
-	rep *reporter, out chan<- history.Entry) *dispatcher {
+	rep *reporter, out chan<- history.Entry, intake chan<- []history.Entry) *dispatcher {
 	d := &dispatcher{
 		cfg: cfg, store: store, lists: lists, since: since, inbox: cfg.inbox(), sink: sink, rep: rep, out: out,
+		intake:  intake,
 		pending: newPendingSites(&rep.stats.pending),
 		recent:  newRecentIDs(cfg.RecentIDs),
 		sites:   newSiteIDs(cfg.GapFillSites),
@@ -66,10 +68,11 @@ func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, 
 
 // run dispatches, in batches, what the read loop queues on in, runs the gap
 // fills whose markers it meets, and obeys control payloads, until in and
-// ctl are closed. It hands the history entries it could not store to the
-// retry writer, never blocking on it. Once stop is closed (Run is
-// stopping) gap fills are skipped.
-func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan item, ctl <-chan string) {
+// ctl are closed. It takes one batch at a time from in, so that control
+// payloads are not held behind a long queue. It hands the history entries
+// it could not store to the retry writer, never blocking on it. Once stop
+// is closed (Run is stopping) gap fills are skipped.
+func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in *itemQueue, ctl <-chan string) {
 	bo := d.cfg.newBackoff()
 	retry := stoppedTimer()
 	defer retry.Stop()
@@ -85,14 +88,21 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in <-chan it
 		}
 		retry.Reset(bo.Next()) // some sites failed; they are pending again
 	}
-	for in != nil || ctl != nil {
+	ready := in.ready
+	var taken []item
+	for ready != nil || ctl != nil {
 		select {
-		case it, ok := <-in:
-			if !ok {
-				in = nil
+		case <-ready:
+			var done bool
+			taken, done = in.take(taken[:0], d.cfg.HistoryBatch)
+			if done {
+				ready = nil
+			}
+			if len(taken) == 0 {
 				continue
 			}
-			marker := d.collect(ctx, it, in)
+			marker := d.collect(ctx, taken)
+			clear(taken)
 			d.flush(ctx)
 			if marker {
 				d.fills.queued.Store(false) // before take: see fillQueue.request

@@ -23,14 +23,14 @@ const (
 	storeDone                     // stored, already there, or refused for good
 )
 
-// collect prepares it and the items queued behind it, up to HistoryBatch
-// payloads, without waiting for more. It stops after a gap-fill marker and
-// reports whether it met one: the fill runs once the payloads queued before
-// the marker are dispatched. Deliveries (with a DeliveryChannel) are
-// delivered at once, in order: the batch only holds intake messages, which
-// are stored, not delivered.
-func (d *dispatcher) collect(ctx context.Context, it item, in <-chan item) (marker bool) {
-	for n := 1; ; n++ {
+// collect prepares the items taken from the queue (up to HistoryBatch,
+// ending with a gap-fill marker if they hold one) and reports whether the
+// last is a marker: the fill runs once the payloads before it are
+// dispatched. Deliveries (with a DeliveryChannel) are delivered at once, in
+// order: the batch only holds intake messages, which are stored, not
+// delivered.
+func (d *dispatcher) collect(ctx context.Context, items []item) (marker bool) {
+	for _, it := range items {
 		switch {
 		case it.fill:
 			return true
@@ -39,19 +39,8 @@ func (d *dispatcher) collect(ctx context.Context, it item, in <-chan item) (mark
 		default:
 			d.prepare(ctx, it.payload)
 		}
-		if n >= d.cfg.HistoryBatch {
-			return false
-		}
-		var ok bool
-		select {
-		case it, ok = <-in:
-			if !ok {
-				return false // the loop sees the closed channel next
-			}
-		default:
-			return false
-		}
 	}
+	return false
 }
 
 // prepare decodes, completes, validates and encodes one payload and adds it
@@ -101,28 +90,46 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 }
 
 // flush stores the batch in the history, in one round trip bounded by
-// StoreTimeout, then delivers it in order (not with a DeliveryChannel: the
-// store that wins publishes the delivery). Entries of sites with entries
+// StoreTimeout, then delivers it in order. Entries of sites with entries
 // waiting in the retry writer are not sent (they must not overtake them);
 // they, and the entries whose write failed with a retryable error or timed
 // out, are delivered all the same (liveness first) and handed to the retry
-// writer, which stores them later, in order (HistoryDeferred).
+// writer, which stores them later, in order (HistoryDeferred). With a
+// DeliveryChannel the batch goes to the storer instead (the store that wins
+// publishes the delivery), and the dispatcher goes on without waiting.
 func (d *dispatcher) flush(ctx context.Context) {
 	defer func() {
 		clear(d.batch) // let the messages and their bytes be collected
 		d.batch = d.batch[:0]
 	}()
+	if d.inbox {
+		d.sendIntake()
+		return
+	}
 	d.storeBatch(ctx)
 	for i := range d.batch {
 		p := &d.batch[i]
-		if !d.inbox {
-			d.deliver(p.m)
-		}
+		d.deliver(p.m)
 		if p.store == storeWanted {
 			d.rep.stats.deferred.Add(1)
-			d.handOver(p.entry)
+			handOver(d.pending, d.out, d.rep, p.entry)
 		}
 	}
+}
+
+// sendIntake hands the entries of the batch to the storer, in order. It
+// waits only when intakeBatches batches are waiting already.
+func (d *dispatcher) sendIntake() {
+	if len(d.batch) == 0 {
+		return
+	}
+	entries := make([]history.Entry, 0, len(d.batch))
+	for _, p := range d.batch {
+		if p.store == storeWanted {
+			entries = append(entries, p.entry)
+		}
+	}
+	d.intake <- entries
 }
 
 // storeBatch sends the entries of the batch that may be stored now and marks
@@ -159,17 +166,5 @@ func (d *dispatcher) storeBatch(ctx context.Context) {
 	if retryErr != nil {
 		d.rep.warn("history_deferred", "pubsub: history write failed, delivering first and retrying",
 			"entries", len(d.entries), "timeout", d.cfg.StoreTimeout, "err", retryErr)
-	}
-}
-
-// handOver gives e to the retry writer without blocking; its site counts as
-// pending until the writer settles it.
-func (d *dispatcher) handOver(e history.Entry) {
-	d.pending.add(e.Host)
-	select {
-	case d.out <- e:
-	default:
-		d.pending.done(e.Host)
-		d.rep.drop(DropHistoryQueueFull, nil, "")
 	}
 }

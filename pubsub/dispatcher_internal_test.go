@@ -129,7 +129,7 @@ func TestFillSite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := newDispatcher(s.cfg, nil, nil, nil, sink, s.rep, nil)
+			d := newDispatcher(s.cfg, nil, nil, nil, sink, s.rep, nil, nil)
 			if tt.last != "" {
 				d.sites.set("https://app.example.com", tt.last)
 			}

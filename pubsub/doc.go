@@ -75,14 +75,16 @@
 //
 // Publisher and Revocations are safe for concurrent use and start no
 // goroutine. NewSubscriber starts none either; Subscriber.Run owns three
-// goroutines and joins them before it returns:
+// goroutines (four with a DeliveryChannel) and joins them before it
+// returns:
 //
 //   - the read loop (reader) owns the redis.PubSub, subscribed to the data,
 //     the control and (when set) the delivery channel, and only receives:
-//     each data or delivery payload goes, in the order read, on a bounded
-//     queue without blocking (full: DropQueueFull; one slot is
-//     kept for the gap-fill marker), each control payload on a small queue
-//     of its own (ControlDropped). After HealthCheckInterval without traffic
+//     each data or delivery payload goes, in the order read, on a queue
+//     that grows on demand up to QueueSize payloads and QueueBytes bytes,
+//     without blocking (beyond: DropQueueFull; a gap-fill marker always
+//     fits), so that it keeps draining Redis through a burst; each control
+//     payload goes on a small queue of its own (ControlDropped). After HealthCheckInterval without traffic
 //     it sends a PING and replaces a connection that does not answer within
 //     another interval. On errors it marks the subscriber not ready, notes
 //     when the subscription was lost and backs off (equal jitter, BackoffMin
@@ -93,16 +95,20 @@
 //     queued; it decodes, derives ids, skips duplicates, resolves targets,
 //     validates and encodes each, stores the batch in one round trip bounded
 //     by StoreTimeout, then calls Sink.Deliver for each, in order (with a
-//     DeliveryChannel it delivers each delivery as it takes it, and only
-//     stores the intake). It also
+//     DeliveryChannel it delivers each delivery as it takes it, and hands
+//     the intake batch to the storer without waiting for Redis). It also
 //     runs gap fills and obeys control orders: the Sink's methods are only
 //     called from this goroutine.
+//   - with a DeliveryChannel, the storer stores the intake batches, in the
+//     order the dispatcher prepared them, what queued during its last
+//     round trip in the next one (AppendBatch, bounded by StoreTimeout), so
+//     that deliveries never wait behind a store; when 64 batches wait, the
+//     dispatcher waits for it. Failures go to the retry writer.
 //   - the retry writer stores, later and in order, the entries the
-//     dispatcher could not store before delivering them (see History
-//     writes).
+//     dispatcher (or the storer) could not store (see History writes).
 //
-// When Run's context ends the PubSub is closed, and the dispatcher and the
-// writer finish what is queued for at most FlushTimeout (storing and
+// When Run's context ends the PubSub is closed, and the dispatcher, the
+// storer and the writer finish what is queued for at most FlushTimeout (storing and
 // delivering, but running no gap fill; after FlushTimeout what is left is
 // delivered without being stored). go-redis holds the PubSub's lock while it
 // dials, so a reconnect in progress when Run stops delays the close by up to

@@ -50,20 +50,15 @@ func (q *fillQueue) take() (lostAt time.Time, retry map[string]struct{}, ok bool
 // queues a marker behind the payloads already queued, so the fill runs
 // after them and before the payloads read from the new subscription.
 //
-// The marker never blocks and is never dropped: payloads leave the queue's
-// last slot free (reader.enqueue), and at most one marker is queued at a time. A
-// request made while a marker is queued merges into it. The dispatcher
-// clears queued before it takes the request, so a request is either taken
-// by the fill of the marker already queued or gets a marker of its own.
-func (q *fillQueue) request(out chan<- item, lostAt time.Time, rep *reporter) {
+// The marker never blocks and is never dropped (itemQueue.push always
+// takes a marker), and at most one marker is queued at a time. A request
+// made while a marker is queued merges into it. The dispatcher clears
+// queued before it takes the request, so a request is either taken by the
+// fill of the marker already queued or gets a marker of its own.
+func (q *fillQueue) request(out *itemQueue, lostAt time.Time) {
 	q.add(lostAt, nil)
 	if !q.queued.CompareAndSwap(false, true) {
 		return
 	}
-	select {
-	case out <- item{fill: true}:
-	default: // cannot happen: the last slot is kept free
-		q.queued.Store(false)
-		rep.warn("gap_fill", "pubsub: gap fill marker could not be queued")
-	}
+	out.push(item{fill: true})
 }

@@ -165,7 +165,7 @@ type testPipe struct {
 	s     *Subscriber
 	store *fakeStore
 	sink  *checkSink
-	raw   chan item
+	raw   *itemQueue
 	done  chan struct{} // closed when both goroutines returned
 	stop  context.CancelFunc
 	close func() // closes raw and the control channel, once
@@ -184,15 +184,15 @@ func startPipe(t *testing.T, cfg SubscriberConfig, perSite int) *testPipe {
 	if err != nil {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
-	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: make(chan item, 256), done: make(chan struct{})}
+	p := &testPipe{t: t, s: s, store: store, sink: sink, raw: newItemQueue(256, 1<<20), done: make(chan struct{})}
 	ctl := make(chan string)
 	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
-	d := newDispatcher(s.cfg, store, nil, nil, sink, s.rep, entries)
+	d := newDispatcher(s.cfg, store, nil, nil, sink, s.rep, entries, nil)
 	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.close = sync.OnceFunc(func() {
-		close(p.raw)
+		p.raw.close()
 		close(ctl)
 	})
 	var wg sync.WaitGroup
@@ -240,7 +240,7 @@ func payloadOf(id string) string {
 // send queues the payloads of messages with the given ids.
 func (p *testPipe) send(ids ...string) {
 	for _, id := range ids {
-		p.raw <- item{payload: payloadOf(id)}
+		p.raw.push(item{payload: payloadOf(id)})
 	}
 }
 
@@ -333,7 +333,7 @@ func TestDispatchStoresBeforeDelivery(t *testing.T) {
 	p.send("a0")
 	<-g.entered // the dispatcher is storing a0: the rest queues
 	p.send("a1", "b1", "a2", "b2", "a3", "a3", "b3", "a4", "b4")
-	if n := len(p.raw); n != 9 {
+	if n := p.raw.len(); n != 9 {
 		t.Fatalf("%d payloads queued, want 9", n)
 	}
 	close(g.open)

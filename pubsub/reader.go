@@ -35,7 +35,7 @@ type reader struct {
 	sub   *subscription
 	fills *fillQueue // nil: no gap fills (no history)
 	rep   *reporter
-	out   chan<- item
+	out   *itemQueue
 	ctl   chan<- string
 
 	// owned by the read loop
@@ -98,7 +98,7 @@ func (l *link) complete() bool {
 }
 
 func newReader(cfg SubscriberConfig, sub *subscription, fills *fillQueue, rep *reporter,
-	out chan<- item, ctl chan<- string) *reader {
+	out *itemQueue, ctl chan<- string) *reader {
 	channels := cfg.channels()
 	return &reader{cfg: cfg, sub: sub, fills: fills, rep: rep, out: out, ctl: ctl, bo: cfg.newBackoff(),
 		link: link{channels: channels, ok: make([]bool, len(channels))}}
@@ -190,18 +190,11 @@ func (r *reader) route(v *redis.Message) {
 	}
 }
 
-// enqueue puts a data or delivery payload on out without blocking.
-// Payloads never take the queue's last slot, kept for the gap-fill marker:
-// the read loop is the only sender, so len(out) below QueueSize leaves room
-// for this payload.
+// enqueue puts a data or delivery payload on out without blocking; a
+// full queue (QueueSize payloads or QueueBytes bytes) drops it. The
+// payload is a string: go-redis allocated it for us, nothing aliases it.
 func (r *reader) enqueue(it item) {
-	if len(r.out) >= r.cfg.QueueSize {
-		r.rep.drop(DropQueueFull, nil, it.payload)
-		return
-	}
-	select {
-	case r.out <- it: // a string: go-redis allocated it for us, nothing aliases it
-	default:
+	if !r.out.push(it) {
 		r.rep.drop(DropQueueFull, nil, it.payload)
 	}
 }
@@ -224,7 +217,7 @@ func (r *reader) confirm(ctx context.Context, v *redis.Subscription) {
 		r.cfg.OnSubscribed(ctx, resubscribed)
 	}
 	if resubscribed && r.fills != nil {
-		r.fills.request(r.out, lostAt, r.rep)
+		r.fills.request(r.out, lostAt)
 	}
 }
 

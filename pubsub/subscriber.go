@@ -86,15 +86,17 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("pubsub: subscriber: Run called twice")
 	}
-	// One slot more than QueueSize: payloads never take the last one, which
-	// is kept for the gap-fill marker (see fillQueue.request).
-	raw := make(chan item, s.cfg.QueueSize+1)
+	raw := newItemQueue(s.cfg.QueueSize, s.cfg.QueueBytes)
 	ctl := make(chan string, controlQueueSize)
 	entries := make(chan history.Entry, s.cfg.HistoryQueueSize)
-	r, d, w := s.newPipeline(raw, ctl, entries)
-	// The dispatcher and the retry writer outlive ctx by up to FlushTimeout
-	// so that what was read is still stored and delivered on a graceful
-	// shutdown.
+	var intake chan []history.Entry // with a DeliveryChannel: from the dispatcher to the storer
+	if s.cfg.inbox() {
+		intake = make(chan []history.Entry, intakeBatches)
+	}
+	r, d, st, w := s.newPipeline(raw, ctl, entries, intake)
+	// The dispatcher, the storer and the retry writer outlive ctx by up to
+	// FlushTimeout so that what was read is still stored and delivered on
+	// a graceful shutdown.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 
@@ -104,14 +106,28 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	go func() {
 		defer close(readDone)
 		defer close(ctl)
-		defer close(raw)
+		defer raw.close()
 		r.run(ctx)
 	}()
-	go func() {
-		defer wg.Done()
-		defer close(entries)
-		d.run(work, ctx.Done(), raw, ctl)
-	}()
+	if st == nil {
+		go func() {
+			defer wg.Done()
+			defer close(entries)
+			d.run(work, ctx.Done(), raw, ctl)
+		}()
+	} else {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(intake)
+			d.run(work, ctx.Done(), raw, ctl)
+		}()
+		go func() {
+			defer wg.Done()
+			defer close(entries)
+			st.run(work, intake)
+		}()
+	}
 	go func() {
 		defer wg.Done()
 		w.run(work, entries)
@@ -128,11 +144,12 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	return nil
 }
 
-// newPipeline returns the states of Run's three goroutines, around its
-// queues: raw and ctl from the read loop to the dispatcher, entries from
-// the dispatcher to the retry writer.
-func (s *Subscriber) newPipeline(raw chan<- item, ctl chan<- string, entries chan<- history.Entry) (
-	*reader, *dispatcher, *retryWriter) {
+// newPipeline returns the states of Run's goroutines, around its queues:
+// raw and ctl from the read loop to the dispatcher, intake (with a
+// DeliveryChannel; nil without, and no storer) from the dispatcher to the
+// storer, entries from the dispatcher (or the storer) to the retry writer.
+func (s *Subscriber) newPipeline(raw *itemQueue, ctl chan<- string, entries chan<- history.Entry,
+	intake chan<- []history.Entry) (*reader, *dispatcher, *storer, *retryWriter) {
 	var (
 		store   entryStore
 		lists   historyLister
@@ -143,8 +160,12 @@ func (s *Subscriber) newPipeline(raw chan<- item, ctl chan<- string, entries cha
 		store, lists, perSite = s.history, s.history, s.history.Length()
 		since, _ = s.history.(siteReader)
 	}
-	d := newDispatcher(s.cfg, store, lists, since, s.sink, s.rep, entries)
+	d := newDispatcher(s.cfg, store, lists, since, s.sink, s.rep, entries, intake)
+	var st *storer
+	if intake != nil {
+		st = newStorer(s.cfg, store, d.pending, s.rep, entries)
+	}
 	w := newRetryWriter(s.cfg, store, perSite, d.pending, s.rep)
 	r := newReader(s.cfg, s.sub, d.fills, s.rep, raw, ctl)
-	return r, d, w
+	return r, d, st, w
 }

@@ -15,8 +15,12 @@ import (
 
 // Subscriber defaults.
 const (
-	// DefaultQueueSize is the default bound of the raw payload queue.
-	DefaultQueueSize = 16384
+	// DefaultQueueSize is the default bound of the payloads queued between
+	// the read loop and the dispatcher.
+	DefaultQueueSize = 1 << 20
+	// DefaultQueueBytes is the default bound of the payload bytes queued
+	// between the read loop and the dispatcher.
+	DefaultQueueBytes = 256 << 20
 	// DefaultHistoryQueueSize is the default bound of the queue of history
 	// entries handed to the retry writer.
 	DefaultHistoryQueueSize = 16384
@@ -85,10 +89,15 @@ type SubscriberConfig struct {
 	// MaxMessageSize bounds payloads in bytes; larger ones are dropped
 	// (DropTooLarge). Default message.DefaultMaxSize; negative means no limit.
 	MaxMessageSize int
-	// QueueSize bounds the raw payloads waiting between the read loop and the
-	// dispatcher; when it is full, payloads are dropped (DropQueueFull).
-	// Default DefaultQueueSize.
+	// QueueSize bounds the payloads waiting between the read loop and the
+	// dispatcher; the queue grows on demand up to it (and QueueBytes), so
+	// that the read loop keeps draining Redis through a burst. Beyond,
+	// payloads are dropped (DropQueueFull). Default DefaultQueueSize.
 	QueueSize int
+	// QueueBytes bounds the payload bytes waiting between the read loop
+	// and the dispatcher, as QueueSize bounds their number: the memory a
+	// burst may hold. Default DefaultQueueBytes.
+	QueueBytes int
 	// HistoryQueueSize bounds the messages handed to the history retry
 	// writer (their write failed or timed out, or their site has older ones
 	// waiting) that it has not taken yet; when it is full they are
@@ -199,6 +208,7 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	c.ControlChannel = cmp.Or(c.ControlChannel, DefaultControlChannel)
 	c.MaxMessageSize = cmp.Or(c.MaxMessageSize, message.DefaultMaxSize)
 	c.QueueSize = cmp.Or(c.QueueSize, DefaultQueueSize)
+	c.QueueBytes = cmp.Or(c.QueueBytes, DefaultQueueBytes)
 	c.HistoryQueueSize = cmp.Or(c.HistoryQueueSize, DefaultHistoryQueueSize)
 	c.HistoryRetryQueueSize = cmp.Or(c.HistoryRetryQueueSize, DefaultHistoryRetryQueueSize)
 	c.HistoryBatch = cmp.Or(c.HistoryBatch, DefaultHistoryBatch)
@@ -232,7 +242,7 @@ func (c SubscriberConfig) check() error {
 		name  string
 		value int
 	}{
-		{"QueueSize", c.QueueSize}, {"HistoryQueueSize", c.HistoryQueueSize},
+		{"QueueSize", c.QueueSize}, {"QueueBytes", c.QueueBytes}, {"HistoryQueueSize", c.HistoryQueueSize},
 		{"HistoryRetryQueueSize", c.HistoryRetryQueueSize}, {"HistoryBatch", c.HistoryBatch},
 		{"RecentIDs", c.RecentIDs}, {"GapFillSites", c.GapFillSites},
 		{"GapFillPage", c.GapFillPage}, {"GapFillMax", c.GapFillMax},

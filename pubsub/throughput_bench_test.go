@@ -23,12 +23,22 @@ func (countingSink) Deliver(*message.Message, []byte) {}
 // BenchmarkSubscriberThroughput measures the whole subscriber on a real
 // redis-server: bare PUBLISHes (pipelined by the producer) read, decoded,
 // delivered and stored in the history. One op is one message, from its
-// PUBLISH until it is both delivered and stored.
+// PUBLISH until it is both delivered and stored. "inbox" runs the inbox
+// pipeline (a DeliveryChannel): the intake is stored, then delivered from
+// the delivery channel.
 func BenchmarkSubscriberThroughput(b *testing.B) {
+	b.Run("direct", func(b *testing.B) { benchmarkThroughput(b, "") })
+	b.Run("inbox", func(b *testing.B) { benchmarkThroughput(b, "delivery") })
+}
+
+func benchmarkThroughput(b *testing.B, delivery string) {
 	rdb, _ := realRedis(b)
 	ctx := context.Background()
 	channel := keyPrefix(b) + ":chan"
-	h := newHistory(b, rdb, history.Config{Length: 1000})
+	if delivery != "" {
+		delivery = keyPrefix(b) + ":" + delivery
+	}
+	h := newHistory(b, rdb, history.Config{Length: 1000, DeliveryChannel: delivery})
 	payloads := make([]string, b.N)
 	ts := message.FormatTimestamp(time.Now())
 	for i := range payloads {
@@ -37,7 +47,7 @@ func BenchmarkSubscriberThroughput(b *testing.B) {
 		payloads[i] = string(m.AppendJSON(nil, true))
 	}
 	s := newSubscriber(b, rdb, h, countingSink{}, pubsub.SubscriberConfig{
-		Channel: channel, QueueSize: b.N + 1, HistoryQueueSize: b.N + 1, RecentIDs: b.N + 1,
+		Channel: channel, DeliveryChannel: delivery, QueueSize: 2*b.N + 1, HistoryQueueSize: b.N + 1, RecentIDs: b.N + 1,
 	})
 	run(b, s)
 	poll.Until(b, "subscription", s.Ready)

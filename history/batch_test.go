@@ -1,0 +1,116 @@
+package history_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/message"
+)
+
+// TestAppendBatchRuns stores, with the inbox on, more entries of two sites
+// than one run of the batch script takes, with a duplicate inside the
+// batch: each entry is stored once, each site's deliveries come in the
+// batch's order with consecutive seqs, and a second batch is all
+// duplicates.
+func TestAppendBatchRuns(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			ctx := context.Background()
+			h, channel := inboxHistory(t, rdb, history.Config{})
+			ps := subscribe(t, rdb, channel)
+			const other = "https://other.example.com"
+			var entries []history.Entry
+			for i := range 300 {
+				m := newMessage("id-" + strconv.Itoa(i))
+				m.ID, m.Target = m.Title, &message.Target{Principals: []string{"users:bob", "users:carol"}}
+				if i%3 == 0 {
+					m.Host = other
+				}
+				entries = append(entries, history.EntryOf(m, m.StoredJSON()))
+			}
+			entries = append(entries, entries[5]) // a copy in the same batch
+			added, err := h.AppendBatch(ctx, entries)
+			if err != nil {
+				t.Fatalf("AppendBatch: %v", err)
+			}
+			for i, a := range added {
+				if a != (i < 300) {
+					t.Fatalf("added[%d] = %v", i, a)
+				}
+			}
+			seqs := map[string]int64{}
+			next := map[string]int{} // index in entries of the site's next delivery
+			for range 300 {
+				msg, err := ps.ReceiveMessage(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := history.ParseDelivery(msg.Payload)
+				if err != nil {
+					t.Fatalf("ParseDelivery(%q): %v", msg.Payload, err)
+				}
+				host := testHost
+				if strings.Contains(string(d.Stored), "other.example.com") {
+					host = other
+				}
+				i := next[host]
+				for entries[i].Host != host {
+					i++
+				}
+				next[host] = i + 1
+				if want := `"id":"` + entries[i].ID + `"`; !strings.Contains(string(d.Stored), want) || d.Seq != seqs[host]+1 {
+					t.Fatalf("delivery %d %s of %s, want %s with seq %d", d.Seq, d.Stored, host, want, seqs[host]+1)
+				}
+				seqs[host] = d.Seq
+			}
+			added, err = h.AppendBatch(ctx, entries)
+			if err != nil {
+				t.Fatalf("AppendBatch again: %v", err)
+			}
+			for i, a := range added {
+				if a {
+					t.Fatalf("added[%d] again", i)
+				}
+			}
+			if n, _ := rdb.ZCard(ctx, "{"+h.ListKey(testHost)+"}:i:users:bob").Result(); n != 200 {
+				t.Errorf("bob's index holds %d, want 200", n)
+			}
+		})
+	}
+}
+
+// TestAppendBatchRunFails: with the inbox on, a run of the batch script
+// that an index overwritten with a string aborts is stored again entry by
+// entry, so that the other entries of the run are stored (those the
+// aborted run stored come back as duplicates).
+func TestAppendBatchRunFails(t *testing.T) {
+	t.Parallel()
+	rdb, _ := realRedis(t)
+	ctx := context.Background()
+	h, _ := inboxHistory(t, rdb, history.Config{})
+	if err := rdb.Set(ctx, "{"+h.ListKey(testHost)+"}:i:users:bad", "not a set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	entries := []history.Entry{
+		note("id-1", "users:alice", "c", "users:bob"),
+		note("id-2", "users:alice", "c", "users:bad"),
+		note("id-3", "users:alice", "c", "users:bob"),
+	}
+	added, err := h.AppendBatch(ctx, entries)
+	if added[1] || !added[2] {
+		t.Fatalf("AppendBatch = %v, %v; want id-3 stored", added, err)
+	}
+	if err != nil && (history.EntryError(err, 0) != nil || history.EntryError(err, 2) != nil) {
+		t.Errorf("AppendBatch err = %v, want errors for id-2 only", err)
+	}
+	if ids, _ := rdb.ZRange(ctx, "{"+h.ListKey(testHost)+"}:i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
+		t.Errorf("bob's index holds %v, want id-1 and id-3", ids)
+	}
+}

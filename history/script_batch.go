@@ -1,0 +1,305 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// batchMax is the most entries one run of the batch script stores: a run
+// holds Redis for its whole length, so a long batch is cut into runs
+// (pipelined in the same round trip) that let other clients in between.
+const batchMax = 128
+
+// storeBatchLua is storeLua for many entries of one site in one run, as
+// AppendBatch stores the subscribers' intake (no channel, no idempotency
+// key): each entry is decided and stored exactly as storeLua would, in
+// order (a later entry with the id of an earlier one is a duplicate), and
+// published on the delivery channel as it is stored, so the site's order is
+// the entries' order. What storeLua does per message and only needs once
+// per run is done once: the run first decides which entries are new, takes
+// their seqs at once (INCRBY; the seq of an entry whose LPUSH or PUBLISH
+// fails is lost, as storeLua's is), stores them in order, then adds them
+// to the site log and time index
+// (one ZADD each), trims every index touched (principals', senders') and
+// PyAMS's list, sets the expiries, and prunes by age (up to 64 ids, plus
+// one per message stored).
+//
+// KEYS[1] list, KEYS[1+i] the seen key of entry i. ARGV[1] dedup window in
+// ms, ARGV[2] list length, ARGV[3] prefix "{L}:", ARGV[4] delivery channel,
+// ARGV[5] index length, ARGV[6] TTL ms, ARGV[7] body TTL ms; then per
+// entry: stored form, seen value, id, sender, category, the number of
+// principals, the principals. It returns one reply per entry, storeLua's
+// ({1, seq} stored, {0, seen value} a duplicate, or the error of a failed
+// LPUSH or PUBLISH, undone as storeLua does). An error raised by any other
+// command aborts the run: the entries before it are stored (a retry finds
+// them as duplicates) and the caller stores the run's entries one by one.
+const storeBatchLua = `
+local window, pfx, chan = ARGV[1], ARGV[3], ARGV[4]
+local length, ttl, bttl = tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local replies, news, firsts = {}, {}, {}
+local a = 8
+for i = 1, #KEYS - 1 do
+  local e = {seen = KEYS[i + 1], b = ARGV[a], sv = ARGV[a + 1], id = ARGV[a + 2], sender = ARGV[a + 3], cat = ARGV[a + 4], ps = {}}
+  local n = tonumber(ARGV[a + 5])
+  for j = 1, n do
+    e.ps[j] = ARGV[a + 5 + j]
+  end
+  a = a + 6 + n
+  e.body = pfx .. 'm:' .. e.id
+  local ts = firsts[e.id] or redis.call('GET', e.seen) or redis.call('HGET', e.body, 'ts')
+  if ts then
+    replies[i] = {0, ts}
+  else
+    firsts[e.id] = e.sv
+    e.i = i
+    news[#news + 1] = e
+  end
+end
+if #news == 0 then
+  return replies
+end
+local seq = redis.call('INCRBY', pfx .. 'seq', #news) - #news
+local touched, touchedAt, senders, sentAt = {}, {}, {}, {}
+local log, times = {}, {}
+local stored = 0
+for _, e in ipairs(news) do
+  seq = seq + 1
+  redis.call('SET', e.seen, e.sv, 'PX', window)
+  local pushed = redis.pcall('LPUSH', KEYS[1], e.b)
+  if type(pushed) == 'table' and pushed.err then
+    redis.call('DEL', e.seen)
+    replies[e.i] = pushed
+  else
+    local sent = redis.pcall('PUBLISH', chan, 'm ' .. seq .. ' ' .. e.b)
+    if type(sent) == 'table' and sent.err then
+      redis.call('LPOP', KEYS[1])
+      redis.call('DEL', e.seen)
+      replies[e.i] = sent
+    else
+      redis.call('HSET', e.body, 'q', seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv)
+      redis.call('PEXPIRE', e.body, bttl)
+      for _, p in ipairs(e.ps) do
+        local idx = pfx .. 'i:' .. p
+        redis.call('ZADD', idx, seq, e.id)
+        if not touchedAt[idx] then
+          touchedAt[idx] = true
+          touched[#touched + 1] = idx
+        end
+      end
+      if e.sender ~= '' then
+        local own = pfx .. 'o:' .. e.sender
+        redis.call('ZADD', own, seq, e.id)
+        if not sentAt[own] then
+          sentAt[own] = true
+          senders[#senders + 1] = own
+        end
+      end
+      log[#log + 1], log[#log + 2] = seq, e.id
+      times[#times + 1], times[#times + 2] = now, e.id
+      stored = stored + 1
+      replies[e.i] = {1, seq}
+    end
+  end
+end
+if stored == 0 then
+  return replies
+end
+redis.call('ZADD', pfx .. 'l', unpack(log))
+redis.call('ZADD', pfx .. 't', unpack(times))
+redis.call('PEXPIRE', pfx .. 'l', bttl)
+redis.call('PEXPIRE', pfx .. 't', bttl)
+for _, own in ipairs(senders) do
+  if redis.call('ZCARD', own) > length then
+    redis.call('ZREMRANGEBYRANK', own, 0, -length - 1)
+  end
+  redis.call('PEXPIRE', own, ttl)
+end
+for _, idx in ipairs(touched) do
+  redis.call('PEXPIRE', idx, ttl)
+end
+local most, idxs, listLength = 64 + stored, touched, tonumber(ARGV[2])
+` + trimLua + `
+return replies
+`
+
+// run is one run of the batch script: entries[which[k]] of one site.
+type run struct {
+	which []int
+	cmd   *redis.Cmd
+}
+
+// appendBatchInbox is AppendBatch with the inbox on: the entries sent
+// (send, indexes in entries) are grouped by site, in order, into runs of
+// the batch script of up to batchMax entries, all pipelined in one round
+// trip. A run that fails as a whole with a Redis error reply (a command
+// the script does not guard, say WRONGTYPE on an index) is stored again
+// entry by entry with storeLua, so that each entry gets its own outcome;
+// one that fails otherwise (the connection) fails each of its entries.
+func (s *Store) appendBatchInbox(ctx context.Context, entries []Entry, send []int, added []bool, errs []error) {
+	var runs []*run
+	open := make(map[string]*run) // the site's run still filling
+	for _, i := range send {
+		list := s.ListKey(entries[i].Host)
+		r := open[list]
+		if r == nil || len(r.which) == batchMax {
+			r = &run{}
+			open[list] = r
+			runs = append(runs, r)
+		}
+		r.which = append(r.which, i)
+	}
+	s.pipelineRuns(ctx, entries, runs, false)
+	var noscript []*run
+	for _, r := range runs {
+		if redis.HasErrorPrefix(r.cmd.Err(), "NOSCRIPT") {
+			noscript = append(noscript, r)
+		}
+	}
+	s.pipelineRuns(ctx, entries, noscript, true) // EVAL also caches the script
+	var single []int                             // entries stored again one by one
+	for _, r := range runs {
+		v, err := r.cmd.Result()
+		var rerr redis.Error
+		if errors.As(err, &rerr) && ctx.Err() == nil {
+			single = append(single, r.which...)
+			continue
+		}
+		replies, ok := v.([]any)
+		if err == nil && (!ok || len(replies) != len(r.which)) {
+			err = fmt.Errorf("unexpected batch script reply %v", v)
+		}
+		for k, i := range r.which {
+			if err != nil {
+				errs[i] = unavailable(ctx, "append batch", err)
+				continue
+			}
+			s.settleReply(ctx, replies[k], entries[i], i, added, errs)
+		}
+	}
+	if len(single) == 0 {
+		return
+	}
+	cmds := make([]*redis.Cmd, len(entries))
+	s.pipeline(ctx, entries, single, cmds, true)
+	for _, i := range single {
+		v, err := cmds[i].Result()
+		if err != nil {
+			errs[i] = unavailable(ctx, "append batch", err)
+			continue
+		}
+		s.settleReply(ctx, v, entries[i], i, added, errs)
+	}
+}
+
+// settleReply records the reply v of the script for entries[i].
+func (s *Store) settleReply(ctx context.Context, v any, e Entry, i int, added []bool, errs []error) {
+	if err, ok := v.(error); ok {
+		errs[i] = unavailable(ctx, "append batch", err)
+		return
+	}
+	r, _, err := parseReply(v, e)
+	if err != nil {
+		errs[i] = unavailable(ctx, "append batch", err)
+		return
+	}
+	added[i] = r.Added
+	s.count(added[i])
+}
+
+// pipelineRuns sends the runs in one round trip, into their cmd; errors
+// are left in the commands.
+func (s *Store) pipelineRuns(ctx context.Context, entries []Entry, runs []*run, eval bool) {
+	if len(runs) == 0 {
+		return
+	}
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range runs {
+			keys, args := s.batchArgs(entries, r.which)
+			if eval {
+				r.cmd = s.batchScript.Eval(ctx, p, keys, args...)
+			} else {
+				r.cmd = s.batchScript.EvalSha(ctx, p, keys, args...)
+			}
+		}
+		return nil
+	})
+}
+
+// batchArgs returns the keys and arguments of the batch script for
+// entries[i], i in which, all of one site.
+func (s *Store) batchArgs(entries []Entry, which []int) ([]string, []any) {
+	host := entries[which[0]].Host
+	list := s.ListKey(host)
+	keys := make([]string, 0, 1+len(which))
+	keys = append(keys, list)
+	args := make([]any, 0, 7+8*len(which))
+	args = append(args, s.window, s.length, s.prefix(host), s.delivery, s.inboxLength, s.inboxTTL, s.bodyTTL())
+	for _, i := range which {
+		e := entries[i]
+		keys = append(keys, s.seenKey(list, e.ID))
+		ps := slices.Compact(slices.Sorted(slices.Values(e.Principals)))
+		args = append(args, e.Stored, seenValue(e), e.ID, e.Sender, e.Category, len(ps))
+		for _, p := range ps {
+			args = append(args, p)
+		}
+	}
+	return keys, args
+}
+
+// trimLua is the end of the store scripts, once their messages are
+// stored: it trims each index of idxs to the inbox length (the first most
+// ids dropped that are left in no index lose their body, log and time
+// entries), PyAMS's list KEYS[1] to listLength, and prunes up to most ids
+// older than the TTL from the time index, their indexes, body and log. It
+// uses the scripts' locals pfx, length, ttl and now.
+const trimLua = `
+local function forget(old)
+  redis.call('DEL', pfx .. 'm:' .. old)
+  redis.call('ZREM', pfx .. 'l', old)
+  redis.call('ZREM', pfx .. 't', old)
+end
+local dropped = {}
+for _, idx in ipairs(idxs) do
+  local over = redis.call('ZCARD', idx) - length
+  if over > 0 then
+    if #dropped < most then
+      for _, old in ipairs(redis.call('ZRANGE', idx, 0, math.min(over, most) - 1)) do
+        dropped[#dropped + 1] = old
+      end
+    end
+    redis.call('ZREMRANGEBYRANK', idx, 0, over - 1)
+  end
+end
+for i = 1, math.min(#dropped, most) do
+  local old = dropped[i]
+  local kept = false
+  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
+  if pp then
+    for p in string.gmatch(pp, '[^\n]+') do
+      if redis.call('ZSCORE', pfx .. 'i:' .. p, old) then
+        kept = true
+        break
+      end
+    end
+  end
+  if not kept then
+    forget(old)
+  end
+end
+redis.call('LTRIM', KEYS[1], 0, listLength - 1)
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonumber(ttl), 'LIMIT', 0, most)) do
+  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
+  if pp then
+    for p in string.gmatch(pp, '[^\n]+') do
+      redis.call('ZREM', pfx .. 'i:' .. p, old)
+    end
+  end
+  forget(old)
+end
+`
