@@ -157,3 +157,11 @@ type Inbox interface {
 	Ack(ctx context.Context, r Reader, device, id string) error
 	DeviceCursor(ctx context.Context, r Reader, device string) (string, error)
 }
+
+// ChatCategory is the category of chat messages (package space: a
+// message of a space, targeted at its space principal). The store keeps
+// them in the site's order, bodies, indexes and log like any message, but
+// not in PyAMS's list (PyAMS's view would show chat as notifications, and
+// chat would push notifications out of its 50 entries) nor in the sender's
+// own index (counts, which chat never enters).
+const ChatCategory = "space"

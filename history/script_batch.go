@@ -71,14 +71,20 @@ local stored = 0
 for _, e in ipairs(news) do
   seq = seq + 1
   redis.call('SET', e.seen, e.sv, 'PX', window)
-  local pushed = redis.pcall('LPUSH', KEYS[1], e.b)
+  local chat = e.cat == '` + ChatCategory + `'
+  local pushed = 0
+  if not chat then
+    pushed = redis.pcall('LPUSH', KEYS[1], e.b)
+  end
   if type(pushed) == 'table' and pushed.err then
     redis.call('DEL', e.seen)
     replies[e.i] = pushed
   else
     local sent = redis.pcall('PUBLISH', chan, 'm ' .. seq .. ' ' .. e.b)
     if type(sent) == 'table' and sent.err then
-      redis.call('LPOP', KEYS[1])
+      if not chat then
+        redis.call('LPOP', KEYS[1])
+      end
       redis.call('DEL', e.seen)
       replies[e.i] = sent
     else
@@ -92,7 +98,7 @@ for _, e in ipairs(news) do
           touched[#touched + 1] = idx
         end
       end
-      if e.sender ~= '' then
+      if e.sender ~= '' and not chat then
         local own = pfx .. 'o:' .. e.sender
         redis.call('ZADD', own, seq, e.id)
         if not sentAt[own] then

@@ -44,11 +44,14 @@ local ts = redis.call('HGET', body, 'ts')
 if ts then
   return {0, ts}
 end
+local chat = ARGV[15] == '` + ChatCategory + `'
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[1])
-local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
-if type(pushed) == 'table' and pushed.err then
-  redis.call('DEL', KEYS[2])
-  return pushed
+if not chat then
+  local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
+  if type(pushed) == 'table' and pushed.err then
+    redis.call('DEL', KEYS[2])
+    return pushed
+  end
 end
 local seq = redis.call('INCR', pfx .. 'seq')
 local sends = {}
@@ -59,7 +62,9 @@ sends[#sends + 1] = {ARGV[10], 'm ' .. seq .. ' ' .. ARGV[2]}
 for _, s in ipairs(sends) do
   local sent = redis.pcall('PUBLISH', s[1], s[2])
   if type(sent) == 'table' and sent.err then
-    redis.call('LPOP', KEYS[1])
+    if not chat then
+      redis.call('LPOP', KEYS[1])
+    end
     redis.call('DEL', KEYS[2])
     return sent
   end
@@ -76,7 +81,7 @@ for _, p in ipairs(ps) do
   redis.call('ZADD', idx, seq, id)
   redis.call('PEXPIRE', idx, ttl)
 end
-if ARGV[14] ~= '' then
+if ARGV[14] ~= '' and not chat then
   local own = pfx .. 'o:' .. ARGV[14]
   redis.call('ZADD', own, seq, id)
   if redis.call('ZCARD', own) > length then
