@@ -126,8 +126,9 @@ type chatUser struct {
 	home      int   // gateway index
 	xff       string
 
-	busy atomic.Bool // a send in flight: a user sends one message at a time
-	tcp  cutter      // its dialer (the order fault cuts its connection)
+	busy    atomic.Bool  // a send in flight: a user sends one message at a time
+	gateway atomic.Int32 // index of the gateway its websocket is open on; -1 while none
+	tcp     cutter       // its dialer (the order fault cuts its connection)
 
 	mu      sync.Mutex
 	conn    *websocket.Conn            // guarded by mu: the ready connection (subscribed and filled), nil otherwise
@@ -173,6 +174,7 @@ func newChat(cfg chatConfig, site string, secret []byte, pubToken string, gws []
 		u := &chatUser{index: i, principal: chatPrincipal(i), home: i % len(gws),
 			xff:     fmt.Sprintf("10.250.%d.%d", (i>>8)&255, i&255),
 			pending: map[string]chan chatFrame{}, known: map[string]bool{}, gapFrom: map[string]map[string]bool{}}
+		u.gateway.Store(-1)
 		for k, ms := range ch.members {
 			if slices.Contains(ms, i) {
 				u.spaces = append(u.spaces, k)
@@ -298,6 +300,17 @@ func (ch *chat) ready() int {
 	return n
 }
 
+// perGateway counts the users' open websockets by gateway.
+func (ch *chat) perGateway() []int {
+	out := make([]int, len(ch.gws))
+	for _, u := range ch.users {
+		if g := u.gateway.Load(); g >= 0 {
+			out[g]++
+		}
+	}
+	return out
+}
+
 // runUser keeps u connected: home gateway first, the other after a
 // failure, with jittered backoff.
 func (ch *chat) runUser(ctx context.Context, u *chatUser) {
@@ -335,6 +348,7 @@ func (ch *chat) session(ctx context.Context, u *chatUser, gi int) bool {
 	}
 	conn.SetReadLimit(4 << 20) // the fleet's garbage phase sends large frames to everyone
 	gen := u.begin(ch.spaceIDs)
+	u.gateway.Store(int32(gi))
 	ch.stat(func(s *chatStats) { s.sessions++ })
 	done := make(chan struct{})
 	go func() { // joined below
@@ -344,6 +358,7 @@ func (ch *chat) session(ctx context.Context, u *chatUser, gi int) bool {
 	defer func() {
 		conn.CloseNow()
 		<-done
+		u.gateway.Store(-1)
 		u.end(gen)
 	}()
 	for _, k := range u.spaces {
