@@ -155,14 +155,15 @@ type chatFrame struct {
 func chatPrincipal(i int) string { return fmt.Sprintf("users:chat%03d", i) }
 
 // newChat assigns the users to spaces: space k has the members
-// k*step .. k*step+members-1 (mod the member users), so that spaces
-// overlap and every member user is in at least one; the last outsiders
-// users are in none.
+// k*step .. k*step+members-1 (mod the member users), with the step that
+// lets the spaces cover the member users, so that spaces overlap and every
+// member user is in at least one when there are enough seats; the last
+// outsiders users are in none.
 func newChat(cfg chatConfig, site string, secret []byte, pubToken string, gws []*gateway, hc *http.Client, log *slog.Logger, seed uint64) *chat {
 	ch := &chat{cfg: cfg, site: site, secret: secret, pubToken: pubToken, gws: gws, hc: hc, log: log,
 		rng: rand.New(rand.NewPCG(seed, seed>>2|3)), stats: map[int]*chatStats{}}
 	nm := cfg.users - cfg.outsiders
-	step := max(1, (nm+cfg.spaces-1)/cfg.spaces)
+	step := max(1, (nm-cfg.members+cfg.spaces-1)/max(1, cfg.spaces-1))
 	ch.members = make([][]int, cfg.spaces)
 	for k := range cfg.spaces {
 		for j := range cfg.members {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -156,14 +157,16 @@ func TestNewChatMembership(t *testing.T) {
 	t.Parallel()
 	ch := newChat(chatConfig{users: 20, spaces: 5, members: 6, outsiders: 4, rate: 1}, "", nil, "",
 		[]*gateway{{}, {}}, nil, nil, 1)
+	sets := map[string]bool{}
 	for k, ms := range ch.members {
-		if len(ms) != 6 {
-			t.Errorf("space %d has members %v", k, ms)
+		if len(ms) != 6 || sets[fmt.Sprint(ms)] {
+			t.Errorf("space %d has members %v (all: %v)", k, ms, ch.members)
 		}
+		sets[fmt.Sprint(ms)] = true
 	}
 	for _, u := range ch.users {
 		outsider := u.index >= 16
-		if outsider != (len(u.spaces) == 0) || len(u.spaces)+len(u.others) != 5 {
+		if outsider == (len(u.spaces) > 0) || len(u.spaces)+len(u.others) != 5 {
 			t.Errorf("user %d: spaces %v, others %v", u.index, u.spaces, u.others)
 		}
 	}
