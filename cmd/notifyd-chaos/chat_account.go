@@ -74,13 +74,17 @@ type chatTally struct {
 	storedTwice         int // sends that reached members under two ids (sends are never retried)
 	inversions          int // live deliveries on one connection out of their sender's send order
 	unconfirmed         int // deliveries of sends that did not get their ok
+	// sends without ok that reached a member anyway, by failure code: an
+	// error answer is no proof that nothing was stored (a retry, which has
+	// no idempotency key, would store the message twice)
+	unconfirmedSends map[string]int
 }
 
 // chatAccount computes phase p's chat tally from every send of the run,
 // the users' receipts, and the members of each space (user indices, by
 // space index); spaceIDs maps a space index to its id.
 func chatAccount(p int, sends []chatSent, users []chatView, spaceIDs []string, members [][]int) chatTally {
-	t := chatTally{failures: map[string]int{}}
+	t := chatTally{failures: map[string]int{}, unconfirmedSends: map[string]int{}}
 	byMarker := make(map[string]*chatSent, len(sends))
 	for i := range sends {
 		byMarker[sends[i].marker] = &sends[i]
@@ -165,6 +169,7 @@ func chatAccount(p int, sends []chatSent, users []chatView, spaceIDs []string, m
 		if len(idsOf[s.marker]) > 1 {
 			t.storedTwice++
 		}
+		reached := false // a send without ok reached a member
 		for _, m := range members[s.space] {
 			if s.route == chatWS && m == s.sender {
 				continue // the sending connection gets only the ok
@@ -185,7 +190,10 @@ func chatAccount(p int, sends []chatSent, users []chatView, spaceIDs []string, m
 			}
 			if s.state != chatOK {
 				if got {
-					t.unconfirmed++
+					if t.unconfirmed++; !reached {
+						t.unconfirmedSends[s.code]++
+					}
+					reached = true
 				}
 				continue
 			}

@@ -91,7 +91,9 @@ func TestChatAccount(t *testing.T) {
 		}, func(ct chatTally) bool { return ct.inversions == 0 }},
 		{"a failed send that arrived anyway", func(_ *[]chatSent, u []chatView) {
 			u[2].recvs = append(u[2].recvs, msg("s1", "C", "c", 1, true))
-		}, func(ct chatTally) bool { return ct.unconfirmed == 1 && ct.expected == 5 && ct.lost == 0 }},
+		}, func(ct chatTally) bool {
+			return ct.unconfirmed == 1 && ct.unconfirmedSends["timeout"] == 1 && ct.expected == 5 && ct.lost == 0
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

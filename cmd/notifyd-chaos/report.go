@@ -142,7 +142,8 @@ func chatNotes(t chatTally, s chatStats) string {
 		notes = append(notes, fmt.Sprintf("%d sends skipped (sender busy or not connected)", s.skipped))
 	}
 	if t.unconfirmed > 0 {
-		notes = append(notes, fmt.Sprintf("%d deliveries of sends without ok", t.unconfirmed))
+		notes = append(notes, fmt.Sprintf("%d deliveries of sends without ok (stored although answered: %s)",
+			t.unconfirmed, failureText(t.unconfirmedSends)))
 	}
 	notes = append(notes, fmt.Sprintf("%d connections, %d gap fills brought %d messages", s.sessions, s.fills, s.filled))
 	if s.fillErrors > 0 {
