@@ -249,7 +249,7 @@ func probeAPI(c *chaos, tok string) error {
 }
 
 // attackFinish reports what the attack did and what real users saw, and
-// checks that gateway 1's sessions came back to what the fleet holds.
+// checks that gateway 1's sessions came back to what the fleet and the chat hold.
 func attackFinish(ctx context.Context, c *chaos, ph *phase) {
 	a := ph.attack
 	if a == nil {
@@ -264,12 +264,19 @@ func attackFinish(ctx context.Context, c *chaos, ph *phase) {
 	if f, ok := a.firstFailure.Load().(string); ok {
 		ph.problem("real users were refused during the attack (first: %s)", f)
 	}
-	want := c.fleet.perGateway()[0]
+	// The fleet's and the chat users' websockets on gateway 1.
+	want := func() int {
+		n := c.fleet.perGateway()[0]
+		if c.chat != nil {
+			n += c.chat.perGateway()[0]
+		}
+		return n
+	}
 	if err := poll(ctx, 10*time.Second, func() bool {
 		n, err := c.gws[0].sessions(ctx, c.hc)
-		return err == nil && n == want
+		return err == nil && n == want()
 	}, "sessions back to the fleet's"); err != nil {
 		n, _ := c.gws[0].sessions(ctx, c.hc)
-		ph.problem("gateway1 counts %d sessions after the attack, the fleet holds %d", n, want)
+		ph.problem("gateway1 counts %d sessions after the attack, the fleet and the chat hold %d", n, want())
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -36,30 +35,12 @@ type tracked struct {
 	order   []int            // guarded by mu: seqs in the order the application first got them
 	last    int              // guarded by mu: seq of the latest message received, -1 before any
 	resumes []resume         // guarded by mu: the client's disconnects
-	conn    net.Conn         // guarded by mu: the latest connection dialed (the order fault cuts it)
-}
 
-// dial is the client's dialer: it remembers the connection so that the
-// order fault can cut it.
-func (t *tracked) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.conn = c
-	return c, nil
+	tcp cutter // its dialer (the order fault cuts its connection)
 }
 
 // cut closes the client's latest connection: it reconnects with since.
-func (t *tracked) cut() bool {
-	t.mu.Lock()
-	c := t.conn
-	t.mu.Unlock()
-	return c != nil && c.Close() == nil
-}
+func (t *tracked) cut() bool { return t.tcp.cut() }
 
 // received returns the seqs t's application got, in the order it got them.
 func (t *tracked) received() []int {
@@ -115,7 +96,7 @@ func newFleet(n int, urls []string, site string, secret []byte, hc *http.Client,
 		if base, ok := hc.Transport.(*http.Transport); ok {
 			tr = base.Clone()
 		}
-		tr.DialContext = t.dial
+		tr.DialContext = t.tcp.dial
 		p := principalOf(i)
 		t.recipient = message.Recipient{Host: site, Principal: p,
 			Principals: []string{p, groupOf(i), message.Everyone, message.Authenticated}}

@@ -17,6 +17,15 @@
 //	attack         slow bodies and tokenless upgrade floods against gateway1 while real users are probed
 //	order          clients' connections cut at random instants (reconnect with since): each client's order must be the site's seq order (needs the inbox)
 //
+// Alongside the fleet, in every phase, chat users (-chat-users) in shared
+// spaces created over REST send through the websocket send command and
+// POST /api/spaces/{id}/messages while the fault runs; each holds one
+// websocket, subscribes to its spaces and, on every reconnect, fills the
+// gap from the space's history. A second table says, per phase, how many
+// sends were ok'd and whether every member got each exactly once (live or
+// by the fill), in its sender's order, and no non-member got anything or
+// was let in (see chat.go).
+//
 // For each phase it prints a Markdown table row: messages published,
 // deliveries owed (computed exactly from each message's targets with
 // message.VisibleTo), delivered (live or replayed), lost, duplicated, and the
@@ -72,6 +81,7 @@ type chaos struct {
 	hc     *http.Client // REST calls
 	wsHTTP *http.Client // websocket handshakes
 	fleet  *fleet
+	chat   *chat // nil: -chat-users 0
 	ledger *ledger
 	pub    *publisher
 	log    *slog.Logger
@@ -173,7 +183,7 @@ func (c *chaos) setup(ctx context.Context) error {
 		// Room for the whole fleet on one gateway (sigterm, sigkill), the
 		// revocation and slow clients, and the probes, little more: the
 		// attack fault shows that attackers cannot take that room.
-		maxConnections: c.opts.clients + 60,
+		maxConnections: c.opts.clients + c.opts.chat.users + 60,
 		maxPerAddr:     attackCap(c.opts.clients),
 	}
 	var urls []string
@@ -207,10 +217,22 @@ func (c *chaos) setup(ctx context.Context) error {
 		rng: rand.New(rand.NewPCG(c.opts.seed, c.opts.seed>>1|1)),
 	}
 	c.fleet.start(ctx)
+	if c.opts.chat.users > 0 {
+		c.chat = newChat(c.opts.chat, c.site, c.secret, c.tokens[len(c.tokens)-1], c.gws, c.hc, c.log, c.opts.seed)
+		if err := c.chat.setup(ctx); err != nil {
+			return fmt.Errorf("chat: %w", err)
+		}
+		c.chat.start(ctx)
+	}
 	if err := c.fleet.waitConnected(ctx, 60*time.Second); err != nil {
 		return fmt.Errorf("%w: %d of %d", err, c.fleet.connected(), c.opts.clients)
 	}
-	c.log.Info("ready", "clients", c.opts.clients, "per_gateway", c.fleet.perGateway(), "dir", dir)
+	if c.chat != nil {
+		if err := poll(ctx, 60*time.Second, func() bool { return c.chat.ready() == len(c.chat.users) }, "chat users ready"); err != nil {
+			return fmt.Errorf("%w: %d of %d", err, c.chat.ready(), len(c.chat.users))
+		}
+	}
+	c.log.Info("ready", "clients", c.opts.clients, "per_gateway", c.fleet.perGateway(), "chat_users", c.opts.chat.users, "dir", dir)
 	return nil
 }
 
@@ -218,6 +240,9 @@ func (c *chaos) setup(ctx context.Context) error {
 func (c *chaos) teardown(removeDir bool) {
 	if c.fleet != nil {
 		c.fleet.stop()
+	}
+	if c.chat != nil {
+		c.chat.stop()
 	}
 	for _, g := range c.gws {
 		_, _ = g.stop(10 * time.Second)

@@ -26,6 +26,7 @@ type options struct {
 	race          bool
 	history       int
 	channel       string
+	chat          chatConfig
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +54,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.history, "history", 0, "NOTIFYD_NOTIFICATIONS_LENGTH of the gateways (0: 5s of stream, at least 1000)")
 	fs.BoolVar(&o.race, "race", false, "build notifyd with the race detector; a race in a gateway log fails the phase")
 	fs.BoolVar(&o.verbose, "v", false, "log clients' reconnects to stderr")
+	fs.IntVar(&o.chat.users, "chat-users", 20, "chat users sending in shared spaces alongside the fleet in every phase (0: no chat)")
+	fs.IntVar(&o.chat.spaces, "chat-spaces", 5, "spaces the chat users share")
+	fs.IntVar(&o.chat.members, "chat-members", 6, "members per space")
+	fs.IntVar(&o.chat.outsiders, "chat-outsiders", 4, "chat users that are members of no space (they probe, and must see nothing)")
+	fs.IntVar(&o.chat.rate, "chat-rate", 20, "chat sends per second, all users together (each user sends one at a time)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -77,6 +83,21 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		if !set["timeout"] {
 			o.timeout = 3 * time.Minute
 		}
+		if !set["chat-users"] {
+			o.chat.users = 12
+		}
+		if !set["chat-spaces"] {
+			o.chat.spaces = 3
+		}
+		if !set["chat-members"] {
+			o.chat.members = 4
+		}
+		if !set["chat-outsiders"] {
+			o.chat.outsiders = 2
+		}
+		if !set["chat-rate"] {
+			o.chat.rate = 10
+		}
 	}
 	switch {
 	case faults != "":
@@ -87,7 +108,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		o.faults = faultNames()
 	}
 	if o.history == 0 {
-		o.history = max(1000, o.rate*5) // longer than any outage a phase causes
+		// Longer than any outage a phase causes; space messages are stored
+		// on the site too.
+		o.history = max(1000, (o.rate+o.chat.rate)*5)
 	}
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano())
@@ -106,6 +129,21 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-history must be positive")
 	case o.timeout <= 0 || o.timeout > time.Hour:
 		return o, errors.New("-timeout must be in (0, 1h]")
+	}
+	if o.chat.users == 0 {
+		return o, nil
+	}
+	switch c := o.chat; {
+	case c.users < 0 || c.users > 1000:
+		return o, errors.New("-chat-users must be in [0, 1000]")
+	case c.spaces < 1 || c.spaces > 100:
+		return o, errors.New("-chat-spaces must be in [1, 100]")
+	case c.outsiders < 0 || c.outsiders >= c.users-1:
+		return o, errors.New("-chat-outsiders must leave at least two member users")
+	case c.members < 2 || c.members > c.users-c.outsiders:
+		return o, errors.New("-chat-members must be in [2, chat users - outsiders]")
+	case c.rate < 1 || c.rate > 1000:
+		return o, errors.New("-chat-rate must be in [1, 1000]")
 	}
 	return o, nil
 }

@@ -23,15 +23,24 @@ const faultOrder = "order"
 // orderCutMean is the mean time between two cuts (exponential).
 const orderCutMean = 20 * time.Millisecond
 
+// orderChatCutEvery: one cut in this many is a chat user's connection.
+const orderChatCutEvery = 4
+
 // orderInject cuts a random client's connection at random instants for
 // half a phase.
 func orderInject(ctx context.Context, c *chaos, ph *phase) error {
 	rng := rand.New(rand.NewPCG(c.opts.seed, uint64(ph.index)))
 	ph.injected = time.Now()
 	end := ph.injected.Add(c.opts.phaseDuration / 2)
-	cuts := 0
-	for time.Now().Before(end) && ctx.Err() == nil {
+	cuts, chatCuts := 0, 0
+	for n := 1; time.Now().Before(end) && ctx.Err() == nil; n++ {
 		sleep(ctx, time.Duration(rng.ExpFloat64()*float64(orderCutMean)))
+		if c.chat != nil && n%orderChatCutEvery == 0 {
+			if c.chat.cut(rng) {
+				chatCuts++
+			}
+			continue
+		}
 		if c.fleet.clients[rng.IntN(len(c.fleet.clients))].cut() {
 			cuts++
 		}
@@ -39,6 +48,9 @@ func orderInject(ctx context.Context, c *chaos, ph *phase) error {
 	ph.restored = time.Now()
 	ph.note("cut %d client connections at random instants over %v; each reconnected with since", cuts,
 		ph.restored.Sub(ph.injected).Round(time.Millisecond))
+	if c.chat != nil {
+		ph.note("cut %d chat connections (each resubscribed and filled its gap from history)", chatCuts)
+	}
 	if cuts == 0 {
 		return fmt.Errorf("no connection was cut")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/notifyd/notifyd/client"
@@ -51,6 +52,9 @@ func (ph *phase) problem(format string, args ...any) {
 type result struct {
 	ph *phase
 	t  tally
+	// the chat's books (chat nil: no chat)
+	chat      *chatTally
+	chatStats chatStats
 }
 
 // runPhase publishes for the phase duration, injects the fault a quarter of
@@ -74,7 +78,14 @@ func (c *chaos) runPhase(ctx context.Context, index int, spec *faultSpec) result
 	pubDone := make(chan struct{})
 	go func() { // joined below through pubDone
 		defer close(pubDone)
+		if c.chat == nil {
+			c.pub.run(pubCtx, index)
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { c.chat.run(pubCtx, ctx, index) })
 		c.pub.run(pubCtx, index)
+		wg.Wait()
 	}()
 	sleep(ctx, dur/4)
 	if spec.inject != nil {
@@ -87,9 +98,15 @@ func (c *chaos) runPhase(ctx context.Context, index int, spec *faultSpec) result
 	<-pubDone
 
 	drainStart := time.Now()
-	_ = poll(ctx, c.opts.drain, func() bool { return missing(c.ledger, c.fleet, index) == 0 }, "drain")
+	chatMissing := func() int {
+		if c.chat == nil {
+			return 0
+		}
+		return c.chat.missing(index)
+	}
+	_ = poll(ctx, c.opts.drain, func() bool { return missing(c.ledger, c.fleet, index) == 0 && chatMissing() == 0 }, "drain")
 	c.log.Info("phase drained", "phase", index, "fault", spec.name, "drain", time.Since(drainStart).Round(time.Millisecond),
-		"missing", missing(c.ledger, c.fleet, index))
+		"missing", missing(c.ledger, c.fleet, index), "chat_missing", chatMissing())
 	if spec.finish != nil {
 		spec.finish(ctx, c, ph)
 	}
@@ -111,7 +128,14 @@ func (c *chaos) runPhase(ctx context.Context, index int, spec *faultSpec) result
 	if t.lostAPI+t.lostBare > 0 {
 		c.diagnose(ctx, c.stderr, ph)
 	}
-	return result{ph: ph, t: t}
+	r := result{ph: ph, t: t}
+	if c.chat != nil {
+		ct := c.chat.account(index)
+		r.chat, r.chatStats = &ct, c.chat.phaseStats(index)
+		chatJudge(ph, ct)
+		chatJudgeStats(ph, r.chatStats)
+	}
+	return r
 }
 
 // judge turns the tally into problems, by the guarantees notifyd documents

@@ -28,6 +28,7 @@ func report(w io.Writer, results []result, c *chaos, planned int) int {
 			lostCell(t, lost), dupCell(t), recoverCell(ph, t), verdict, notesCell(ph, t))
 	}
 	fmt.Fprintln(w)
+	reportChat(w, results)
 	total := tally{}
 	for _, r := range results {
 		total.published += r.t.published
@@ -109,6 +110,64 @@ func notesCell(ph *phase, t tally) string {
 	notes = append(notes, ph.notes...)
 	for _, p := range ph.problems {
 		notes = append(notes, "**"+p+"**")
+	}
+	return strings.ReplaceAll(strings.Join(notes, "; "), "|", "/")
+}
+
+// reportChat prints the chat's table, one row per phase, when the chat ran.
+func reportChat(w io.Writer, results []result) {
+	if len(results) == 0 || results[0].chat == nil {
+		return
+	}
+	fmt.Fprintln(w, "| # | fault | chat sent | ok | failed | expected | delivered (live / fill) | lost | dup | leaked | notes |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		t, s := r.chat, r.chatStats
+		if t == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %d | %s | %d | %d | %d | %d | %d (%d / %d) | %d | %d | %d | %s |\n",
+			r.ph.index, r.ph.spec.name, t.attempts, t.ok, t.failed, t.expected, t.delivered, t.live, t.filled,
+			t.lost, t.dup, t.leaked, chatNotes(*t, s))
+	}
+	fmt.Fprintln(w)
+}
+
+func chatNotes(t chatTally, s chatStats) string {
+	var notes []string
+	if t.failed > 0 {
+		notes = append(notes, "failed sends (not retried): "+failureText(t.failures))
+	}
+	if s.skipped > 0 {
+		notes = append(notes, fmt.Sprintf("%d sends skipped (sender busy or not connected)", s.skipped))
+	}
+	if t.unconfirmed > 0 {
+		notes = append(notes, fmt.Sprintf("%d deliveries of sends without ok (stored although answered: %s)",
+			t.unconfirmed, failureText(t.unconfirmedSends)))
+	}
+	notes = append(notes, fmt.Sprintf("%d connections, %d gap fills brought %d messages", s.sessions, s.fills, s.filled))
+	if s.fillErrors > 0 {
+		notes = append(notes, fmt.Sprintf("%d history pages failed (retried)", s.fillErrors))
+	}
+	if s.subscribeRetry > 0 {
+		notes = append(notes, fmt.Sprintf("%d member subscribes retried", s.subscribeRetry))
+	}
+	probe := fmt.Sprintf("non-member probes: %d of %d refused not_found", s.probesRefused, s.probes)
+	if len(s.probeOther) > 0 {
+		probe += " (other: " + failureText(s.probeOther) + ")"
+	}
+	notes = append(notes, probe)
+	for _, n := range []struct {
+		v    int
+		what string
+	}{
+		{t.echo, "echoes to the sending connection"}, {t.storedTwice, "sends stored twice"},
+		{t.inversions, "sender-order inversions"}, {s.memberRefused, "member subscribes refused"},
+		{s.probesAccepted, "non-member attempts accepted"},
+	} {
+		if n.v > 0 {
+			notes = append(notes, fmt.Sprintf("**%d %s**", n.v, n.what))
+		}
 	}
 	return strings.ReplaceAll(strings.Join(notes, "; "), "|", "/")
 }
