@@ -179,9 +179,11 @@ func TestReactionsToCloseCodesAndStatuses(t *testing.T) {
 				t.Fatalf("second dial since %q, want %q", got, tt.wantSince)
 			}
 			first := home.requests()[0]
-			if got := strings.Split(first.Header.Get("Sec-WebSocket-Protocol"), ","); len(got) != 2 ||
-				got[0] != "accessToken" || !strings.HasPrefix(strings.TrimSpace(got[1]), "ey") {
-				t.Fatalf("subprotocols %q, want accessToken, <jwt>", got)
+			if got := first.Header.Get("Authorization"); !strings.HasPrefix(got, "Bearer ey") {
+				t.Fatalf("Authorization %q, want Bearer <jwt>", got)
+			}
+			if got := first.Header.Get("Sec-WebSocket-Protocol"); got != "" {
+				t.Fatalf("subprotocols %q, want none (PyAMS's browser client only)", got)
 			}
 			if got := first.Header.Get("Origin"); got != testSite {
 				t.Fatalf("Origin %q", got)
