@@ -12,8 +12,8 @@ import (
 // an ack is being written replace each other: the server keeps only the
 // newest anyway.
 
-// offerAck makes id the next ack and wakes the pinger. Run's goroutine; it
-// never blocks.
+// offerAck makes id the next ack and wakes the pinger. The listeners'
+// goroutine; it never blocks.
 func (cn *conn) offerAck(id string) {
 	cn.mu.Lock()
 	cn.ack = id

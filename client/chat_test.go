@@ -421,3 +421,29 @@ func TestDeviceAcksResumeAfterTheLastMessageHandled(t *testing.T) {
 		t.Fatalf("after the restart the device got %s first, want %s (the one after its ack)", m.ID, second)
 	}
 }
+
+// A bot answers in its subscription callback: a listener may wait for a
+// command's answer.
+func TestListenerMayCallCommands(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	ctx := ctxOf(t)
+	p := startChat(t, s)
+	echoed := make(chan error, 1)
+	if err := p.bob.Subscribe(ctx, p.space.ID, func(m protocol.SpaceMessage) {
+		_, err := p.bob.Send(ctx, m.Space, protocol.Send{Kind: protocol.KindChat, Body: "echo: " + m.Body, Thread: m.ID})
+		echoed <- err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := p.alice.Send(ctx, p.space.ID, protocol.Send{Kind: protocol.KindChat, Body: "ping"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next(t, echoed); err != nil {
+		t.Fatalf("Send from the callback: %v", err)
+	}
+	if m := until(t, p.alice.chat, func(m protocol.SpaceMessage) bool { return m.Thread == sent.ID }); m.Body != "echo: ping" {
+		t.Fatalf("alice got %+v", m)
+	}
+}

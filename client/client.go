@@ -20,8 +20,9 @@ type Client struct {
 	bo   backoff.Backoff
 
 	// owned by Run's goroutine
-	seen   *recent // ids recently passed to OnMessage
-	urlIdx int     // index in urls of the next dial
+	seen   *recent     // ids recently passed to OnMessage
+	urlIdx int         // index in urls of the next dial
+	events chan func() // to the listeners' goroutine; nil outside Run (listeners are then called inline)
 
 	mu sync.Mutex
 	// guarded by mu

@@ -42,7 +42,7 @@ func (c *Client) goLive(cn *conn) {
 	close(c.ready)
 	c.mu.Unlock()
 	if c.cfg.OnConnect != nil {
-		c.cfg.OnConnect(cn.url)
+		c.emit(func() { c.cfg.OnConnect(cn.url) })
 	}
 }
 

@@ -86,7 +86,7 @@ type Config struct {
 	OnDisconnect func(url string, err error)
 
 	// The listeners below receive the other frames a gateway sends, decoded.
-	// Like the ones above they run on Run's goroutine, one at a time, in
+	// Like the ones above they run on the listeners' goroutine, one at a time, in
 	// the order frames arrive; a nil listener ignores its frames.
 
 	// OnInbox receives the user's badge counts on the site: at connect and

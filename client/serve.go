@@ -72,7 +72,7 @@ func (c *Client) serve(ctx context.Context, url string, ws *websocket.Conn) outc
 	o.err = err
 	c.stats.disconnects.Add(1)
 	if c.cfg.OnDisconnect != nil {
-		c.cfg.OnDisconnect(url, err)
+		c.emit(func() { c.cfg.OnDisconnect(url, err) })
 	}
 	return o
 }
@@ -111,7 +111,7 @@ func (c *Client) handle(cn *conn, data []byte) {
 		c.stats.gaps.Add(1)
 		c.cfg.Logger.Warn("client: gap in replay, reload from REST history", "since", f.since)
 		if c.cfg.OnGap != nil {
-			c.cfg.OnGap(f.since)
+			c.emit(func() { c.cfg.OnGap(f.since) })
 		}
 	case frameMessage:
 		c.establish(cn)
@@ -122,12 +122,12 @@ func (c *Client) handle(cn *conn, data []byte) {
 		c.stats.invalid.Add(1)
 	default:
 		c.stats.events.Add(1)
-		c.event(f, data)
+		c.emit(func() { c.event(f, data) })
 	}
 }
 
 // notification passes a notification to OnMessage once, moves the cursor
-// and offers its id to the acks.
+// and, once OnMessage returned, offers its id to the acks.
 func (c *Client) notification(cn *conn, f frame, data []byte) {
 	id := f.msg.ID
 	if id != "" {
@@ -138,16 +138,18 @@ func (c *Client) notification(cn *conn, f frame, data []byte) {
 		c.lastID.Store(&id)
 	}
 	c.stats.messages.Add(1)
-	if c.cfg.OnMessage != nil {
-		c.cfg.OnMessage(f.msg, data)
-	}
-	if id != "" && c.cfg.Device != "" {
-		cn.offerAck(id)
-	}
+	c.emit(func() {
+		if c.cfg.OnMessage != nil {
+			c.cfg.OnMessage(f.msg, data)
+		}
+		if id != "" && c.cfg.Device != "" {
+			cn.offerAck(id) // handled: a connection that ended meanwhile ignores it
+		}
+	})
 }
 
 // event passes a frame that is neither a notification nor a control frame
-// to its listener.
+// to its listener. The listeners' goroutine.
 func (c *Client) event(f frame, data []byte) {
 	cfg := &c.cfg
 	switch f.kind {

@@ -39,7 +39,8 @@ func (c *Client) unsubscribed(s *subscription) {
 // subscription holds across reconnects: the client subscribes again on
 // every new connection before any other command, and drops the
 // subscription if the server then refuses it (the user left the space).
-// cb runs on Run's goroutine, like the other listeners. Subscribing again
+// cb runs on the listeners' goroutine, like the other listeners, and may
+// call commands (a bot answers in it). Subscribing again
 // to the same space replaces cb.
 //
 // Subscribe waits for a live connection and returns when the server has
