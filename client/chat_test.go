@@ -131,6 +131,15 @@ func TestNotificationsAndInboxCounts(t *testing.T) {
 	if c, err := bob.Count(ctx); err != nil || c != (client.Counts{}) {
 		t.Fatalf("Count: %+v, %v", c, err)
 	}
+	if c, err := bob.MarkUnread(ctx, id); err != nil || c.Unread != 1 {
+		t.Fatalf("MarkUnread: %+v, %v", c, err)
+	}
+	if c, err := bob.MarkAllRead(ctx); err != nil || c.Unread != 0 {
+		t.Fatalf("MarkAllRead: %+v, %v", c, err)
+	}
+	if _, err := bob.MarkRead(ctx); !errors.Is(err, client.ErrInvalid) {
+		t.Fatalf("MarkRead without ids: %v, want ErrInvalid", err)
+	}
 	page, err = bob.Inbox(ctx, client.InboxOptions{UnreadOnly: true})
 	if err != nil || len(page.Items) != 0 {
 		t.Fatalf("unread page after MarkRead: %+v, %v", page, err)
@@ -281,6 +290,12 @@ func TestTypingReactionsEditsAndRetractions(t *testing.T) {
 	}
 	if err := p.alice.Read(ctx, p.space.ID, sent.ID); err != nil {
 		t.Fatalf("Read: %v", err)
+	}
+	if _, err := p.alice.AddMember(ctx, p.space.ID, "users:carol", false); err != nil {
+		t.Fatal(err)
+	}
+	if e := next(t, p.bob.member); e.Space != p.space.ID || e.Principal != "users:carol" || !e.Joined {
+		t.Fatalf("member event %+v", e)
 	}
 	if err := p.bob.Delete(ctx, sent.ID); err != nil {
 		t.Fatalf("Delete: %v", err)
@@ -445,5 +460,35 @@ func TestListenerMayCallCommands(t *testing.T) {
 	}
 	if m := until(t, p.alice.chat, func(m protocol.SpaceMessage) bool { return m.Thread == sent.ID }); m.Body != "echo: ping" {
 		t.Fatalf("alice got %+v", m)
+	}
+}
+
+// A REST call refused with 401 asks for a fresh token once; REST needs no
+// running connection.
+func TestRESTRefreshesARefusedToken(t *testing.T) {
+	t.Parallel()
+	s := startStack(t)
+	good := s.token(t, "users:bob", "Bob")
+	refreshed := 0
+	cfg := s.config(t, "users:bob", "Bob")
+	cfg.Token = func(ctx context.Context) (string, error) {
+		if client.Refresh(ctx) {
+			refreshed++
+			return good, nil
+		}
+		return "expired-token", nil
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Count(ctxOf(t)); err != nil || n != (client.Counts{}) || refreshed != 1 {
+		t.Fatalf("Count: %+v, %v after %d refreshes, want zero counts after 1", n, err, refreshed)
+	}
+	cfg.Token = func(context.Context) (string, error) { return "expired-token", nil }
+	c, _ = client.New(cfg)
+	var ae *client.APIError
+	if _, err := c.Count(ctxOf(t)); !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, client.ErrTokenRefused) {
+		t.Fatalf("Count with a bad token: %v, want a 401 APIError", err)
 	}
 }

@@ -70,3 +70,20 @@ func TestCommandFailsWhenTheConnectionDropsBeforeItsAnswer(t *testing.T) {
 	}
 	recv(t, connects) // the next connection
 }
+
+func TestAPIBaseDerivedFromTheWebsocketURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"ws://127.0.0.1:8080/ws/chat":                   "http://127.0.0.1:8080",
+		"wss://notify.example.com/ws/chat":              "https://notify.example.com",
+		"wss://notify.example.com/ws/chat?host=a.b&x=1": "https://notify.example.com?host=a.b",
+	} {
+		c, err := New(Config{URL: in, Token: func(context.Context) (string, error) { return "", nil }, Device: "phone-1.a:b_c-d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.cfg.API != want {
+			t.Errorf("API of %s = %s, want %s", in, c.cfg.API, want)
+		}
+	}
+}

@@ -9,11 +9,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// subprotocol is the first of the two subprotocols PyAMS's browser client
-// offers; the second is the token itself. The client does not use it (see
-// attempt); the tests' scripted servers accept it.
-const subprotocol = "accessToken"
-
 // attempt gets a token, dials url and, when the handshake succeeds, serves
 // the connection until it ends.
 func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome {
