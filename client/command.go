@@ -130,6 +130,12 @@ func (c *Client) commandOn(ctx context.Context, cn *conn, cmd protocol.Command) 
 	}
 	defer cn.forget(cmd.RID)
 	if err := c.write(cn, cmd); err != nil {
+		// The socket is closed: wait for the reader to see it, so that a
+		// caller that tries again finds the next connection, not this one.
+		select {
+		case <-cn.done:
+		case <-ctx.Done():
+		}
 		return protocol.OK{}, err
 	}
 	var a reply
