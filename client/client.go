@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/notifyd/notifyd/internal/backoff"
@@ -19,12 +20,20 @@ type Client struct {
 	bo   backoff.Backoff
 
 	// owned by Run's goroutine
-	seen   *recent // ids recently passed to OnMessage
-	urlIdx int     // index in urls of the next dial
+	seen   *recent     // ids recently passed to OnMessage
+	urlIdx int         // index in urls of the next dial
+	events chan func() // to the listeners' goroutine; nil outside Run (listeners are then called inline)
+
+	mu sync.Mutex
+	// guarded by mu
+	live  *conn                    // the connection commands use; nil between connections
+	ready chan struct{}            // closed when live is set; replaced when it is cleared
+	subs  map[string]*subscription // subscribed spaces, resubscribed on every connection
 
 	// atomic
 	running atomic.Bool
 	lastID  atomic.Pointer[string]
+	rid     atomic.Uint64 // the last command's rid
 	stats   counters
 }
 
@@ -36,10 +45,12 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:  cfg,
-		urls: append([]string{cfg.URL}, cfg.Fallbacks...),
-		bo:   backoff.Backoff{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Jitter: backoff.Full},
-		seen: newRecent(cfg.DedupSize),
+		cfg:   cfg,
+		urls:  append([]string{cfg.URL}, cfg.Fallbacks...),
+		bo:    backoff.Backoff{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Jitter: backoff.Full},
+		seen:  newRecent(cfg.DedupSize),
+		ready: make(chan struct{}),
+		subs:  make(map[string]*subscription),
 	}
 	since := cfg.Since
 	c.lastID.Store(&since)
@@ -65,16 +76,22 @@ type Stats struct {
 	Duplicates  uint64 // messages dropped because their id was seen recently
 	Gaps        uint64 // gap frames received
 	Invalid     uint64 // frames that were neither control frames nor messages
+	Events      uint64 // other frames passed to a listener (inbox, update, retract, chat, typing, ...)
+	Commands    uint64 // commands sent
+	CommandErrs uint64 // commands answered with an error
+	Acks        uint64 // ack frames written (Config.Device)
 }
 
 type counters struct {
 	dials, connects, pongs, disconnects, refused, messages, duplicates, gaps, invalid atomic.Uint64
+	events, commands, commandErrs, acks                                               atomic.Uint64
 }
 
 func (s *counters) snapshot() Stats {
 	return Stats{
 		Dials: s.dials.Load(), Connects: s.connects.Load(), Pongs: s.pongs.Load(), Disconnects: s.disconnects.Load(),
 		Refused: s.refused.Load(), Messages: s.messages.Load(), Duplicates: s.duplicates.Load(),
-		Gaps: s.gaps.Load(), Invalid: s.invalid.Load(),
+		Gaps: s.gaps.Load(), Invalid: s.invalid.Load(), Events: s.events.Load(), Commands: s.commands.Load(),
+		CommandErrs: s.commandErrs.Load(), Acks: s.acks.Load(),
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // ErrInvalidConfig is returned (wrapped) by New for a Config it cannot use.
@@ -50,8 +52,20 @@ type Config struct {
 	Token func(ctx context.Context) (string, error)
 	// Since is the id of the newest message the application already has (from
 	// an earlier run or from REST); the first dial asks for what follows it.
-	// Zero value: start live, without replay.
+	// Zero value: start live, without replay (or, with Device, after the
+	// device's last ack).
 	Since string
+	// Device names this client's delivery cursor on the server (1 to 64
+	// characters of [0-9A-Za-z._:-]), sent as ?device=. The client then acks
+	// each notification once OnMessage has returned, coalesced (the newest
+	// id wins while an ack is being written), so that a later Run with the
+	// same user and Device and no Since resumes after the last message
+	// handled: at-least-once without client storage. Zero value: no acks.
+	Device string
+	// API is the REST API's base URL (http(s)://host[:port]). Zero value:
+	// derived from URL (ws becomes http, wss https; same host; its host
+	// query parameter, if any, kept).
+	API string
 
 	// OnMessage receives each message once, decoded, with the frame's bytes
 	// (valid until OnMessage returns). Control frames (PONG, logout, gap) are
@@ -70,6 +84,37 @@ type Config struct {
 	// a close code with websocket.CloseStatus. It is not called for failed
 	// dials nor when Run's context ends. Zero value: nothing.
 	OnDisconnect func(url string, err error)
+
+	// The listeners below receive the other frames a gateway sends, decoded.
+	// Like the ones above they run on the listeners' goroutine, one at a time, in
+	// the order frames arrive; a nil listener ignores its frames.
+
+	// OnInbox receives the user's badge counts on the site: at connect and
+	// after every change (a new message, read, unread, seen, retract).
+	OnInbox func(Counts)
+	// OnUpdate receives a notification that was changed, in its new push
+	// form (raw is the frame, action "update"; valid until OnUpdate
+	// returns).
+	OnUpdate func(m *message.Message, raw []byte)
+	// OnRetract receives the id of a retracted message: a notification
+	// (space is "") or a space message of a subscribed space.
+	OnRetract func(space, id string)
+	// OnChat receives the message events of every subscribed space: new
+	// messages (Action protocol.ActionMessage) and edits
+	// (protocol.ActionUpdate), with body, sender (from the sender's token)
+	// and space. Subscribe's callback receives those of its space too.
+	OnChat func(protocol.SpaceMessage)
+	// OnTyping receives the typing events of subscribed spaces (never one's
+	// own).
+	OnTyping func(protocol.Typing)
+	// OnReaction receives reactions added or removed in subscribed spaces.
+	OnReaction func(protocol.Reaction)
+	// OnActivity receives the new messages of the user's spaces that this
+	// client did not subscribe to (an unread mark), except its own.
+	OnActivity func(protocol.Activity)
+	// OnMember receives membership events of subscribed spaces, and the
+	// user's own (joined or removed, or the space deleted).
+	OnMember func(protocol.Member)
 
 	// BackoffMin and BackoffMax bound the full-jitter exponential backoff
 	// between attempts: the n-th consecutive failure waits a uniformly random
@@ -112,6 +157,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		if err := checkURL(u); err != nil {
 			return cfg, err
 		}
+	}
+	if cfg.Device != "" && !validDevice(cfg.Device) {
+		return cfg, fmt.Errorf("%w: Device %q: want 1 to 64 characters of [0-9A-Za-z._:-]", ErrInvalidConfig, cfg.Device)
+	}
+	if cfg.API == "" {
+		cfg.API = apiBase(cfg.URL)
+	} else if u, err := url.Parse(cfg.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("%w: API %q: want http://host or https://host", ErrInvalidConfig, cfg.API)
 	}
 	for _, f := range []struct {
 		name string
@@ -162,4 +215,35 @@ func checkURL(s string) error {
 		return fmt.Errorf("%w: URL %q: want ws://host/path or wss://host/path", ErrInvalidConfig, s)
 	}
 	return nil
+}
+
+func validDevice(d string) bool {
+	if len(d) > 64 {
+		return false
+	}
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.IndexByte("._:-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// apiBase derives the REST base URL from a checked websocket URL: the same
+// host over http(s), no path, its host query parameter kept.
+func apiBase(ws string) string {
+	u, err := url.Parse(ws)
+	if err != nil {
+		return ""
+	}
+	scheme := "http"
+	if u.Scheme == "wss" || u.Scheme == "https" {
+		scheme = "https"
+	}
+	base := &url.URL{Scheme: scheme, Host: u.Host}
+	if h := u.Query().Get("host"); h != "" {
+		base.RawQuery = url.Values{"host": {h}}.Encode()
+	}
+	return base.String()
 }

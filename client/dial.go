@@ -9,10 +9,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// subprotocol is the first of the two subprotocols PyAMS's browser client
-// offers; the second is the token itself.
-const subprotocol = "accessToken"
-
 // attempt gets a token, dials url and, when the handshake succeeds, serves
 // the connection until it ends.
 func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome {
@@ -23,10 +19,16 @@ func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome 
 	}
 	c.stats.dials.Add(1)
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	// The token travels as Authorization: Bearer, not as PyAMS's
+	// subprotocol pair: the gateway takes a subprotocol token for PyAMS's
+	// browser client, which gets no activity events and, when its token
+	// expires, is muted for NOTIFYD_WS_MUTE_GRACE instead of closed with
+	// 4001 at once.
+	h := c.header()
+	h.Set("Authorization", "Bearer "+token)
 	ws, resp, err := websocket.Dial(dctx, c.dialURL(url), &websocket.DialOptions{
-		HTTPClient:   c.cfg.HTTPClient,
-		HTTPHeader:   c.header(),
-		Subprotocols: []string{subprotocol, token},
+		HTTPClient: c.cfg.HTTPClient,
+		HTTPHeader: h,
 	})
 	cancel()
 	if err != nil {
@@ -44,10 +46,11 @@ func (c *Client) attempt(ctx context.Context, url string, refresh bool) outcome 
 	return c.serve(ctx, url, ws)
 }
 
-// dialURL is u with since set to the last id received, if any.
+// dialURL is u with since set to the last id received, if any, and device
+// to Config.Device.
 func (c *Client) dialURL(u string) string {
 	since := c.LastID()
-	if since == "" {
+	if since == "" && c.cfg.Device == "" {
 		return u
 	}
 	parsed, err := url.Parse(u) // checked by New
@@ -55,7 +58,12 @@ func (c *Client) dialURL(u string) string {
 		return u
 	}
 	q := parsed.Query()
-	q.Set("since", since)
+	if since != "" {
+		q.Set("since", since)
+	}
+	if c.cfg.Device != "" {
+		q.Set("device", c.cfg.Device)
+	}
 	parsed.RawQuery = q.Encode()
 	return parsed.String()
 }

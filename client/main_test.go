@@ -4,11 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/notifyd/notifyd/internal/leaktest"
 )
 
+// TestMain checks that no goroutine outlives the tests, with the patience
+// go-redis needs after the stack's clients close (internal/leaktest).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.Main(m)
 }
 
 // recv returns the next value from ch, failing t after 10 seconds.

@@ -9,8 +9,9 @@ import (
 )
 
 // pingLoop sends "PING" at once and then every PingInterval, drops the
-// connection when a PING stays unanswered for PongTimeout, and closes it with
-// 1000 when ctx ends. It returns when the reader is done.
+// connection when a PING stays unanswered for PongTimeout, writes the acks
+// the reader offers, and closes the connection with 1000 when ctx ends
+// (after the last ack). It returns when the reader is done.
 func (c *Client) pingLoop(ctx context.Context, cn *conn) {
 	var tick <-chan time.Time
 	if c.cfg.PingInterval > 0 {
@@ -49,6 +50,7 @@ func (c *Client) pingLoop(ctx context.Context, cn *conn) {
 		case <-cn.done:
 			return
 		case <-ctx.Done():
+			c.writeAck(cn)
 			// Close waits (bounded by the library) for the gateway's close
 			// frame, which the reader consumes.
 			_ = cn.ws.Close(websocket.StatusNormalClosure, "client closing")
@@ -62,6 +64,10 @@ func (c *Client) pingLoop(ctx context.Context, cn *conn) {
 			cn.pongTimeout.Store(true)
 			_ = cn.ws.CloseNow()
 			return
+		case <-cn.ackWake:
+			if !c.writeAck(cn) {
+				return
+			}
 		case <-tick:
 			if !ping() {
 				return

@@ -14,6 +14,7 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer c.running.Store(false)
+	defer c.startListeners()()
 
 	failures := 0
 	refresh := false

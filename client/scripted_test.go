@@ -54,7 +54,7 @@ func (s *scripted) requests() []*http.Request {
 }
 
 func accept(w http.ResponseWriter, r *http.Request) *websocket.Conn {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{subprotocol}, OriginPatterns: []string{"app.example"}})
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{protocol.SubProtocol}, OriginPatterns: []string{"app.example"}})
 	if err != nil {
 		return nil
 	}
@@ -179,9 +179,11 @@ func TestReactionsToCloseCodesAndStatuses(t *testing.T) {
 				t.Fatalf("second dial since %q, want %q", got, tt.wantSince)
 			}
 			first := home.requests()[0]
-			if got := strings.Split(first.Header.Get("Sec-WebSocket-Protocol"), ","); len(got) != 2 ||
-				got[0] != "accessToken" || !strings.HasPrefix(strings.TrimSpace(got[1]), "ey") {
-				t.Fatalf("subprotocols %q, want accessToken, <jwt>", got)
+			if got := first.Header.Get("Authorization"); !strings.HasPrefix(got, "Bearer ey") {
+				t.Fatalf("Authorization %q, want Bearer <jwt>", got)
+			}
+			if got := first.Header.Get("Sec-WebSocket-Protocol"); got != "" {
+				t.Fatalf("subprotocols %q, want none (PyAMS's browser client only)", got)
 			}
 			if got := first.Header.Get("Origin"); got != testSite {
 				t.Fatalf("Origin %q", got)
@@ -209,6 +211,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative write timeout", Config{URL: u, Token: tok, WriteTimeout: -1}, "WriteTimeout"},
 		{"negative read limit", Config{URL: u, Token: tok, ReadLimit: -1}, "ReadLimit"},
 		{"client with timeout", Config{URL: u, Token: tok, HTTPClient: &http.Client{Timeout: time.Second}}, "HTTPClient.Timeout"},
+		{"device with a space", Config{URL: u, Token: tok, Device: "my phone"}, "Device"},
+		{"device too long", Config{URL: u, Token: tok, Device: strings.Repeat("d", 65)}, "Device"},
+		{"websocket API base", Config{URL: u, Token: tok, API: "ws://127.0.0.1"}, "API"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

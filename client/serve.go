@@ -10,13 +10,15 @@ import (
 	"github.com/notifyd/notifyd/protocol"
 )
 
-// conn is one dialled connection as Run's goroutine and its pinger see it.
+// conn is one dialled connection as Run's goroutine, its pinger and the
+// goroutines sending commands see it.
 type conn struct {
 	// immutable
-	ws   *websocket.Conn
-	url  string
-	pong chan struct{} // the reader signals each PONG to the pinger (capacity 1)
-	done chan struct{} // closed by the reader when it returns
+	ws      *websocket.Conn
+	url     string
+	pong    chan struct{} // the reader signals each PONG to the pinger (capacity 1)
+	ackWake chan struct{} // the reader signals a pending ack to the pinger (capacity 1)
+	done    chan struct{} // closed by the reader when it returns
 
 	// set by the pinger before it closes the socket
 	pongTimeout atomic.Bool
@@ -24,17 +26,26 @@ type conn struct {
 	// owned by Run's goroutine
 	established bool
 	loggedOut   bool // a logout frame arrived
+	resubs      int  // resubscriptions not answered yet; the connection goes live at zero
+
+	mu sync.Mutex
+	// guarded by mu
+	pending map[string]func(reply) // commands waiting for their answer, by rid
+	ended   bool                   // the reader returned: no command may wait any more
+	ack     string                 // the id to ack next; "" when none
 }
 
 // serve runs a dialled connection until it ends: Run's goroutine reads, one
-// goroutine pings (and closes the socket when ctx ends). It joins the pinger
-// before returning.
+// goroutine pings, writes acks (and closes the socket when ctx ends). It
+// joins the pinger before returning.
 func (c *Client) serve(ctx context.Context, url string, ws *websocket.Conn) outcome {
 	ws.SetReadLimit(c.cfg.ReadLimit)
-	cn := &conn{ws: ws, url: url, pong: make(chan struct{}, 1), done: make(chan struct{})}
+	cn := &conn{ws: ws, url: url, pong: make(chan struct{}, 1), ackWake: make(chan struct{}, 1),
+		done: make(chan struct{}), pending: make(map[string]func(reply))}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.pingLoop(ctx, cn) })
 	err := c.readLoop(cn)
+	c.drop(cn)
 	close(cn.done)
 	wg.Wait()
 	_ = ws.CloseNow() // no effect when already closed
@@ -61,7 +72,7 @@ func (c *Client) serve(ctx context.Context, url string, ws *websocket.Conn) outc
 	o.err = err
 	c.stats.disconnects.Add(1)
 	if c.cfg.OnDisconnect != nil {
-		c.cfg.OnDisconnect(url, err)
+		c.emit(func() { c.cfg.OnDisconnect(url, err) })
 	}
 	return o
 }
@@ -100,27 +111,89 @@ func (c *Client) handle(cn *conn, data []byte) {
 		c.stats.gaps.Add(1)
 		c.cfg.Logger.Warn("client: gap in replay, reload from REST history", "since", f.since)
 		if c.cfg.OnGap != nil {
-			c.cfg.OnGap(f.since)
+			c.emit(func() { c.cfg.OnGap(f.since) })
 		}
 	case frameMessage:
 		c.establish(cn)
-		if id := f.msg.ID; id != "" {
-			if !c.seen.add(id) {
-				c.stats.duplicates.Add(1)
-				return
-			}
-			c.lastID.Store(&id)
-		}
-		c.stats.messages.Add(1)
-		if c.cfg.OnMessage != nil {
-			c.cfg.OnMessage(f.msg, data)
-		}
-	default:
+		c.notification(cn, f, data)
+	case frameAnswer:
+		c.answered(cn, f.rid, f.answer)
+	case frameInvalid:
 		c.stats.invalid.Add(1)
+	default:
+		c.stats.events.Add(1)
+		c.emit(func() { c.event(f, data) })
 	}
 }
 
-// establish marks cn established on its first PONG or message.
+// notification passes a notification to OnMessage once, moves the cursor
+// and, once OnMessage returned, offers its id to the acks.
+func (c *Client) notification(cn *conn, f frame, data []byte) {
+	id := f.msg.ID
+	if id != "" {
+		if !c.seen.add(id) {
+			c.stats.duplicates.Add(1)
+			return
+		}
+		c.lastID.Store(&id)
+	}
+	c.stats.messages.Add(1)
+	c.emit(func() {
+		if c.cfg.OnMessage != nil {
+			c.cfg.OnMessage(f.msg, data)
+		}
+		if id != "" && c.cfg.Device != "" {
+			cn.offerAck(id) // handled: a connection that ended meanwhile ignores it
+		}
+	})
+}
+
+// event passes a frame that is neither a notification nor a control frame
+// to its listener. The listeners' goroutine.
+func (c *Client) event(f frame, data []byte) {
+	cfg := &c.cfg
+	switch f.kind {
+	case frameInbox:
+		if cfg.OnInbox != nil {
+			cfg.OnInbox(f.counts)
+		}
+	case frameUpdate:
+		if cfg.OnUpdate != nil {
+			cfg.OnUpdate(f.msg, data)
+		}
+	case frameRetract:
+		if cfg.OnRetract != nil {
+			cfg.OnRetract(f.space, f.id)
+		}
+	case frameChat:
+		if cfg.OnChat != nil {
+			cfg.OnChat(f.chat)
+		}
+		if cb := c.subscriber(f.chat.Space); cb != nil {
+			cb(f.chat)
+		}
+	case frameTyping:
+		if cfg.OnTyping != nil {
+			cfg.OnTyping(f.typing)
+		}
+	case frameReaction:
+		if cfg.OnReaction != nil {
+			cfg.OnReaction(f.reaction)
+		}
+	case frameActivity:
+		if cfg.OnActivity != nil {
+			cfg.OnActivity(f.activity)
+		}
+	case frameMember:
+		if cfg.OnMember != nil {
+			cfg.OnMember(f.member)
+		}
+	}
+}
+
+// establish marks cn established on its first PONG or message and
+// resubscribes its spaces; the connection goes live when they are
+// answered.
 func (c *Client) establish(cn *conn) {
 	if cn.established {
 		return
@@ -128,7 +201,5 @@ func (c *Client) establish(cn *conn) {
 	cn.established = true
 	c.stats.connects.Add(1)
 	c.cfg.Logger.Debug("client: connected", "url", cn.url)
-	if c.cfg.OnConnect != nil {
-		c.cfg.OnConnect(cn.url)
-	}
+	c.resubscribe(cn)
 }
