@@ -22,13 +22,14 @@ import (
 
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/internal/poll"
+	"github.com/notifyd/notifyd/internal/redistest"
 )
 
 var (
 	screenshotPath = flag.String("console.screenshot", "",
 		"also write the console's screenshot (PNG, 1280x800, light) to this path (relative to the console directory)")
 	screenshotDir = flag.String("console.shots", "",
-		"also copy every screenshot of the browser test (feed, space, admin) into this directory")
+		"also copy every screenshot of the browser test (feed, space, admin, sign-in) into this directory")
 )
 
 const (
@@ -46,20 +47,7 @@ const (
 // Until the daemon mounts /console itself, a proxy serves the console and
 // forwards everything else to the daemon, on one origin as the real mount.
 func TestConsoleEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: not with -short")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node not found (%v): %s", err, installHint)
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s: %v: %s", chromiumPath, err, installHint)
-	}
-	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("playwright-core is not installed in console/e2e (%v): %s", err, installHint)
-	}
-
+	node := requireBrowser(t)
 	daemon := startDaemon(t)
 	proxy := sameOrigin(t, daemon)
 	site := proxy.URL
@@ -87,7 +75,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser test failed: %v\ndaemon log:\n%s", err, daemon.logs())
 	}
-	for _, name := range []string{"console.png", "console-space.png", "console-admin.png"} {
+	for _, name := range []string{"console.png", "console-space.png", "console-admin.png", "console-signin.png"} {
 		b, err := os.ReadFile(filepath.Join(shots, name))
 		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
 			t.Fatalf("screenshot %s: %v (%d bytes)", name, err, len(b))
@@ -105,6 +93,31 @@ func TestConsoleEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// requireBrowser returns node's path once node, Debian's chromium and
+// playwright-core are all there. When one is missing the test fails with how
+// to install it, unless NOTIFYD_SKIP_INTEGRATION=1 outside CI (the
+// repository's convention for the integration tests): then it is skipped.
+func requireBrowser(t *testing.T) string {
+	t.Helper()
+	missing := func(what string, err error) {
+		if os.Getenv(redistest.SkipEnv) == "1" && os.Getenv("CI") == "" {
+			t.Skipf("%s missing (%v) and %s=1: browser test skipped", what, err, redistest.SkipEnv)
+		}
+		t.Fatalf("%s missing (%v): %s", what, err, installHint)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node", err)
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing(chromiumPath, err)
+	}
+	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
+		missing("playwright-core in console/e2e/node_modules", err)
+	}
+	return node
 }
 
 type daemon struct {

@@ -33,11 +33,15 @@ async function publish(title, message, status = "info") {
   if (resp.status !== 202) throw new Error("publish: " + resp.status + " " + (await resp.text()));
 }
 
-async function open(browser, token) {
+// open signs in on a fresh page; refused: the 401 it logs is expected.
+async function open(browser, token, refused = false) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light", deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on("pageerror", (e) => errors.push("page error: " + e.message));
-  page.on("console", (m) => m.type() === "error" && errors.push("console error: " + m.text()));
+  page.on("console", (m) => {
+    if (m.type() !== "error" || (refused && m.text().includes("status of 401"))) return;
+    errors.push("console error: " + m.text());
+  });
   await page.goto(consoleURL);
   await page.locator("#token").fill(token);
   await page.locator("#signin").click();
@@ -48,11 +52,20 @@ const badge = (page, n) => page.locator(`#unread-badge[data-count="${n}"]`).wait
 
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ["--no-sandbox"] });
 try {
+  step("a refused token stays on the sign-in screen with a toast");
+  const stranger = await open(browser, bobToken.slice(0, -4) + "AAAA", true);
+  await stranger.locator(".toast", { hasText: "refused" }).waitFor();
+  await stranger.screenshot({ path: path.join(shots, "console-signin.png") });
+  if ((await stranger.locator("#signin").count()) !== 1) throw new Error("left the sign-in screen with a bad token");
+  await stranger.context().close();
+
   step("bob signs in");
   const bob = await open(browser, bobToken);
   await bob.locator('#conn-state[data-state="open"]').waitFor();
   await badge(bob, 2);
   await bob.locator(".space-item", { hasText: "Design review" }).waitFor();
+  if (await bob.evaluate(() => sessionStorage.length + localStorage.length)) throw new Error("the token was stored");
+  if (bob.url().includes("eyJ")) throw new Error("the token is in the page URL");
 
   step("a notification is published over HTTP and arrives live");
   const title = "Deploy finished: notifyd 2.4.0";
@@ -66,6 +79,17 @@ try {
   await item.locator(".mark-read").click();
   await badge(bob, 2);
   await item.locator(".read-mark").waitFor();
+
+  step("markup in a notification stays text");
+  const markup = '<img src=x onerror="window.pwned=1"><b>bold</b>';
+  await publish(markup, "<script>window.pwned=2</script>");
+  await bob.locator(".notification .notif-title", { hasText: markup }).waitFor();
+  if ((await bob.locator("#feed img, #feed b, #feed script").count()) || (await bob.evaluate(() => window.pwned))) {
+    throw new Error("markup from a notification was interpreted");
+  }
+  await badge(bob, 3);
+  await bob.locator(".notification", { hasText: markup }).locator(".mark-read").click();
+  await badge(bob, 2);
 
   step("alice signs in; both open Design review");
   const alice = await open(browser, aliceToken);
@@ -86,7 +110,7 @@ try {
   await alice.locator("#messages .message", { hasText: "One nit" }).locator(".quick-react button", { hasText: "👍" }).click();
   await bob.locator("#messages .message", { hasText: "One nit" }).locator(".reaction", { hasText: "👍" }).waitFor();
   await alice.locator("#composer-input").pressSequentially("On it", { delay: 20 });
-  await bob.locator("#typing", { hasText: "alice is typing" }).waitFor();
+  await bob.locator("#typing", { hasText: "Alice Chen is typing" }).waitFor();
   await bob.screenshot({ path: path.join(shots, "console-space.png") });
   await alice.locator("#composer-input").press("Enter");
   await bob.locator("#messages .message", { hasText: "On it" }).waitFor();

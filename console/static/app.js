@@ -58,6 +58,14 @@ function claims(token) {
   }
 }
 
+/** expiry describes a JWT's exp claim (Unix seconds) for the sign-in hint. */
+function expiry(exp) {
+  if (typeof exp !== "number") return "";
+  const min = Math.round((exp * 1000 - Date.now()) / 60e3);
+  if (min <= 0) return ", expired";
+  return min < 120 ? ", expires in " + min + " min" : ", expires in " + Math.round(min / 60) + " h";
+}
+
 const isJWT = (t) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(t);
 const shortName = (principal) => String(principal || "").replace(/^[a-z]+:/i, "");
 
@@ -88,7 +96,7 @@ function showSignIn(message) {
     if (!t) hint.textContent = "User tokens are JWTs; publisher tokens open the admin view.";
     else if (isJWT(t)) {
       const c = claims(t);
-      hint.textContent = c && c.sub ? "User token for " + c.sub + (c.exp ? ", expires " + when(new Date(c.exp * 1000).toISOString()).replace("just now", "now") : "") : "User token";
+      hint.textContent = c && c.sub ? "User token for " + c.sub + expiry(c.exp) : "User token";
     } else hint.textContent = "Publisher token: the admin view";
   });
   const form = h("form", {
@@ -146,10 +154,7 @@ function signOut(message) {
 
 // ---------------------------------------------------------------- user view
 
-const STATE_LABEL = {
-  idle: "Offline", connecting: "Connecting…", open: "Live", reconnecting: "Reconnecting…",
-  unauthorized: "Signed out", closed: "Offline",
-};
+const STATE_LABEL = { connecting: "Connecting…", reconnecting: "Reconnecting…", open: "Live", closed: "Offline" };
 const STATUSES = new Set(["info", "success", "warning", "error", "danger"]);
 const QUICK_REACTIONS = ["👍", "🎉", "❤️", "👀"];
 
@@ -164,6 +169,7 @@ class UserView {
     this.messages = new Map(); // space id -> messages, oldest first
     this.typing = new Map(); // space id -> Map(principal -> timer)
     this.lastTyping = 0;
+    this.names = new Map(); // principal -> display name, from messages seen
   }
 
   async start() {
@@ -173,12 +179,12 @@ class UserView {
     this.unread = Number(inbox.unread) || 0;
     this.mount();
     this.wire();
-    this.conn.connect();
+    this.conn.connect().catch(() => {});
     this.loadSpaces();
   }
 
   mount() {
-    this.stateEl = h("span", { class: "conn-state", id: "conn-state", dataset: { state: "idle" } },
+    this.stateEl = h("span", { class: "conn-state", id: "conn-state", dataset: { state: "closed" } },
       h("span", { class: "conn-dot" }), h("span", { class: "conn-label", text: "Offline" }));
     this.badge = h("span", { class: "badge", id: "unread-badge", dataset: { count: "0" } });
     this.navCount = h("span", { class: "nav-count", id: "nav-unread" });
@@ -208,11 +214,22 @@ class UserView {
 
   wire() {
     const c = this.conn;
-    c.on("state", ({ state }) => {
-      this.stateEl.dataset.state = state;
-      this.stateEl.lastChild.textContent = STATE_LABEL[state] || state;
-      if (state === "unauthorized") signOut("The server ended the session: sign in with a fresh token.");
+    c.on("state", ({ state, attempt }) => {
+      // A reconnect is "connecting" with attempt > 0.
+      this.shownState = state === "connecting" && attempt > 0 ? "reconnecting" : state;
+      this.stateEl.dataset.state = this.shownState;
+      this.stateEl.lastChild.textContent = STATE_LABEL[this.shownState] || state;
       if (this.selected === "" && this.feedState) this.feedState.textContent = this.feedSubtitle();
+      // What arrived between the first REST read and the socket: read again, merge.
+      if (state === "open" && !this.synced) {
+        this.synced = true;
+        this.reloadFeed();
+      }
+    });
+    c.on("disconnected", ({ code }) => {
+      signOut(code === 4003
+        ? "An administrator disconnected you: sign in with a new token."
+        : "The server ended the session (token expired or refused): sign in with a fresh token.");
     });
     c.on("inbox", ({ unread }) => {
       this.unread = unread;
@@ -225,7 +242,7 @@ class UserView {
       this.renderFeed();
     });
     c.on("update", (m) => {
-      if (m.space) return this.onSpaceUpdate(m);
+      if (typeof m.space === "string") return this.onSpaceUpdate(m);
       const i = this.notifications.findIndex((x) => x.id === m.id);
       if (i >= 0) {
         this.notifications[i] = { ...this.notifications[i], ...m };
@@ -233,7 +250,7 @@ class UserView {
       }
     });
     c.on("retract", (m) => {
-      if (m.space) {
+      if (typeof m.space === "string") {
         const list = this.messages.get(m.space);
         if (list) this.messages.set(m.space, list.filter((x) => x.id !== m.id));
         if (this.selected === m.space) this.renderMessages();
@@ -242,7 +259,10 @@ class UserView {
       this.notifications = this.notifications.filter((x) => x.id !== m.id);
       this.renderFeed();
     });
-    c.on("gap", () => this.reloadFeed());
+    c.on("gap", (g) => {
+      if (!g || !g.space) this.reloadFeed();
+      else if (this.selected === g.space) this.openSpace(g.space);
+    });
     c.on("message", (m) => this.onMessage(m));
     c.on("activity", (a) => this.bumpSpace(a.space, { unread: 1, timestamp: a.timestamp }));
     c.on("typing", (t) => this.onTyping(t));
@@ -259,7 +279,10 @@ class UserView {
   async reloadFeed() {
     try {
       const inbox = await this.conn.inbox({ limit: 50 });
-      this.notifications = inbox.notifications || [];
+      const known = new Set((inbox.notifications || []).map((n) => n.id));
+      // Keep live arrivals the page may not list yet; newest first by id (ULIDs sort by time).
+      const live = this.notifications.filter((n) => !known.has(n.id) && !n.read);
+      this.notifications = live.concat(inbox.notifications || []).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
       this.unread = Number(inbox.unread) || 0;
       this.renderBadge();
       this.renderFeed();
@@ -270,8 +293,7 @@ class UserView {
 
   async loadSpaces() {
     try {
-      const data = await this.conn.spaces();
-      this.spaces = (data.spaces || []).filter((s) => s && typeof s.id === "string");
+      this.spaces = (await this.conn.spaces()).filter((s) => s && typeof s.id === "string");
       this.renderSpaces();
     } catch (err) {
       if (err.status !== 404) toast("Could not load spaces: " + err.message);
@@ -334,7 +356,7 @@ class UserView {
   // ------------------------------------------------ notifications
 
   feedSubtitle() {
-    const live = this.conn.state === "open" ? "live" : (STATE_LABEL[this.conn.state] || "").toLowerCase();
+    const live = this.conn.state === "open" ? "live" : (STATE_LABEL[this.shownState] || "offline").toLowerCase();
     return (this.unread ? this.unread + " unread" : "All caught up") + " · " + live;
   }
 
@@ -469,6 +491,7 @@ class UserView {
       });
       const data = await this.conn.messages(id, { limit: 50 });
       const list = (data.messages || []).filter((m) => m && typeof m.id === "string").reverse();
+      for (const m of list) if (m.sender && m.sender.title) this.names.set(m.sender.id, String(m.sender.title));
       for (const m of list) m.mine = new Set((m.reactions || []).filter((r) => (r.principals || []).includes(this.me.id)).map((r) => r.emoji));
       this.messages.set(id, list);
       if (this.selected === id) {
@@ -551,6 +574,7 @@ class UserView {
   onMessage(m) {
     if (!m.space || typeof m.id !== "string") return;
     this.clearTyping(m.space, m.sender && m.sender.id);
+    if (m.sender && m.sender.title) this.names.set(m.sender.id, String(m.sender.title));
     const list = this.messages.get(m.space);
     if (list && !list.some((x) => x.id === m.id)) {
       list.push({ ...m, mine: new Set() });
@@ -571,7 +595,7 @@ class UserView {
 
   async react(m, emoji, remove) {
     try {
-      const ok = await this.conn.react(m.id, emoji, remove);
+      const ok = await this.conn.react(m.id, emoji, { remove });
       this.applyReaction(m, emoji, this.me.id, remove, ok.count);
     } catch (err) {
       toast("Reaction not saved: " + err.message);
@@ -615,7 +639,7 @@ class UserView {
 
   renderTyping() {
     if (!this.typingEl || !this.selected) return;
-    const names = [...(this.typing.get(this.selected) || new Map()).keys()].map(shortName);
+    const names = [...(this.typing.get(this.selected) || new Map()).keys()].map((p) => this.names.get(p) || shortName(p));
     clear(this.typingEl);
     if (!names.length) return;
     const text = names.length === 1 ? names[0] + " is typing" : names.length === 2 ? names.join(" and ") + " are typing" : "Several people are typing";

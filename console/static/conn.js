@@ -2,10 +2,15 @@
 // (README: "Websocket GET /ws/chat", "REST", "Spaces").
 //
 // The lead will swap this file for the browser client (clients/js/notifyd.js,
-// NotifydClient) once it is merged: the UI only uses what is below, whose
-// names follow NotifydClient's (on(event, cb), subscribe/send/typing/react
-// returning promises, inbox/count/markRead/spaces/messages), so the swap
-// touches this file alone.
+// NotifydClient) once it is merged: the UI uses only what is below, a subset
+// of NotifydClient's API with the same names, arguments and results
+// (constructor {url, token, host}; state; on(event, cb) with the events
+// state {state, attempt}, disconnected {code}, notification, inbox, update,
+// retract, gap, message, typing, reaction, activity, member; connect, close;
+// subscribe, send, typing, react(id, emoji, {remove}), read; inbox, count,
+// markRead, spaces (an array), messages). The swap is then
+// `export { NotifydClient as Connection } from "/clients/js/notifyd.js"` or a
+// copy of that file here; nothing else changes.
 //
 // The token lives in this object's memory only. It travels in the
 // Authorization header of REST calls and in the websocket URL's ?token=
@@ -25,19 +30,20 @@ const CLOSE_UNAUTHORIZED = 4001;
 const CLOSE_REVOKED = 4003;
 
 /**
- * Connection states, emitted as "state":
- * idle, connecting, open, reconnecting, unauthorized, closed.
+ * Connection states, emitted as "state" ({state, attempt, code}): connecting
+ * (attempt > 0: a reconnect), open, closed. A token the server refused
+ * (4001) or revoked (4003) stops it for good and emits "disconnected".
  */
 export class Connection {
   /**
-   * @param {{token: string, base?: string, host?: string}} opts
-   *   base: the notifyd origin (default: this page's); host: the site
+   * @param {{token: string, url?: string, host?: string}} opts
+   *   url: notifyd's base URL (default: this page's origin); host: the site
    *   (default: this page's origin, sent as ?host= on REST calls because
    *   browsers omit Origin on same-origin GETs).
    */
-  constructor({ token, base = location.origin, host = location.origin }) {
+  constructor({ token, url = location.origin, host = location.origin }) {
     this._token = token;
-    this._base = base.replace(/\/$/, "");
+    this._base = url.replace(/\/$/, "");
     this._host = host;
     this._handlers = new Map();
     this._pending = new Map();
@@ -49,7 +55,7 @@ export class Connection {
     this._ping = 0;
     this._stopped = true;
     this._subscribed = new Set();
-    this.state = "idle";
+    this.state = "closed";
   }
 
   /** on registers cb for event; it returns a function that removes it. */
@@ -69,16 +75,24 @@ export class Connection {
     }
   }
 
-  _setState(s, detail) {
-    if (this.state === s) return;
+  _setState(s, detail = {}) {
     this.state = s;
     this._emit("state", { state: s, ...detail });
   }
 
-  /** connect opens the websocket and keeps it open until close(). */
+  /** connect opens the websocket and keeps it open until close(); it resolves once open. */
   connect() {
     this._stopped = false;
+    const opened = new Promise((resolve, reject) => {
+      const off = this.on("state", ({ state }) => {
+        if (state === "open") resolve();
+        else if (state === "closed" && this._stopped) reject(new NotifydError("connection closed"));
+        else return;
+        off();
+      });
+    });
     this._open();
+    return opened;
   }
 
   /** close closes the websocket for good. */
@@ -97,7 +111,7 @@ export class Connection {
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.searchParams.set("token", this._token);
     if (this._since) u.searchParams.set("since", this._since);
-    this._setState(this._attempt ? "reconnecting" : "connecting");
+    this._setState("connecting", { attempt: this._attempt });
     const ws = new WebSocket(u.href);
     this._ws = ws;
     ws.onopen = () => {
@@ -117,12 +131,13 @@ export class Connection {
       if (this._stopped) return;
       if (e.code === CLOSE_UNAUTHORIZED || e.code === CLOSE_REVOKED) {
         this._stopped = true;
-        this._setState("unauthorized", { code: e.code });
+        this._setState("closed", { code: e.code });
+        this._emit("disconnected", { code: e.code, reason: e.reason });
         return;
       }
       // Full jitter, growing from BACKOFF_MIN_MS to BACKOFF_MAX_MS.
       const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this._attempt++);
-      this._setState("reconnecting", { code: e.code });
+      this._setState("connecting", { code: e.code, attempt: this._attempt });
       this._timer = setTimeout(() => this._open(), Math.random() * cap);
     };
   }
@@ -199,17 +214,18 @@ export class Connection {
     return this._command({ action: "subscribe", space });
   }
 
-  /** send posts a chat message; it resolves to {id, timestamp}. */
-  send(space, body) {
-    return this._command({ action: "send", space, kind: "chat", body });
+  /** send posts a message (a string: a chat message's body); it resolves to {id, timestamp}. */
+  send(space, message) {
+    const m = typeof message === "string" ? { kind: "chat", body: message } : { kind: "chat", ...message };
+    return this._command({ action: "send", space, ...m });
   }
 
   typing(space) {
     return this._command({ action: "typing", space });
   }
 
-  react(message, emoji, remove = false) {
-    return this._command({ action: "react", message, emoji, remove });
+  react(messageId, emoji, { remove = false } = {}) {
+    return this._command({ action: "react", message: messageId, emoji, remove });
   }
 
   /** read moves the space's read cursor to until (a message id). */
@@ -239,8 +255,10 @@ export class Connection {
     return this._rest("POST", "/api/inbox/read", ids === "all" ? { all: true } : { ids });
   }
 
-  spaces() {
-    return this._rest("GET", "/api/spaces");
+  /** spaces resolves to the caller's spaces, most recent activity first. */
+  async spaces() {
+    const data = await this._rest("GET", "/api/spaces");
+    return (data && data.spaces) || [];
   }
 
   /** messages: {messages:[...newest first, with reactions], next}. */
