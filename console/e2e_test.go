@@ -29,7 +29,7 @@ var (
 	screenshotPath = flag.String("console.screenshot", "",
 		"also write the console's screenshot (PNG, 1280x800, light) to this path (relative to the console directory)")
 	screenshotDir = flag.String("console.shots", "",
-		"also copy every screenshot of the browser test (feed, space, admin, sign-in) into this directory")
+		"also copy every screenshot of the browser test (feed, space, admin, sign-in, dark) into this directory")
 )
 
 const (
@@ -75,7 +75,7 @@ func TestConsoleEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser test failed: %v\ndaemon log:\n%s", err, daemon.logs())
 	}
-	for _, name := range []string{"console.png", "console-space.png", "console-admin.png", "console-signin.png"} {
+	for _, name := range []string{"console.png", "console-space.png", "console-admin.png", "console-signin.png", "console-dark.png"} {
 		b, err := os.ReadFile(filepath.Join(shots, name))
 		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
 			t.Fatalf("screenshot %s: %v (%d bytes)", name, err, len(b))

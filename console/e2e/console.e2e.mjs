@@ -35,7 +35,7 @@ async function publish(title, message, status = "info") {
 
 // open signs in on a fresh page; refused: the 401 it logs is expected.
 async function open(browser, token, refused = false) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light", deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light", reducedMotion: "reduce", deviceScaleFactor: 1 });
   const page = await context.newPage();
   page.on("pageerror", (e) => errors.push("page error: " + e.message));
   page.on("console", (m) => {
@@ -128,6 +128,11 @@ try {
   await badge(bob, 3);
   await admin.locator('.stat[data-stat="delivered"] .stat-sub', { hasText: "/s now" }).waitFor();
   await admin.screenshot({ path: path.join(shots, "console-admin.png") });
+
+  step("dark scheme");
+  await bob.locator(".nav-item").click();
+  await bob.emulateMedia({ colorScheme: "dark" });
+  await bob.screenshot({ path: path.join(shots, "console-dark.png") });
 
   if (errors.length) throw new Error("the page reported errors:\n" + errors.join("\n"));
   step("done");

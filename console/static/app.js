@@ -224,6 +224,10 @@ class UserView {
       if (state === "open" && !this.synced) {
         this.synced = true;
         this.reloadFeed();
+      } else if (state === "open") {
+        // Back after a cut: notifications replay from since; spaces are read again.
+        this.loadSpaces();
+        if (this.selected) this.openSpace(this.selected);
       }
     });
     c.on("disconnected", ({ code }) => {

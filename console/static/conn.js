@@ -122,7 +122,7 @@ export class Connection {
       // A new socket knows no subscription: renew them.
       for (const space of this._subscribed) this._command({ action: "subscribe", space }).catch(() => {});
     };
-    ws.onmessage = (e) => this._frame(e.data);
+    ws.onmessage = (e) => ws === this._ws && this._frame(e.data);
     ws.onclose = (e) => {
       if (ws !== this._ws) return;
       clearInterval(this._ping);
