@@ -80,6 +80,21 @@ try {
   await badge(bob, 2);
   await item.locator(".read-mark").waitFor();
 
+  step("links are http(s) only; metrics parse");
+  const checks = await bob.evaluate(async () => {
+    const dom = await import("./dom.js");
+    const admin = await import("./admin.js");
+    return {
+      urls: ["javascript:alert(1)", "data:text/html,x", " JavaScript:x", "//evil.example/x", "/reviews/1", "https://a.example/p"].map((u) => dom.safeURL(u, "https://app.example")),
+      metrics: admin.parseMetrics('# HELP x\nnotifyd_ws_connections 3\nnotifyd_ws_dropped_total{reason="slow"} 2\nnotifyd_ws_dropped_total{reason="closing"} 1\nother 9\n', ["notifyd_ws_connections", "notifyd_ws_dropped_total"]),
+    };
+  });
+  const wantURLs = [null, null, null, "https://evil.example/x", "https://app.example/reviews/1", "https://a.example/p"];
+  if (JSON.stringify(checks.urls) !== JSON.stringify(wantURLs)) throw new Error("safeURL: " + JSON.stringify(checks.urls));
+  if (JSON.stringify(checks.metrics) !== JSON.stringify({ notifyd_ws_connections: 3, notifyd_ws_dropped_total: 3 })) {
+    throw new Error("parseMetrics: " + JSON.stringify(checks.metrics));
+  }
+
   step("markup in a notification stays text");
   const markup = '<img src=x onerror="window.pwned=1"><b>bold</b>';
   await publish(markup, "<script>window.pwned=2</script>");

@@ -37,10 +37,10 @@ export class Admin {
     }
   }
 
-  /** publish sends a notification; it resolves to {id, timestamp}. */
-  async publish({ target, title, message, category, status }) {
+  /** publish sends a notification to site (default: this page's); it resolves to {id, timestamp}. */
+  async publish({ site = this.host, target, title, message, category, status }) {
     const body = {
-      host: this.host,
+      host: site,
       action: "notify",
       category,
       status,

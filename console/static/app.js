@@ -691,6 +691,7 @@ class AdminView {
     const title = h("input", { id: "pub-title", required: true, value: "Hello from the console", maxlength: "200" });
     const message = h("textarea", { id: "pub-message", rows: "3", text: "This is a test notification." });
     const category = h("input", { id: "pub-category", required: true, value: "console.test", spellcheck: "false" });
+    const site = h("input", { id: "pub-site", required: true, value: this.admin.host, spellcheck: "false", autocomplete: "off" });
     const status = h("select", { id: "pub-status" }, ["info", "success", "warning", "error"].map((s) => h("option", { value: s, text: s })));
     const button = h("button", { class: "btn primary", id: "publish", type: "submit" }, icon("send"), h("span", { text: "Publish" }));
     this.recentList = h("ol", { class: "recent", id: "recent" });
@@ -702,6 +703,7 @@ class AdminView {
           button.disabled = true;
           try {
             const ok = await this.admin.publish({
+              site: site.value.trim(),
               target: target.value.trim(), title: title.value.trim(), message: message.value,
               category: category.value.trim(), status: status.value,
             });
@@ -718,8 +720,8 @@ class AdminView {
       },
     },
     h("div", { class: "card-head" }, h("h2", { text: "Publish a test notification" }),
-      h("p", { class: "muted", text: "Through POST /api/chat/messages with your publisher token, to this site (" + this.admin.host + ")." })),
-    field("Target principal", target),
+      h("p", { class: "muted", text: "Through POST /api/chat/messages with your publisher token." })),
+    h("div", { class: "row" }, field("Target principal", target), field("Site", site)),
     h("div", { class: "row" }, field("Category", category), field("Status", status)),
     field("Title", title),
     field("Message", message),
@@ -800,18 +802,18 @@ class AdminView {
     clear(this.spark);
     const r = this.rates;
     const max = Math.max(1, ...r);
-    this.sparkNote.textContent = r.length ? "peak " + max.toFixed(1) + " /s" : "collecting…";
-    // Newest at the right edge; older samples scroll left.
-    const pts = r.map((v, i) => [300 - ((r.length - 1 - i) / (SPARK_POINTS - 1)) * 300, 58 - (v / max) * 54]);
-    if (pts.length < 2) {
-      this.spark.append(svg("line", { x1: "0", y1: "58", x2: "300", y2: "58", class: "spark-base" }));
-      return;
-    }
-    const line = pts.map(([x, y]) => x.toFixed(1) + "," + y.toFixed(1)).join(" ");
-    const last = pts[pts.length - 1];
-    this.spark.append(
-      svg("polygon", { class: "spark-fill", points: pts[0][0].toFixed(1) + ",60 " + line + " " + last[0].toFixed(1) + ",60" }),
-      svg("polyline", { class: "spark-line", points: line }));
+    this.sparkNote.textContent = r.length ? "peak " + Math.max(...r).toFixed(1) + " /s" : "collecting…";
+    // One bar per sample, newest at the right edge; zero is a hairline.
+    const w = 300 / SPARK_POINTS;
+    r.forEach((v, i) => {
+      const hgt = Math.max(1.5, (v / max) * 56);
+      this.spark.append(svg("rect", {
+        class: v > 0 ? "spark-bar" : "spark-zero",
+        x: (300 - (r.length - i) * w + 0.5).toFixed(2), y: (60 - hgt).toFixed(2),
+        width: (w - 1).toFixed(2), height: hgt.toFixed(2), rx: "1",
+      }));
+    });
+    this.spark.append(svg("line", { x1: "0", y1: "59.5", x2: "300", y2: "59.5", class: "spark-base" }));
   }
 }
 
