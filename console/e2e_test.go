@@ -115,7 +115,13 @@ func requireBrowser(t *testing.T) string {
 		missing(chromiumPath, err)
 	}
 	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "playwright-core", "package.json")); err != nil {
-		missing("playwright-core in console/e2e/node_modules", err)
+		// The README's test command is go test alone: install the locked
+		// development dependency when it is not there yet.
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = "e2e"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			missing("playwright-core in console/e2e/node_modules (npm ci: "+string(out)+")", err)
+		}
 	}
 	return node
 }

@@ -40,6 +40,13 @@ func TestNodeClient(t *testing.T) {
 	if err != nil {
 		t.Fatal("node is not on PATH: the browser client's tests need Node.js 20.10 or later (Debian: apt-get install nodejs)")
 	}
+	// The README's test command is go test alone: install the locked
+	// development dependency (playwright-core) when it is not there yet.
+	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core", "package.json")); err != nil {
+		if out, err := exec.Command("npm", "ci", "--no-audit", "--no-fund").CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in clients/js: %v\n%s", err, out)
+		}
+	}
 	files, err := filepath.Glob(filepath.Join("test", "*.test.js"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test files under test/: %v", err)

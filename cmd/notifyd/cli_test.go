@@ -82,3 +82,13 @@ func TestTokenCommandWithKey(t *testing.T) {
 		t.Fatalf("context with the minted token: %d", resp.StatusCode)
 	}
 }
+
+// TestConsoleServed: the daemon serves the console's page with its strict
+// content security policy.
+func TestConsoleServed(t *testing.T) {
+	g := startGateway(t, nil)
+	resp := get(t, g.url("/console/"), "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Fatalf("GET /console/: %d %v", resp.StatusCode, resp.Header)
+	}
+}

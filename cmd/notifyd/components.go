@@ -13,6 +13,7 @@ import (
 
 	"github.com/notifyd/notifyd/api"
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/console"
 	"github.com/notifyd/notifyd/handler"
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/clientip"
@@ -233,6 +234,12 @@ func (c *components) buildHTTP(context.Context) error {
 	} else if c.admin, err = newAdminServer(c.cfg.AdminAddr, metricsHandler, routes, c.log); err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if c.cfg.Console {
+		// A page, not an API: outside the router and its OpenAPI document.
+		h := console.Handler(console.Config{})
+		mux.Handle("GET /console", h)
+		mux.Handle("GET /console/", h)
 	}
 	mux.Handle("/", routes)
 	// Every route but the websocket gets read and write deadlines: a client

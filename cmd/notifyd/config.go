@@ -78,6 +78,7 @@ type config struct {
 	SpaceSendBurst      int
 	WebhookAllowPrivate bool
 	WebhookMaxAge       time.Duration
+	Console             bool
 }
 
 // setting binds one flag to its environment variable and its key in the
@@ -210,6 +211,7 @@ func settings(c *config) []setting {
 		{"space-send-burst", "NOTIFYD_SPACE_SEND_BURST", "20", "burst of space messages per user", num(&c.SpaceSendBurst, 1)},
 		{"webhook-allow-private", "NOTIFYD_WEBHOOK_ALLOW_PRIVATE", "false", "allow webhook URLs that resolve to loopback, private or link-local addresses (single-host setups and tests only: otherwise a bot could make notifyd call into your network)", boolean(&c.WebhookAllowPrivate)},
 		{"webhook-max-age", "NOTIFYD_WEBHOOK_MAX_AGE", "10m", "how long a webhook delivery is retried (with backoff) before it is given up", dur(&c.WebhookMaxAge)},
+		{"console", "NOTIFYD_CONSOLE", "true", "serve the live console at `/console/` (a page: paste a token to watch notifications, the badge and spaces live; a publisher token for the admin view)", boolean(&c.Console)},
 		{"control-channel", "NOTIFYD_CONTROL_CHANNEL", "notifyd:control", "channel on which gateways tell each other to disconnect a principal", str(&c.ControlChannel)},
 		{"revocation-ttl", "NOTIFYD_REVOCATION_TTL", "168h", "how long a revocation is remembered; at least your longest token lifetime", dur(&c.RevocationTTL)},
 		{"max-connections", "NOTIFYD_MAX_CONNECTIONS", "10000", "websockets per gateway; more get 503 at the handshake (`-1` disables)", num(&c.MaxConnections, -1)},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/client"
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // runListen implements `notifyd tail` (and its alias `notifyd listen`): a
@@ -48,6 +50,24 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 		OnMessage: func(_ *message.Message, raw []byte) {
 			fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
 		},
+		OnUpdate: func(_ *message.Message, raw []byte) {
+			fmt.Fprintln(stdout, strings.TrimSpace(string(raw)))
+		},
+		OnInbox: func(c client.Counts) {
+			printJSON(stdout, struct {
+				Action string `json:"action"`
+				client.Counts
+			}{protocol.ActionInbox, c})
+		},
+		OnRetract: func(space, id string) {
+			printJSON(stdout, struct {
+				Action string `json:"action"`
+				ID     string `json:"id"`
+				Space  string `json:"space,omitempty"`
+			}{protocol.ActionRetract, id, space})
+		},
+		OnActivity: func(a protocol.Activity) { printJSON(stdout, a) },
+		OnMember:   func(m protocol.Member) { printJSON(stdout, m) },
 		OnGap: func(since string) {
 			fmt.Fprintf(stderr, "gap: %s is no longer kept; reload from GET /api/chat/notifications\n", since)
 		},
@@ -60,6 +80,14 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("listen: %w", err)
 	}
 	return nil
+}
+
+// printJSON prints v as one JSON line.
+func printJSON(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		fmt.Fprintln(w, string(b))
+	}
 }
 
 // listenTokens returns the client's Token func: the given token, or, with
