@@ -38,3 +38,15 @@ func TestPayloadIsValidPyAMSMessage(t *testing.T) {
 		t.Fatalf("payload lacks its send time or target: %+v", m)
 	}
 }
+
+// TestRecordFrame: the latency comes from the payload's send time; other
+// frames are not counted.
+func TestRecordFrame(t *testing.T) {
+	t.Parallel()
+	var r result
+	r.recordFrame([]byte(payload("http://load.example", "group:load", 1)))
+	r.recordFrame([]byte(`{"action":"inbox","unread":1,"unseen":1}`))
+	if r.delivered.Load() != 1 || len(r.latencies) != 1 || r.latencies[0] < 0 {
+		t.Fatalf("recorded %d deliveries %v", r.delivered.Load(), r.latencies)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,10 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/notifyd/notifyd/auth"
+	"github.com/notifyd/notifyd/client"
+	"github.com/notifyd/notifyd/message"
 )
 
 type result struct {
@@ -46,31 +46,33 @@ func measure(ctx context.Context, o options) (*result, error) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopClients()
-	conns := make([]*websocket.Conn, 0, o.clients)
+	// Every client is the Go SDK (package client), as a service would be:
+	// it reconnects with since on its own; OnMessage records the latency.
+	var connected atomic.Int64
 	for i := range o.clients {
 		tok, err := auth.Mint([]byte(o.secret), fmt.Sprintf("users:load-%d", i), "", []string{"group:load"}, time.Now(), time.Hour)
 		if err != nil {
 			return nil, err
 		}
-		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{
-			Subprotocols: []string{auth.SubProtocol, tok},
-			HTTPHeader:   http.Header{"Origin": {o.origin}},
+		var once sync.Once
+		c, err := client.New(client.Config{
+			URL: wsURL, Origin: o.origin,
+			Token:     func(context.Context) (string, error) { return tok, nil },
+			OnConnect: func(string) { once.Do(func() { connected.Add(1) }) },
+			OnMessage: func(_ *message.Message, raw []byte) { res.recordFrame(raw) },
 		})
-		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("client %d: dial: %w (raise NOTIFYD_CONNECT_RATE/BURST for load tests)", i, err)
+			return nil, err
 		}
-		c.SetReadLimit(1 << 20)
-		conns = append(conns, c)
-		wg.Go(func() { readLoop(clientsCtx, c, res) })
+		wg.Go(func() { _ = c.Run(clientsCtx) })
 	}
-	res.connected = len(conns)
-	defer func() {
-		for _, c := range conns {
-			c.CloseNow()
+	for dl := time.Now().Add(30 * time.Second); connected.Load() < int64(o.clients); {
+		if time.Now().After(dl) {
+			return nil, fmt.Errorf("%d of %d clients connected after 30s (raise NOTIFYD_CONNECT_RATE/BURST and NOTIFYD_MAX_CONNECTIONS_PER_ADDR for load tests)", connected.Load(), o.clients)
 		}
-	}()
+		time.Sleep(20 * time.Millisecond) // waiting for the fleet to connect, bounded above
+	}
+	res.connected = int(connected.Load())
 
 	rdb := redis.NewClient(&redis.Options{Addr: o.redis, PoolSize: 4})
 	defer rdb.Close()
@@ -119,27 +121,22 @@ func payload(host, target string, n int) string {
 
 var sentKey = []byte(`"load_sent":`)
 
-func readLoop(ctx context.Context, c *websocket.Conn, res *result) {
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			return
-		}
-		i := bytes.Index(data, sentKey)
-		if i < 0 {
-			continue
-		}
-		rest := data[i+len(sentKey):]
-		end := bytes.IndexAny(rest, ",}")
-		if end < 0 {
-			continue
-		}
-		ns, err := strconv.ParseInt(string(rest[:end]), 10, 64)
-		if err != nil {
-			continue
-		}
-		res.record(time.Since(time.Unix(0, ns)))
+// recordFrame records the latency of a load message from its send time.
+func (r *result) recordFrame(data []byte) {
+	i := bytes.Index(data, sentKey)
+	if i < 0 {
+		return
 	}
+	rest := data[i+len(sentKey):]
+	end := bytes.IndexAny(rest, ",}")
+	if end < 0 {
+		return
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(rest[:end])), 10, 64)
+	if err != nil {
+		return
+	}
+	r.record(time.Since(time.Unix(0, ns)))
 }
 
 func (r *result) print(w io.Writer, o options) {
