@@ -326,7 +326,7 @@ func (s *server) sendSpaceMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.cfg.Spaces.Send(r.Context(), callerOf(r), pathParam(r, "id"), body, space.SendOptions{})
+	m, err := s.cfg.Spaces.Send(r.Context(), callerOf(r), pathParam(r, "id"), body, space.SendOptions{Key: r.Header.Get("Idempotency-Key")})
 	m.Action = ""
 	s.answer(w, r, http.StatusCreated, m, err)
 }

@@ -119,6 +119,10 @@ type Command struct {
 	Emoji   string `json:"emoji,omitempty"`
 	Remove  bool   `json:"remove,omitempty"`
 	Until   string `json:"until,omitempty"` // read: the last message read
+	// Key makes a send idempotent: a send retried with the same key (and
+	// the same message) within a day gets the first answer and is stored
+	// and delivered once. Up to 255 printable ASCII characters.
+	Key string `json:"key,omitempty"`
 	Send
 }
 

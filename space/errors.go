@@ -86,6 +86,8 @@ func scriptErr(op, status, detail string) error {
 		return invalid(op, "moderator", "a moderator cannot demote itself (leave instead)")
 	case "exists":
 		return invalid(op, "id", "already exists")
+	case "conflict":
+		return invalid(op, "key", "was used for a different message")
 	}
 	return fmt.Errorf("space: %s: %w: unexpected script status %q", op, ErrUnavailable, status)
 }

@@ -151,6 +151,16 @@ if thread ~= '' then
   local t = redis.call('HMGET', pfx .. 'sx:' .. thread, 'space', 'thread')
   if t[1] ~= id or (t[2] and t[2] ~= '') then return {'thread'} end
 end
+local skey = ''
+if ARGV[11] ~= '' then
+  skey = pfx .. 'sk:' .. ARGV[11]
+  local rec = redis.call('HMGET', skey, 'id', 'ts', 'h')
+  if rec[1] then
+    if rec[3] ~= ARGV[12] then return {'conflict'} end
+    local p = redis.call('HMGET', s, 'title', 'kind')
+    return {'dup', rec[1], rec[2], p[1] or '', p[2] or ''}
+  end
+end
 local n = redis.call('HINCRBY', s, 'n', 1)
 local prev = redis.call('HMGET', s, 'last', 'lid', 'act', 'title', 'kind')
 redis.call('HSET', s, 'last', ARGV[8], 'lid', msg, 'act', ARGV[9])
@@ -162,6 +172,10 @@ redis.call('HSET', sx, 'space', id, 'sender', sender, 'thread', thread, 'n', n)
 redis.call('PEXPIRE', sx, ARGV[7])
 if n > tonumber(redis.call('HGET', sr(sender), id) or '0') then
   redis.call('HSET', sr(sender), id, n)
+end
+if skey ~= '' then
+  redis.call('HSET', skey, 'id', msg, 'ts', ARGV[13], 'h', ARGV[12])
+  redis.call('PEXPIRE', skey, ARGV[14])
 end
 return {'ok', n, prev[4] or '', prev[5] or '', prev[1] or '', prev[2] or '', prev[3] or ''}
 `)

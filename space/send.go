@@ -3,10 +3,13 @@ package space
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/notifyd/notifyd/history"
@@ -20,6 +23,44 @@ type SendOptions struct {
 	// published (the gateway notes it to skip the echo on the sending
 	// connection).
 	OnID func(id string)
+	// Key, when set, makes the send idempotent: within KeyWindow, a send
+	// of the same caller to the same space with the same Key and the same
+	// message is the first one: it gets the first id and timestamp, and
+	// the message is stored, counted and delivered once (a retry after an
+	// error or a timeout stores it if the first attempt did not). The same
+	// Key with another message is ErrInvalid. At most MaxKey bytes of
+	// printable ASCII.
+	Key string
+}
+
+// MaxKey is the longest idempotency key of a send.
+const MaxKey = 255
+
+// KeyWindow is how long a send's idempotency key is remembered.
+const KeyWindow = 24 * time.Hour
+
+// sendKey returns the hashed idempotency key of a send (scoped by caller
+// and space) and the hash of its message, or "" when there is no key.
+func sendKey(c Caller, id string, key string, m protocol.Send) (string, string) {
+	if key == "" {
+		return "", ""
+	}
+	k := sha256.Sum256([]byte(c.Principal + "\n" + id + "\n" + key))
+	h := sha256.Sum256(mustJSON(m))
+	return hex.EncodeToString(k[:16]), hex.EncodeToString(h[:16])
+}
+
+// validKey reports whether key is a well-formed idempotency key.
+func validKey(key string) bool {
+	if len(key) > MaxKey {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // extraKey is the message.Message extra key of a space message.
@@ -41,6 +82,9 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	}
 	if err := checkSend(op, m); err != nil {
 		return protocol.SpaceMessage{}, err
+	}
+	if !validKey(o.Key) {
+		return protocol.SpaceMessage{}, invalid(op, "key", "must be at most %d printable ASCII characters", MaxKey)
 	}
 	if !s.send.Allow(c.Host + "\n" + c.Principal) {
 		s.stats.rateLimited.Add(1)
@@ -73,10 +117,26 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 	if m.Task != nil {
 		assignee = m.Task.Assignee
 	}
-	v, err := s.run(ctx, op, sendLua, c.Host, s.key(c.Host, "s:", id),
-		id, c.Principal, msgID, m.Thread, assignee, s.ttlMS(), preview(ev), now.UnixMilli(), sender.Title)
+	keyHash, bodyHash := sendKey(c, id, o.Key, m)
+	v, err := s.runStatus(ctx, op, sendLua, c.Host, s.key(c.Host, "s:", id),
+		id, c.Principal, msgID, m.Thread, assignee, s.ttlMS(), preview(ev), now.UnixMilli(), sender.Title,
+		keyHash, bodyHash, ts, KeyWindow.Milliseconds())
 	if err != nil {
 		return protocol.SpaceMessage{}, err
+	}
+	replay := str(v[0]) == "dup"
+	switch {
+	case replay: // {'dup', id, ts, title, kind}: publish the first message again
+		msgID, ts = str(v[1]), str(v[2])
+		nm.ID, nm.Timestamp = msgID, ts
+		ev.ID, ev.Timestamp = msgID, ts
+		v = []any{"ok", int64(0), v[3], v[4]}
+	case str(v[0]) != "ok":
+		detail := ""
+		if len(v) > 1 {
+			detail = str(v[1])
+		}
+		return protocol.SpaceMessage{}, scriptErr(op, str(v[0]), detail)
 	}
 	spaceTitle, direct := str(v[2]), str(v[3]) == KindDirect
 	field.Direct = direct
@@ -100,15 +160,21 @@ func (s *Service) Send(ctx context.Context, c Caller, id string, m protocol.Send
 			// Messages; a retry by the client is a new message.
 			return protocol.SpaceMessage{}, historyErr(ctx, op, err)
 		}
-		// Refused, so not stored: undo the last message and the record.
+		// Refused, so not stored: undo the last message and the record
+		// (a replay changed neither).
+		if replay {
+			return protocol.SpaceMessage{}, historyErr(ctx, op, err)
+		}
 		if _, uerr := s.run(context.WithoutCancel(ctx), op, relastLua, c.Host, s.key(c.Host, "s:", id),
 			id, msgID, str(v[4]), str(v[5]), str(v[6]), "1"); uerr != nil {
 			s.log.Warn("space: undo of a failed send failed", "host", c.Host, "space", id, "id", msgID, "err", uerr)
 		}
 		return protocol.SpaceMessage{}, historyErr(ctx, op, err)
 	}
-	s.stats.sent.Add(1)
-	s.log.Debug("space: sent", "host", c.Host, "space", id, "id", msgID, "principal", c.Principal, "kind", m.Kind)
+	if !replay {
+		s.stats.sent.Add(1)
+	}
+	s.log.Debug("space: sent", "replay", replay, "host", c.Host, "space", id, "id", msgID, "principal", c.Principal, "kind", m.Kind)
 	if s.cfg.OnMessage != nil {
 		s.cfg.OnMessage(ctx, c.Host, id, msgID, ev.Frame())
 	}

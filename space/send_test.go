@@ -422,3 +422,56 @@ func TestReactConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestSendIdempotent: a send retried with its key after a failure that may
+// have happened after the message was counted (the publisher timed out) is
+// the first send: the same id and timestamp, counted once, stored once;
+// the same key with another message is refused; without a key a retry is a
+// new message.
+func TestSendIdempotent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, rdb *redis.Client, _ *redistest.Server) {
+		e := newEnv(t, rdb, nil)
+		c := ctx(t)
+		sp := e.mustCreate(t, "Team", "bob")
+		down, err := space.New(rdb, failingPublisher{errors.New("i/o timeout")}, e.hist, e.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var firstID string
+		_, err = down.Send(c, alice, sp.ID, chat("once"), space.SendOptions{Key: "k-1", OnID: func(s string) { firstID = s }})
+		wantErr(t, "Send with a failing publisher", err, space.ErrUnavailable)
+		var retryID string
+		got, err := e.svc.Send(c, alice, sp.ID, chat("once"), space.SendOptions{Key: "k-1", OnID: func(s string) { retryID = s }})
+		wantErr(t, "retry", err, nil)
+		if got.ID != firstID || retryID != firstID {
+			t.Fatalf("retry id %s (OnID %s), want the first id %s", got.ID, retryID, firstID)
+		}
+		again, err := e.svc.Send(c, alice, sp.ID, chat("once"), space.SendOptions{Key: "k-1"})
+		wantErr(t, "second retry", err, nil)
+		if again.ID != firstID || again.Timestamp != got.Timestamp {
+			t.Fatalf("second retry %s %s, want %s %s", again.ID, again.Timestamp, firstID, got.Timestamp)
+		}
+		_, err = e.svc.Send(c, alice, sp.ID, chat("another"), space.SendOptions{Key: "k-1"})
+		wantErr(t, "same key, other message", err, space.ErrInvalid)
+		_, err = e.svc.Send(c, alice, sp.ID, chat("x"), space.SendOptions{Key: "bad key"})
+		wantErr(t, "malformed key", err, space.ErrInvalid)
+		if list, _ := e.svc.List(c, bob); list[0].Unread != 1 {
+			t.Fatalf("bob's unread %d after three attempts of one message, want 1", list[0].Unread)
+		}
+		// Another caller's key is another key.
+		bobs, err := e.svc.Send(c, bob, sp.ID, chat("once"), space.SendOptions{Key: "k-1"})
+		wantErr(t, "bob with alice's key", err, nil)
+		if bobs.ID == firstID {
+			t.Fatal("bob's send replayed alice's")
+		}
+		msgs, _, err := e.svc.Messages(c, bob, sp.ID, "", 0, "")
+		wantErr(t, "Messages", err, nil)
+		if len(msgs) != 2 || msgs[1].ID != firstID {
+			t.Fatalf("history %+v: want alice's message once, then bob's", msgs)
+		}
+		list, _ := e.svc.List(c, alice)
+		if list[0].Unread != 1 {
+			t.Fatalf("alice's unread %d: bob's one message", list[0].Unread)
+		}
+	})
+}

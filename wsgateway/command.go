@@ -72,7 +72,7 @@ func (c *conn) run1(ctx context.Context, cmd protocol.Command, ok *protocol.OK) 
 		c.env.hub.unsubscribe(c, cmd.Space)
 		return nil
 	case protocol.ActionSend:
-		m, err := sp.Send(ctx, caller, cmd.Space, cmd.Send, space.SendOptions{OnID: c.sent.add})
+		m, err := sp.Send(ctx, caller, cmd.Space, cmd.Send, space.SendOptions{OnID: c.sent.add, Key: cmd.Key})
 		if err != nil {
 			return err
 		}

@@ -170,6 +170,23 @@ func testSpaces(t *testing.T, g1, g2 *gateway) {
 	tab1.nothingBefore(g2, tab2)
 	carolWS.nothingBefore(g2)
 
+	// A send retried with its key is the first one: same id, delivered once.
+	k1 := tab1.ok("send", sf+`,"kind":"chat","body":"keyed","key":"retry-1"`)
+	k2 := tab1.ok("send", sf+`,"kind":"chat","body":"keyed","key":"retry-1"`)
+	if k1["id"] != k2["id"] || k1["timestamp"] != k2["timestamp"] {
+		t.Fatalf("retried send answered %v then %v", k1, k2)
+	}
+	if m := bobWS.expect("message"); m["id"] != k1["id"] {
+		t.Fatalf("bob got %v", m)
+	}
+	if m := tab2.expect("message"); m["id"] != k1["id"] {
+		t.Fatalf("alice's other tab got %v", m)
+	}
+	marker := publishTo(t, g1, "after the keyed send", "users:bob")
+	if m := bobWS.next(); m["id"] != marker {
+		t.Fatalf("bob got %v: the retried send was delivered twice", m)
+	}
+
 	// Typing reaches the others, and is never stored.
 	bobWS.ok("typing", sf)
 	for _, ch := range []*chatter{tab1, tab2} {
@@ -196,8 +213,8 @@ func testSpaces(t *testing.T, g1, g2 *gateway) {
 		t.Fatalf("thread reply %v", r0)
 	}
 	code, page = request(t, "GET", g1.url("/api/spaces/"+id+"/messages"), alice, "")
-	if msgs, _ = page["messages"].([]any); code != 200 || len(msgs) != 2 {
-		t.Fatalf("history: %d %v (typing must not be stored)", code, page)
+	if msgs, _ = page["messages"].([]any); code != 200 || len(msgs) != 3 {
+		t.Fatalf("history: %d %v (the first message, the keyed one once, the reply; typing is not stored)", code, page)
 	}
 
 	// Edit and delete rights.
