@@ -94,6 +94,8 @@
 //	P sx:<msgid>   hash: space, sender, thread, n; expires after MessageTTL
 //	P r:<msgid>    hash: emoji -> count; expires with sx
 //	P rp:<msgid>   sorted set of "emoji\x00principal" (score 0); expires with sx
+//	P sk:<hash>    hash: id, ts, h: a keyed send (SendOptions.Key; the hash of
+//	               sender, space and key), h the hash of its message; KeyWindow
 //
 // Unread is the space's counter n minus the reader's read counter (never
 // below 0): Send counts the message and moves the sender's counter to it
