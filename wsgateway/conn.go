@@ -92,9 +92,9 @@ type conn struct {
 	muted     bool        // the token expired and the conn was muted
 	muteTimer *time.Timer // fires MuteGrace after the mute
 
-	// send is the bounded queue: Deliver and the reader enqueue without
-	// blocking, the writer is the only receiver.
-	send chan item
+	// send is the bounded queue (queue.go): Deliver and the reader enqueue
+	// without blocking, the writer is the only receiver.
+	send *queue
 
 	// readDone is closed by the reader when it returns; the writer then
 	// ends the connection unless a reason was already recorded. Routing this
@@ -130,15 +130,15 @@ func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize
 		id:       id,
 		ws:       ws,
 		site:     site,
-		send:     make(chan item, queueSize),
+		send:     newQueue(queueSize),
 		readDone: make(chan struct{}),
 		closing:  make(chan struct{}),
 	}
 }
 
 // run serves an admitted (indexed) connection until it ends: the calling
-// goroutine reads, one goroutine writes, one pings. It returns after joining
-// both; the writer has then closed the socket and counted the reason. The
+// goroutine reads, one goroutine writes, a timer pings (startPings). It
+// returns after joining them; the writer has then closed the socket and counted the reason. The
 // connection's lifetime context is created here and ends when run returns.
 func (c *conn) run() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -159,26 +159,26 @@ func (c *conn) run() {
 		wg.Wait()
 		return
 	}
+	stopPings := func() {}
 	if c.env.pingInterval > 0 {
-		wg.Go(func() { c.pingLoop(ctx) })
+		stopPings = c.startPings(ctx)
 	}
 	if c.acks != nil {
 		wg.Go(func() { c.ackLoop(ctx) })
 	}
-	c.readLoop(ctx)
+	c.readLoop(ctx) // returns once the socket is closed or failed
+	stopPings()
 	wg.Wait()
 }
 
 // enqueue offers it to the writer without blocking; a full queue stops the
 // connection as a slow consumer and reports false.
 func (c *conn) enqueue(it item) bool {
-	select {
-	case c.send <- it:
+	if c.send.push(it) {
 		return true
-	default:
-		c.stop(stopSlow)
-		return false
 	}
+	c.stop(stopSlow)
+	return false
 }
 
 // has reports whether the connection carries principal p.

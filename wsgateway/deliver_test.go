@@ -94,7 +94,11 @@ func TestDeliverSharesBytes(t *testing.T) {
 		t.Fatalf("delivered %d dropped %d, want 2, 0", d, dr)
 	}
 	for _, c := range []*conn{a, b} {
-		got := <-c.send
+		items := c.send.take(nil)
+		if len(items) != 1 {
+			t.Fatalf("conn %d queued %d items, want 1", c.id, len(items))
+		}
+		got := items[0]
 		if &got.b[0] != &push[0] {
 			t.Errorf("conn %d got a copy, want the shared slice", c.id)
 		}

@@ -107,7 +107,7 @@ func (c *conn) startInbox(ctx context.Context) idSet {
 		return seen
 	}
 	st := &c.ib
-	st.pre = len(c.send) // delivered before the count starts: counted by it
+	st.pre = c.send.len() // delivered before the count starts: counted by it
 	cctx, cancel := c.inboxCall(ctx)
 	defer cancel()
 	counts, err := c.env.inbox.Count(cctx, c.reader)

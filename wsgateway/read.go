@@ -12,7 +12,7 @@ import (
 // It answers PING through the writer, hands ack frames (Config.Inbox,
 // ?device=) to the ack loop, and ignores (and counts) other text.
 // The library answers control frames (ping, pong, close) while it reads,
-// which is what lets pingLoop and the close handshake work.
+// which is what lets the pings (startPings) and the close handshake work.
 func (c *conn) readLoop(ctx context.Context) {
 	defer close(c.readDone)
 	if c.cancelInbox != nil {

@@ -30,6 +30,7 @@ func (c *conn) writeLoop(ctx context.Context) {
 		}
 	}()
 	var seen idSet
+	var spare []item // the queue's other buffer (queue.take)
 	switch {
 	case c.env.inbox != nil:
 		seen = c.startInbox(ctx)
@@ -54,28 +55,28 @@ func (c *conn) writeLoop(ctx context.Context) {
 			c.stop(stopMuteGrace)
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
-		case it := <-c.send:
-			c.writeQueued(ctx, it, seen)
+		case <-c.send.wake:
+			spare = c.writeQueued(ctx, c.send.take(spare), seen)
 		}
 	}
 }
 
-// writeQueued sends it and whatever else is queued now, one frame per
-// message, in as few writes as maxBatch allows (usually one). A requested
-// close stops the draining: the batch built so far is sent, then the
-// loop closes.
-func (c *conn) writeQueued(ctx context.Context, it item, seen idSet) {
+// writeQueued sends items, everything that was queued, one frame per
+// message, in as few writes as maxBatch allows (usually one), and returns
+// items for the queue's next take. A requested close stops the draining:
+// the batch built so far is sent, then the loop closes.
+func (c *conn) writeQueued(ctx context.Context, items []item, seen idSet) []item {
 	c.batching = true
 	defer c.endBatch()
-	for n := len(c.send); ; n-- {
+	for _, it := range items {
 		if !c.skipMuted(it) {
 			c.writeItem(ctx, it, seen)
 		}
-		if n == 0 || c.wfailed || c.stopping.Load() {
-			return
+		if c.wfailed || c.stopping.Load() {
+			break
 		}
-		it = <-c.send // the writer is the only receiver: n items are there
 	}
+	return items
 }
 
 // endBatch ends a batch begun by setting c.batching, and sends it.

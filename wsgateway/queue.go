@@ -1,0 +1,67 @@
+package wsgateway
+
+import "sync"
+
+// queue is a connection's bounded queue of frames: Deliver, the reader
+// and the pinger push without blocking, the writer takes everything queued
+// at once. It holds no memory while empty (the buffers are allocated on
+// demand and dropped once drained when they grew large), so an idle
+// connection costs a mutex, two nil slices and a one-slot channel, not a
+// buffer of QueueSize items (issue 9: memory per idle connection).
+type queue struct {
+	wake chan struct{} // capacity 1: something was pushed since the last take
+
+	mu sync.Mutex
+	// guarded by mu
+	items []item
+	limit int
+}
+
+// keepCap is the largest buffer a drained queue keeps for its next burst.
+const keepCap = 64
+
+func newQueue(limit int) *queue {
+	return &queue{wake: make(chan struct{}, 1), limit: limit}
+}
+
+// push appends it and wakes the writer; it reports false, and appends
+// nothing, when limit items are already waiting.
+func (q *queue) push(it item) bool {
+	q.mu.Lock()
+	if len(q.items) >= q.limit {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, it)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default: // already awake
+	}
+	return true
+}
+
+// take returns everything queued, oldest first, and leaves spare (emptied)
+// in its place, so that the writer's two buffers alternate without
+// allocating. The caller owns the returned slice until its next take.
+func (q *queue) take(spare []item) []item {
+	clear(spare)
+	if cap(spare) > keepCap {
+		spare = nil
+	}
+	q.mu.Lock()
+	items := q.items
+	q.items = spare[:0:cap(spare)]
+	if cap(spare) == 0 {
+		q.items = nil
+	}
+	q.mu.Unlock()
+	return items
+}
+
+// len is the number of items waiting.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}

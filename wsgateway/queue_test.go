@@ -1,0 +1,60 @@
+package wsgateway
+
+import "testing"
+
+// TestQueueBoundAndOrder: push refuses beyond the limit, take returns
+// everything in order and wakes once per burst.
+func TestQueueBoundAndOrder(t *testing.T) {
+	q := newQueue(3)
+	for i := range 3 {
+		if !q.push(item{id: string(rune('a' + i))}) {
+			t.Fatalf("push %d refused under the limit", i)
+		}
+	}
+	if q.push(item{id: "d"}) {
+		t.Fatal("push beyond the limit accepted")
+	}
+	select {
+	case <-q.wake:
+	default:
+		t.Fatal("no wake after a push")
+	}
+	got := q.take(nil)
+	if len(got) != 3 || got[0].id != "a" || got[2].id != "c" || q.len() != 0 {
+		t.Fatalf("took %v, left %d", got, q.len())
+	}
+	if !q.push(item{id: "e"}) {
+		t.Fatal("push after a take refused")
+	}
+	if again := q.take(got); len(again) != 1 || again[0].id != "e" {
+		t.Fatalf("second take %v", again)
+	}
+}
+
+// TestQueueBuffers: a queue holds no buffer until something is pushed,
+// the writer's two buffers alternate while bursts are small, and a drained
+// queue drops a buffer that grew large.
+func TestQueueBuffers(t *testing.T) {
+	q := newQueue(1000)
+	if q.items != nil {
+		t.Fatal("a new queue holds a buffer")
+	}
+	q.push(item{})
+	a := q.take(nil)
+	q.push(item{})
+	b := q.take(a)
+	if &a[:1][0] == &b[:1][0] {
+		t.Fatal("take returned the buffer it was given back")
+	}
+	q.push(item{})
+	if c := q.take(b); &c[:1][0] != &a[:1][0] {
+		t.Fatal("the two buffers do not alternate")
+	}
+	for range 500 {
+		q.push(item{})
+	}
+	big := q.take(nil)
+	if q.take(big); q.items != nil {
+		t.Fatalf("a drained queue kept a buffer of %d", cap(q.items))
+	}
+}
