@@ -43,7 +43,8 @@ const (
 // TestConsoleEndToEnd opens the console in headless Chromium against a real
 // notifyd: bob signs in, a notification published over HTTP appears, he
 // marks it read and the badge drops; he and alice chat in a space (send,
-// react, typing); the admin view publishes and shows the gateway's figures.
+// react, typing); the admin view publishes and shows the gateway's figures;
+// a page that cannot open websockets falls back to server-sent events.
 // Until the daemon mounts /console itself, a proxy serves the console and
 // forwards everything else to the daemon, on one origin as the real mount.
 func TestConsoleEndToEnd(t *testing.T) {

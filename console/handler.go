@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/notifyd/notifyd/clients/js"
 )
 
 // static holds the console's files. Only this directory is embedded: tests
@@ -17,6 +19,10 @@ import (
 //
 //go:embed static
 var static embed.FS
+
+// clientModule is the name the browser client (clients/js, js.Module) is
+// served under, next to the files of static/ that import it.
+const clientModule = "notifyd.js"
 
 // DefaultPrefix is where the console is mounted when Config.Prefix is empty.
 const DefaultPrefix = "/console"
@@ -70,18 +76,24 @@ func Handler(cfg Config) http.Handler {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		h.files[p] = file{
-			body:  body,
-			ctype: contentType(p),
-			etag:  `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
-		}
+		h.files[p] = newFile(p, body)
 		return nil
 	})
 	if err != nil {
 		panic("console: failed to read the embedded files: " + err.Error())
 	}
+	h.files[clientModule] = newFile(clientModule, js.Module)
 	return h
+}
+
+// newFile describes the file served as name with that body.
+func newFile(name string, body []byte) file {
+	sum := sha256.Sum256(body)
+	return file{
+		body:  body,
+		ctype: contentType(name),
+		etag:  `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`,
+	}
 }
 
 // contentType maps the extensions the console uses; anything else is served

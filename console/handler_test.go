@@ -52,8 +52,8 @@ func TestServesFiles(t *testing.T) {
 	}{
 		{"/console/", "text/html; charset=utf-8", `<script type="module" src="app.js">`},
 		{"/console/index.html", "text/html; charset=utf-8", "<title>notifyd console</title>"},
-		{"/console/app.js", "text/javascript; charset=utf-8", `from "./conn.js"`},
-		{"/console/conn.js", "text/javascript; charset=utf-8", "export class Connection"},
+		{"/console/app.js", "text/javascript; charset=utf-8", `from "./notifyd.js"`},
+		{"/console/notifyd.js", "text/javascript; charset=utf-8", "export class NotifydClient"},
 		{"/console/console.css", "text/css; charset=utf-8", ".topbar"},
 		{"/console/icon.svg", "image/svg+xml", "<svg"},
 	} {
@@ -115,7 +115,7 @@ func TestETag(t *testing.T) {
 	if resp3.StatusCode != http.StatusOK || body3 != body {
 		t.Errorf("stale If-None-Match: %d", resp3.StatusCode)
 	}
-	other, _ := do(t, http.MethodGet, srv.URL+"/console/conn.js", nil)
+	other, _ := do(t, http.MethodGet, srv.URL+"/console/notifyd.js", nil)
 	if other.Header.Get("ETag") == etag {
 		t.Error("two files share an ETag")
 	}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/notifyd/notifyd/clients/js"
 )
 
 // TestNoMarkupSinks: the console never turns text into markup. Server and
@@ -44,9 +46,11 @@ func TestNoExternalResources(t *testing.T) {
 	})
 }
 
-// eachFile calls fn with every embedded file's path and content.
+// eachFile calls fn with every file the console serves: its embedded files
+// and the browser client's module.
 func eachFile(t *testing.T, fn func(path string, content []byte)) {
 	t.Helper()
+	fn("clients/js/"+clientModule, js.Module)
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

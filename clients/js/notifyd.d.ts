@@ -18,7 +18,7 @@ export declare const States: Readonly<{ CONNECTING: 'connecting'; OPEN: 'open'; 
 /** Error codes of refused commands and REST calls. */
 export type ErrorCode =
   | 'forbidden' | 'not_found' | 'invalid' | 'rate_limited' | 'unavailable' // the server's
-  | 'timeout' | 'disconnected' | 'closed' | 'unauthorized' | 'revoked'; // the client's
+  | 'timeout' | 'disconnected' | 'closed' | 'unauthorized' | 'revoked' | 'unsupported'; // the client's
 
 export declare class NotifydError extends Error {
   constructor(code: ErrorCode | string, message?: string, extra?: { status?: number; field?: string; rid?: string });
@@ -73,6 +73,19 @@ export interface ClientOptions {
   catchUpLimit?: number;
   /** With a device, acks are coalesced over this many ms (default 1000). */
   ackDelay?: number;
+  /**
+   * 'auto' (default): a websocket; after fallbackAfter websockets in a row end before any frame, server-sent
+   * events (GET /sse/chat), trying the websocket again every retryWebSocketEvery-th connection. 'websocket' or
+   * 'sse': that one only. A stream receives everything a websocket does but cannot send: send() goes through
+   * REST, the other space commands reject with code 'unsupported'.
+   */
+  transport?: 'auto' | 'websocket' | 'sse';
+  /** 'auto': websocket failures in a row before SSE (default 2). */
+  fallbackAfter?: number;
+  /** 'auto', on SSE: every this many connections try the websocket again (default 5). */
+  retryWebSocketEvery?: number;
+  /** A stream silent this long (ms; the server sends a heartbeat every 30 s) is dropped and reopened (default 60000). */
+  sseHeartbeatTimeout?: number;
   /** Random source of the jitter, [0, 1) (default Math.random). */
   random?: () => number;
 }
@@ -126,7 +139,7 @@ export interface ReactionEvent { action: 'reaction'; space: string; message: str
 export interface ActivityEvent { action: 'activity'; space: string; id: string; sender: string; timestamp: string }
 export interface MemberEvent { action: 'member'; space: string; principal: string; joined: boolean; deleted?: boolean }
 export interface RetractEvent { action: 'retract'; id: string; space?: string }
-export interface StateEvent { state: State; code?: number; reason?: string; attempt?: number; retryIn?: number }
+export interface StateEvent { state: State; code?: number; reason?: string; attempt?: number; retryIn?: number; transport?: 'websocket' | 'sse' }
 
 export interface Events {
   notification: Notification;
@@ -167,11 +180,14 @@ export declare class NotifydClient {
   constructor(options: ClientOptions);
   readonly baseURL: string;
   readonly wsURL: string;
+  readonly sseURL: string;
   readonly host: string | undefined;
   readonly device: string | undefined;
   readonly state: State;
   /** The id of the last message received (the next ?since=). */
   readonly lastId: string;
+  /** The transport of the current (or next) connection. */
+  readonly transport: 'websocket' | 'sse';
 
   on<E extends keyof Events>(event: E, cb: (detail: Events[E]) => void): () => void;
   off<E extends keyof Events>(event: E, cb: (detail: Events[E]) => void): void;

@@ -1,7 +1,8 @@
 // @notifyd/client: the browser (and Node) client of notifyd.
 //
 // One dependency-free ES module. A NotifydClient keeps one websocket to
-// GET /ws/chat open for ever: it reconnects with full-jitter backoff, resumes
+// GET /ws/chat (or, where websockets are blocked, a server-sent events
+// stream from GET /sse/chat) open for ever: it reconnects with full-jitter backoff, resumes
 // with ?since=<last id> (kept in localStorage-like storage per server and
 // user), asks getToken() again when the gateway refuses the token, drops the
 // duplicates a replay may overlap with, and keeps the connection alive with
@@ -37,14 +38,20 @@ const DEFAULTS = {
   dedupe: 1000, // ids remembered to drop duplicates
   ackDelay: 1000, // with a device, acks are coalesced over this delay
   catchUpLimit: 50, // messages read per space to catch up after a reconnect
+  transport: 'auto', // 'websocket', 'sse', or 'auto': websocket, SSE when it keeps failing
+  fallbackAfter: 2, // 'auto': websocket failures in a row (no frame received) before SSE
+  retryWebSocketEvery: 5, // 'auto', on SSE: every this many connections try the websocket again
+  sseHeartbeatTimeout: 60000, // nothing at all on a stream this long (2 heartbeats): reconnect
 };
 
 const WS_PATH = '/ws/chat';
+const SSE_PATH = '/sse/chat';
 
 /**
  * The error of a refused command or REST call. code is the protocol's
  * ("forbidden", "not_found", "invalid", "rate_limited", "unavailable"), or
- * the client's own ("timeout", "disconnected", "closed", "unauthorized").
+ * the client's own ("timeout", "disconnected", "closed", "unauthorized",
+ * "unsupported": a command a server-sent events stream cannot carry).
  */
 export class NotifydError extends Error {
   constructor(code, message, extra = {}) {
@@ -110,6 +117,113 @@ function defaultStorage() {
   }
 }
 
+/**
+ * SSEStream reads GET /sse/chat with fetch and looks, to the client, like a
+ * receive-only WebSocket: readyState, onopen, onmessage({data}) once per
+ * event (the data lines joined), onclose({code, reason}) when the stream
+ * fails, close(). fetch rather than EventSource: it can send the token in a
+ * header, and it runs in Node too. A refused token (401) closes with 4001, a
+ * busy server (429, 503) with 1013, anything else, and a stream silent for
+ * idle ms (the server sends a comment every 30 s), with 1006.
+ */
+class SSEStream {
+  constructor(fetchFn, url, headers, idle) {
+    // Immutable after construction.
+    this.sse = true;
+    this.url = url;
+    this._idle = idle;
+    this._abort = new AbortController();
+    // Owned by the stream's reader.
+    this.readyState = 0;
+    this.onopen = this.onmessage = this.onerror = this.onclose = null;
+    this._buf = '';
+    this._data = null; // data lines of the event being read
+    this._watchdog = null;
+    this._read(fetchFn, headers);
+  }
+
+  async _read(fetchFn, headers) {
+    let resp;
+    try {
+      resp = await fetchFn(this.url, { headers, signal: this._abort.signal, cache: 'no-store' });
+    } catch {
+      return this._end(1006, 'stream not opened');
+    }
+    if (this.readyState === 3) return;
+    if (resp.status !== 200 || !resp.body) {
+      if (resp.body) resp.body.cancel().catch(() => {});
+      const code = resp.status === 401 ? 4001 : resp.status === 429 || resp.status === 503 ? 1013 : 1006;
+      return this._end(code, 'HTTP ' + resp.status);
+    }
+    this.readyState = 1;
+    this._alive();
+    if (this.onopen) this.onopen({});
+    const reader = resp.body.getReader();
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (this.readyState === 3) return;
+        if (done) return this._end(1006, 'stream ended');
+        this._alive();
+        this._feed(dec.decode(value, { stream: true }));
+      }
+    } catch {
+      this._end(1006, 'stream lost');
+    }
+  }
+
+  // _feed splits text into lines (\r\n, \n or \r) and reads each; a \r at
+  // the end waits for the next chunk, which may start with its \n.
+  _feed(text) {
+    this._buf += text;
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this._buf);
+      if (!m || (m[0] === '\r' && m.index === this._buf.length - 1)) return;
+      const line = this._buf.slice(0, m.index);
+      this._buf = this._buf.slice(m.index + m[0].length);
+      this._line(line);
+      if (this.readyState !== 1) return; // a listener closed it
+    }
+  }
+
+  // _line reads one line of the event stream format: an empty line ends
+  // the event; comments (":") only prove the stream alive; id and retry are
+  // not needed (the frame carries its id, the client has its own backoff).
+  _line(line) {
+    if (line === '') {
+      const data = this._data;
+      this._data = null;
+      if (data !== null && this.onmessage) this.onmessage({ data });
+      return;
+    }
+    if (line[0] === ':') return;
+    const i = line.indexOf(':');
+    if ((i < 0 ? line : line.slice(0, i)) !== 'data') return;
+    let value = i < 0 ? '' : line.slice(i + 1);
+    if (value[0] === ' ') value = value.slice(1);
+    this._data = this._data === null ? value : this._data + '\n' + value;
+  }
+
+  _alive() {
+    clearTimeout(this._watchdog);
+    this._watchdog = setTimeout(() => this._end(1006, 'no heartbeat'), this._idle);
+  }
+
+  _end(code, reason) {
+    if (this.readyState === 3) return;
+    this.close();
+    if (this.onclose) this.onclose({ code, reason });
+  }
+
+  /** Ends the stream; onclose is not called. */
+  close() {
+    this.readyState = 3;
+    clearTimeout(this._watchdog);
+    this._abort.abort();
+  }
+}
+
 // Actions whose frames are messages with an id to remember and dedupe.
 const NOTIFY = 'notify';
 const MESSAGE = 'message';
@@ -130,6 +244,7 @@ export class NotifydClient {
     // Immutable after construction.
     this.baseURL = (secure ? 'https://' : 'http://') + u.host + path;
     this.wsURL = (secure ? 'wss://' : 'ws://') + u.host + path + WS_PATH;
+    this.sseURL = this.baseURL + SSE_PATH;
     this.host = options.host || (globalThis.location && globalThis.location.origin !== 'null' ? globalThis.location.origin : undefined);
     this.device = options.device;
     this._opts = {
@@ -142,6 +257,13 @@ export class NotifydClient {
     this._fetch = options.fetch || (globalThis.fetch ? globalThis.fetch.bind(globalThis) : undefined);
     this._random = options.random || Math.random;
     this._tokenTransport = options.tokenTransport === 'query' ? 'query' : 'protocol';
+    if (!['auto', 'websocket', 'sse'].includes(this._opts.transport)) {
+      throw new TypeError("NotifydClient: transport is 'auto', 'websocket' or 'sse'");
+    }
+    // A cross-origin page sends a stream's token and cursor in the URL: the
+    // server answers no CORS preflight on /sse/chat.
+    const page = globalThis.location && globalThis.location.origin;
+    this._sseInURL = this._tokenTransport === 'query' || Boolean(page && page !== 'null' && page !== new URL(this.baseURL).origin);
 
     // State of the connection loop.
     this._listeners = new Map(); // event -> Set of callbacks
@@ -153,6 +275,9 @@ export class NotifydClient {
     this._ws = null; // the live socket, if any
     this._established = false; // the live socket got its first accepted frame
     this._attempt = 0; // failed attempts since the last established connection
+    this._wsFailures = 0; // websockets in a row that ended before any frame
+    this._fallback = false; // 'auto' gave up on websockets for now: SSE
+    this._sseOpens = 0; // connections opened since the fallback
     this._timers = new Set();
     this._retryTimer = null;
     this._pingTimer = null;
@@ -222,6 +347,33 @@ export class NotifydClient {
   /** The id of the last message received (the next ?since=). */
   get lastId() {
     return this._lastId;
+  }
+
+  /** 'websocket' or 'sse': the transport of the current (or next) connection. */
+  get transport() {
+    if (this._ws) return this._ws.sse ? 'sse' : 'websocket';
+    return this._useSSE(false) ? 'sse' : 'websocket';
+  }
+
+  // _useSSE says whether the next connection is a stream; count: it is
+  // being opened (with 'auto' on SSE, every retryWebSocketEvery-th
+  // connection tries the websocket again).
+  _useSSE(count) {
+    if (this._opts.transport !== 'auto') return this._opts.transport === 'sse';
+    if (!this._fallback) return false;
+    const n = count ? ++this._sseOpens : this._sseOpens + 1;
+    return n % this._opts.retryWebSocketEvery !== 0;
+  }
+
+  // _wsFailed counts a websocket that ended before any frame: after
+  // fallbackAfter in a row, 'auto' switches to SSE.
+  _wsFailed(ws) {
+    if (ws.sse || ws.heard) return;
+    this._wsFailures++;
+    if (this._opts.transport === 'auto' && this._wsFailures >= this._opts.fallbackAfter && !this._fallback) {
+      this._fallback = true;
+      this._sseOpens = 0;
+    }
   }
 
   /**
@@ -335,16 +487,27 @@ export class NotifydClient {
         this._lastId = (this._storage && this._storage.getItem(key)) || '';
       } catch { /* storage refused */ }
     }
+    const sse = this._useSSE(true);
+    const inURL = sse ? this._sseInURL : this._tokenTransport === 'query';
     const q = new URLSearchParams();
-    if (this._tokenTransport === 'query') q.set('token', token);
+    if (inURL) q.set('token', token);
     if (this.host) q.set('host', this.host);
-    if (this._lastId) q.set('since', this._lastId);
+    if (this._lastId && (inURL || !sse)) q.set('since', this._lastId);
     if (this.device) q.set('device', this.device);
-    const url = this.wsURL + (q.toString() ? '?' + q : '');
+    const url = (sse ? this.sseURL : this.wsURL) + (q.toString() ? '?' + q : '');
     let ws;
     try {
-      ws = this._tokenTransport === 'query' ? new this._WebSocket(url) : new this._WebSocket(url, ['accessToken', token]);
+      if (sse) {
+        const headers = { Accept: 'text/event-stream' };
+        if (!inURL) headers.Authorization = 'Bearer ' + token;
+        if (!inURL && this._lastId) headers['Last-Event-ID'] = this._lastId;
+        if (!this._fetch) throw new TypeError('NotifydClient: no fetch for SSE (pass options.fetch)');
+        ws = new SSEStream(this._fetch, url, headers, this._opts.sseHeartbeatTimeout);
+      } else {
+        ws = inURL ? new this._WebSocket(url) : new this._WebSocket(url, ['accessToken', token]);
+      }
     } catch (err) {
+      if (!sse) this._wsFailed({});
       this._emit('error', err);
       return this._retry();
     }
@@ -352,8 +515,10 @@ export class NotifydClient {
     this._established = false;
     ws.onopen = () => {
       // PONG answers only an accepted connection: the first frame that is
-      // not the logout frame establishes it.
-      this._sendRaw('PING');
+      // not the logout frame establishes it. A stream is established by its
+      // 200 (a refusal after that comes as its close event).
+      if (!ws.sse) this._sendRaw('PING');
+      else if (ws === this._ws) this._establish();
     };
     ws.onmessage = (e) => this._onFrame(ws, e.data);
     ws.onerror = () => { /* the close event follows */ };
@@ -373,6 +538,7 @@ export class NotifydClient {
   // _drop abandons ws (dead, or not established in time) and reconnects.
   _drop(ws, reason) {
     if (ws !== this._ws) return;
+    this._wsFailed(ws);
     this._detach();
     try {
       ws.close(1000);
@@ -382,6 +548,7 @@ export class NotifydClient {
 
   _onClose(ws, code, reason) {
     if (ws !== this._ws) return;
+    this._wsFailed(ws);
     this._detach();
     this._lost(code, reason);
   }
@@ -417,7 +584,7 @@ export class NotifydClient {
 
   _sendRaw(text) {
     const ws = this._ws;
-    if (!ws || ws.readyState !== 1) return false;
+    if (!ws || ws.sse || ws.readyState !== 1) return false;
     try {
       ws.send(text);
       return true;
@@ -437,16 +604,18 @@ export class NotifydClient {
   }
 
   _establish() {
+    const sse = Boolean(this._ws && this._ws.sse);
     this._established = true;
     this._attempt = 0;
     this._clearTimer(this._connectTimer);
     this._connectTimer = null;
-    this._schedulePing();
-    this._setState(States.OPEN);
+    if (!sse) this._schedulePing(); // a stream has the server's heartbeats
+    this._setState(States.OPEN, { transport: sse ? 'sse' : 'websocket' });
     for (const w of this._waiters.splice(0)) w.resolve();
-    // Subscriptions first, then the commands that waited, in their order.
+    // Subscriptions first (a stream cannot carry them: they wait for the
+    // next websocket), then the commands that waited, in their order.
     const queuedSubs = new Set(this._queue.filter((c) => c.frame.action === 'subscribe').map((c) => c.frame.space));
-    for (const space of this._subs) {
+    for (const space of sse ? [] : this._subs) {
       if (queuedSubs.has(space)) continue;
       this._command({ action: 'subscribe', space }, {})
         .then(() => this._catchUp(space))
@@ -462,6 +631,11 @@ export class NotifydClient {
 
   _onFrame(ws, data) {
     if (ws !== this._ws) return;
+    if (!ws.heard && !ws.sse) {
+      this._wsFailures = 0; // websockets get through: back from SSE
+      this._fallback = false;
+    }
+    ws.heard = true;
     // Any frame proves the connection alive.
     this._clearTimer(this._pongTimer);
     this._pongTimer = null;
@@ -486,6 +660,13 @@ export class NotifydClient {
         ws.close(1000);
       } catch { /* ignore */ }
       this._lost(CloseCodes.UNAUTHORIZED, 'logout');
+      return;
+    }
+    if (f.action === 'close' && ws.sse) {
+      // The server ends the stream: handled as the websocket's close code.
+      this._detach();
+      ws.close();
+      this._lost(Number(f.code) || 1006, typeof f.reason === 'string' ? f.reason : '');
       return;
     }
     if (!this._established) this._establish();
@@ -598,10 +779,30 @@ export class NotifydClient {
   }
 
   _transmit(c) {
+    if (this._ws && this._ws.sse) return this._transmitREST(c);
     this._pending.set(c.rid, c);
     if (!this._sendRaw(JSON.stringify(c.frame))) {
       this._pending.delete(c.rid);
       this._queue.push(c); // the socket just went: wait for the next one
+    }
+  }
+
+  // _transmitREST runs a command on a stream, which cannot carry it: send
+  // goes through POST /api/spaces/{id}/messages and resolves as its ok would
+  // ({action, rid, id, timestamp}); anything else rejects with unsupported.
+  async _transmitREST(c) {
+    const { action, rid, space, ...body } = c.frame;
+    if (action !== 'send') {
+      this._settle(c, new NotifydError('unsupported', `${action} needs a websocket (this connection is server-sent events)`, { rid }));
+      return;
+    }
+    try {
+      const m = await this.request('POST', '/api/spaces/' + encodeURIComponent(space) + '/messages', { body });
+      if (m && typeof m.id === 'string') this._recent.seen(m.id); // the sender's own message, were it pushed
+      this._settle(c, null, { action: 'ok', rid, id: m && m.id, timestamp: m && m.timestamp });
+    } catch (err) {
+      err.rid = rid;
+      this._settle(c, err);
     }
   }
 
@@ -625,7 +826,9 @@ export class NotifydClient {
     try {
       return await this._command({ action: 'subscribe', space });
     } catch (err) {
-      if (err.code !== 'timeout' && err.code !== 'disconnected' && err.code !== 'unavailable') this._subs.delete(space);
+      // Kept when it may work later (unsupported: on a stream, subscribed
+      // once a websocket is back).
+      if (!['timeout', 'disconnected', 'unavailable', 'unsupported'].includes(err.code)) this._subs.delete(space);
       throw err;
     }
   }
@@ -634,7 +837,8 @@ export class NotifydClient {
   async unsubscribe(space) {
     this._subs.delete(space);
     const queued = this._queue.some((c) => c.frame.action === 'subscribe' && c.frame.space === space);
-    if (!this._established && !queued) return { action: 'ok' }; // the next connection will not subscribe
+    // The next connection will not subscribe; a stream has no subscriptions.
+    if ((!this._established || this._ws.sse) && !queued) return { action: 'ok' };
     return this._command({ action: 'unsubscribe', space });
   }
 
@@ -812,12 +1016,6 @@ export class NotifydClient {
   removeMember(space, principal) {
     return this.request('DELETE', '/api/spaces/' + encodeURIComponent(space) + '/members/' + encodeURIComponent(principal));
   }
-
-  // TODO(SSE): when websockets are blocked, fall back to GET /sse/chat
-  // (EventSource, Last-Event-ID as since) once the server has it (issue
-  // 11). The hook is options.transport: only 'websocket' exists today; the
-  // fallback belongs in _open, after repeated failures before any
-  // established connection. Commands need the websocket (or REST).
 }
 
 export default NotifydClient;

@@ -33,10 +33,20 @@ async function publish(title, message, status = "info") {
   if (resp.status !== 202) throw new Error("publish: " + resp.status + " " + (await resp.text()));
 }
 
-// open signs in on a fresh page; refused: the 401 it logs is expected.
-async function open(browser, token, refused = false) {
+// open signs in on a fresh page; refused: the 401 it logs is expected;
+// noWebSocket: the page cannot open websockets, as behind a proxy that blocks them.
+async function open(browser, token, refused = false, noWebSocket = false) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "light", reducedMotion: "reduce", deviceScaleFactor: 1 });
   const page = await context.newPage();
+  if (noWebSocket) {
+    await page.addInitScript(() => {
+      window.WebSocket = class {
+        constructor() {
+          throw new SyntaxError("websockets are blocked here");
+        }
+      };
+    });
+  }
   page.on("pageerror", (e) => errors.push("page error: " + e.message));
   page.on("console", (m) => {
     if (m.type() !== "error" || (refused && m.text().includes("status of 401"))) return;
@@ -148,6 +158,13 @@ try {
   await bob.locator(".nav-item").click();
   await bob.emulateMedia({ colorScheme: "dark" });
   await bob.screenshot({ path: path.join(shots, "console-dark.png") });
+
+  step("with websockets blocked, the console falls back to server-sent events");
+  const blocked = await open(browser, bobToken, false, true);
+  await blocked.locator('#conn-state[data-state="open"][data-transport="sse"]', { hasText: "SSE" }).waitFor();
+  await publish("Over server-sent events", "This page cannot open websockets.");
+  await blocked.locator(".notification", { hasText: "Over server-sent events" }).waitFor();
+  await blocked.context().close();
 
   if (errors.length) throw new Error("the page reported errors:\n" + errors.join("\n"));
   step("done");

@@ -1,6 +1,6 @@
 // admin.js: what the admin view needs with a publisher token. These calls are
 // the operator's, not a user's, so they are not part of the browser client
-// that conn.js stands in for.
+// (notifyd.js) that app.js uses for a user.
 
 import { NotifydError, request } from "./http.js";
 

@@ -1,12 +1,13 @@
-// app.js: the console's screens. It talks to notifyd only through conn.js
-// (a user's connection) and admin.js (a publisher's calls), and builds every
-// node with dom.js: server and user text is only ever set as text.
+// app.js: the console's screens. It talks to notifyd only through the
+// browser client (notifyd.js: clients/js, served by the Go handler; a user's
+// connection) and admin.js (a publisher's calls), and builds every node with
+// dom.js: server and user text is only ever set as text.
 //
 // The token is kept in memory; "Keep me signed in on this tab" also keeps it
 // in sessionStorage (this tab only, gone when the tab closes). Never
 // localStorage, never a cookie, never a URL but the websocket's.
 
-import { Connection } from "./conn.js";
+import { NotifydClient } from "./notifyd.js";
 import { Admin } from "./admin.js";
 import { h, svg, clear, safeURL, initials, hue, when } from "./dom.js";
 
@@ -161,7 +162,9 @@ const QUICK_REACTIONS = ["👍", "🎉", "❤️", "👀"];
 class UserView {
   constructor(token, c) {
     this.me = { id: String(c.sub || ""), name: String(c.name || shortName(c.sub) || "you") };
-    this.conn = new Connection({ token });
+    // This origin is notifyd and the site. storage null: the catch-up cursor
+    // stays in memory like the token (a reload reads the inbox again).
+    this.conn = new NotifydClient({ url: location.origin, token, storage: null });
     this.unread = 0;
     this.notifications = []; // newest first
     this.spaces = []; // most recent activity first
@@ -218,7 +221,8 @@ class UserView {
       // A reconnect is "connecting" with attempt > 0.
       this.shownState = state === "connecting" && attempt > 0 ? "reconnecting" : state;
       this.stateEl.dataset.state = this.shownState;
-      this.stateEl.lastChild.textContent = STATE_LABEL[this.shownState] || state;
+      this.stateEl.dataset.transport = c.transport;
+      this.stateEl.lastChild.textContent = (STATE_LABEL[this.shownState] || state) + (state === "open" && c.transport === "sse" ? " (SSE)" : "");
       if (this.selected === "" && this.feedState) this.feedState.textContent = this.feedSubtitle();
       // What arrived between the first REST read and the socket: read again, merge.
       if (state === "open" && !this.synced) {
@@ -491,7 +495,8 @@ class UserView {
     this.renderSpaces();
     try {
       await this.conn.subscribe(id).catch((err) => {
-        if (this.conn.state === "open") throw err;
+        // Over server-sent events (websockets blocked) a space is read, not followed.
+        if (this.conn.state === "open" && err.code !== "unsupported") throw err;
       });
       const data = await this.conn.messages(id, { limit: 50 });
       const list = (data.messages || []).filter((m) => m && typeof m.id === "string").reverse();

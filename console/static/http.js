@@ -1,5 +1,5 @@
-// http.js: one JSON request to notifyd, and the error it answers. Used by
-// conn.js (a user's REST calls) and admin.js (a publisher's).
+// http.js: one JSON request to notifyd, and the error it answers, for
+// admin.js (a publisher's calls; a user's go through notifyd.js).
 
 /** An error of a REST call or a command: status (HTTP) or code (websocket). */
 export class NotifydError extends Error {

@@ -120,3 +120,50 @@ export function collect(c, event) {
 
 /** Resolves when the client's state becomes open. */
 export const opened = (c, ms) => (c.state === 'open' ? Promise.resolve() : next(c, 'state', (s) => s.state === 'open', ms));
+
+/**
+ * A fetch for tests: records every request of a server-sent events stream
+ * (url and headers), can refuse new streams while closed (rejects, as a
+ * network error does), and cut() fails the live stream as a dropped
+ * connection would. Other requests go to the global fetch.
+ */
+export function recordingFetch() {
+  const rec = { requests: [], closed: false, cut: () => { throw new Error('no stream yet'); } };
+  rec.fetch = async (url, init = {}) => {
+    if (!String(url).includes('/sse/chat')) return fetch(url, init);
+    rec.requests.push({ url: String(url), headers: { ...(init.headers || {}) } });
+    if (rec.closed) throw new TypeError('test gate closed');
+    const resp = await fetch(url, init);
+    if (!resp.body) return resp;
+    const reader = resp.body.getReader();
+    let ctl;
+    const body = new ReadableStream({
+      start(c) { ctl = c; },
+      async pull(c) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) c.close();
+          else c.enqueue(value);
+        } catch (err) {
+          try { c.error(err); } catch { /* already cut */ }
+        }
+      },
+      cancel(reason) { return reader.cancel(reason); },
+    });
+    rec.cut = () => {
+      ctl.error(new TypeError('test cut'));
+      reader.cancel().catch(() => {});
+    };
+    return new Response(body, { status: resp.status, headers: resp.headers });
+  };
+  return rec;
+}
+
+/** A WebSocket constructor that always throws, as if websockets were blocked. */
+export class BlockedWebSocket {
+  static tries = 0;
+  constructor() {
+    BlockedWebSocket.tries++;
+    throw new SyntaxError('websockets are blocked here');
+  }
+}

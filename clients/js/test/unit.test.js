@@ -53,6 +53,7 @@ function fake(opts = {}) {
     token: 'h.eyJzdWIiOiJ1c2Vyczpib2IifQ.s', // {"sub":"users:bob"}
     storage: new MemoryStorage(),
     WebSocket: FakeSocket,
+    transport: 'websocket', // the tests of SSE and 'auto' script fetch instead
     backoff: { min: 4, max: 16 },
     ...opts,
   });
@@ -297,5 +298,57 @@ test('close() then connect() while getToken runs opens one socket, not two', asy
   await opened;
   await new Promise((r) => setImmediate(r));
   assert.equal(FakeSocket.all.length, 1);
+  c.close();
+});
+
+// streamFetch is a fetch that answers every request with a stream the test
+// writes: push(text) sends bytes, end() closes it; requests are recorded.
+function streamFetch(status = 200) {
+  const f = { requests: [], streams: [] };
+  f.fetch = async (url, init) => {
+    f.requests.push({ url, headers: init.headers });
+    let ctl;
+    const body = new ReadableStream({ start(c) { ctl = c; } });
+    const enc = new TextEncoder();
+    f.streams.push({ push: (t) => ctl.enqueue(enc.encode(t)), end: () => ctl.close() });
+    init.signal.addEventListener('abort', () => { try { ctl.error(new Error('aborted')); } catch { /* closed */ } });
+    return new Response(body, { status });
+  };
+  f.last = () => f.streams[f.streams.length - 1];
+  return f;
+}
+
+test('sse: events split anywhere, comments, multi-line data, the close event', async () => {
+  const f = streamFetch();
+  const c = fake({ transport: 'sse', fetch: f.fetch });
+  const frames = collect(c, 'frame');
+  await c.connect();
+  assert.equal(new URL(f.requests[0].url).pathname, '/base/sse/chat');
+  const s = f.last();
+  const wire = 'retry: 3000\n\n:\n\nid: 01A\ndata: {"action":"notify",\r\ndata: "id":"01A"}\r\n\r\n' +
+    'data: {"action":"inbox","unread":1,"unseen":1}\r\r' + 'data:{"action":"gap","since":""}\n\n';
+  for (const ch of wire) s.push(ch); // one character per chunk: every split
+  await next(c, 'gap');
+  assert.deepEqual(frames.map((x) => x.action), ['notify', 'inbox', 'gap']);
+  assert.equal(frames[0].id, '01A', 'data lines joined with a newline');
+  const gone = next(c, 'disconnected');
+  s.push('data: {"action":"close","code":4003,"reason":"revoked"}\n\n');
+  assert.deepEqual(await gone, { code: 4003, reason: 'revoked' });
+  assert.equal(c.state, 'closed');
+  assert.equal(f.requests.length, 1, 'no reconnect after 4003');
+});
+
+test('sse: a silent stream is dropped after the heartbeat timeout and reopened with Last-Event-ID', async () => {
+  const f = streamFetch();
+  const c = fake({ transport: 'sse', fetch: f.fetch, sseHeartbeatTimeout: 30 });
+  await c.connect();
+  const got = next(c, 'notification');
+  f.last().push('id: 01A\ndata: {"action":"notify","id":"01A"}\n\n');
+  await got;
+  const reopened = next(c, 'state', (s) => s.state === 'open');
+  await reopened; // nothing more arrives: the watchdog ends the stream
+  assert.equal(f.requests.length, 2);
+  assert.equal(f.requests[1].headers['Last-Event-ID'], '01A');
+  assert.match(f.requests[1].headers.Authorization, /^Bearer h\./);
   c.close();
 });
