@@ -136,6 +136,9 @@ func (s *server) routes() http.Handler {
 	}
 	if s.cfg.SSE != nil {
 		r.Method(http.MethodGet, PathSSE, s.cfg.SSE)
+		// A cross-origin EventSource reader that sends its token in a
+		// header (the browser client's fetch) asks first.
+		r.With(s.cors).Options(PathSSE, preflight)
 	}
 
 	r.Group(func(r chi.Router) {

@@ -7,7 +7,7 @@ import (
 // CORS values sent on /api/* responses.
 const (
 	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-	corsAllowHeaders = "Authorization, Content-Type, Idempotency-Key, " + HeaderPrincipal + ", " + HeaderTitle
+	corsAllowHeaders = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, " + HeaderPrincipal + ", " + HeaderTitle
 	// corsExposeHeaders are the answer headers a browser script may read.
 	corsExposeHeaders = "Idempotent-Replayed, Retry-After"
 	corsMaxAge        = "600"

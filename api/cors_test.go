@@ -59,7 +59,7 @@ func TestCORS(t *testing.T) {
 			}
 			if c.method == http.MethodOptions && c.status == http.StatusNoContent {
 				if h.Get("Access-Control-Allow-Methods") != "GET, POST, PUT, PATCH, DELETE, OPTIONS" ||
-					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, Idempotency-Key, X-Notifyd-Principal, X-Notifyd-Title" || len(r.body) != 0 {
+					h.Get("Access-Control-Allow-Headers") != "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, X-Notifyd-Principal, X-Notifyd-Title" || len(r.body) != 0 {
 					t.Fatalf("preflight headers %v body %q", h, r.body)
 				}
 			}
