@@ -83,7 +83,11 @@
 // commands and REST calls (the reader keeps handing over answers
 // meanwhile). Up to 256 listener calls wait in a queue; beyond, the reader
 // waits for the listeners, and a gateway closes a connection whose reader
-// falls too far behind (4000). Commands and REST calls may be called from
+// falls too far behind (4000). So a listener that waits for a command's
+// answer while more than 256 calls are queued waits until its ctx ends
+// (the reader, blocked on the full queue, cannot hand the answer over): a
+// listener that may run during a burst should start its command in a
+// goroutine of its own, or bound it with a short ctx. Commands and REST calls may be called from
 // any goroutine, as may LastID and Stats; a command waits for Run to
 // connect, so give it a ctx that ends.
 package client

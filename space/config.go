@@ -24,6 +24,10 @@ const (
 	// (host and principal), and the bucket size.
 	DefaultSendRate  = 5
 	DefaultSendBurst = 20
+	// DefaultManageRate and DefaultManageBurst: spaces created or members
+	// added per second per user, and the burst.
+	DefaultManageRate  = 1
+	DefaultManageBurst = 30
 	// DefaultTypingInterval: one typing event per user and space per
 	// interval; more are dropped silently.
 	DefaultTypingInterval = 2 * time.Second
@@ -57,6 +61,12 @@ type Config struct {
 	// DefaultSendBurst; a negative SendRate disables the limit.
 	SendRate  float64
 	SendBurst int
+	// ManageRate is the spaces a user may create and the members it may
+	// add (Create, Direct, AddMember, Guest calls) per second; ManageBurst
+	// the bucket size. Default DefaultManageRate and DefaultManageBurst; a
+	// negative ManageRate disables the limit.
+	ManageRate  float64
+	ManageBurst int
 	// TypingInterval is the minimum interval between two typing events of
 	// a user in a space; extra ones are dropped. Default
 	// DefaultTypingInterval.
@@ -103,6 +113,8 @@ func (c Config) withDefaults() Config {
 	c.MaxSpacesPerUser = cmp.Or(c.MaxSpacesPerUser, DefaultMaxSpacesPerUser)
 	c.SendRate = cmp.Or(c.SendRate, DefaultSendRate)
 	c.SendBurst = cmp.Or(c.SendBurst, DefaultSendBurst)
+	c.ManageRate = cmp.Or(c.ManageRate, DefaultManageRate)
+	c.ManageBurst = cmp.Or(c.ManageBurst, DefaultManageBurst)
 	c.TypingInterval = cmp.Or(c.TypingInterval, DefaultTypingInterval)
 	c.MessageTTL = cmp.Or(c.MessageTTL, DefaultMessageTTL)
 	c.MaxEmojis = cmp.Or(c.MaxEmojis, DefaultMaxEmojis)

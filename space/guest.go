@@ -32,6 +32,9 @@ func (s *Service) Guest(ctx context.Context, c Caller, id, name string) (Invitat
 	if err := s.checkSpaceOp(op, &c, id); err != nil {
 		return Invitation{}, err
 	}
+	if err := s.allowManage(op, c); err != nil {
+		return Invitation{}, err
+	}
 	if err := checkLine(op, "name", name, MaxName, true); err != nil {
 		return Invitation{}, err
 	}

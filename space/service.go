@@ -52,6 +52,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	send   *limit.Keyed // per host and principal
+	manage *limit.Keyed // Create, Direct, AddMember, Guest: per host and principal
 	typing *limit.Keyed // per host, principal and space
 
 	stats counters
@@ -99,10 +100,23 @@ func New(rdb redis.UniversalClient, pub Publisher, hist History, cfg Config) (*S
 	}
 	s := &Service{rdb: rdb, pub: pub, hist: hist, cfg: cfg, log: cfg.Logger}
 	s.send = limit.New(limit.Config{Rate: cfg.SendRate, Burst: cfg.SendBurst, Now: cfg.Now})
+	s.manage = limit.New(limit.Config{Rate: cfg.ManageRate, Burst: cfg.ManageBurst, Now: cfg.Now})
 	if cfg.TypingInterval > 0 {
 		s.typing = limit.New(limit.Config{Rate: 1 / cfg.TypingInterval.Seconds(), Burst: 1, Now: cfg.Now})
 	}
 	return s, nil
+}
+
+// allowManage takes a token of the caller's membership-changing bucket
+// (Create, Direct, AddMember, Guest): one user cannot put others into
+// spaces in a loop (each space another one counts against their
+// MaxSpacesPerUser).
+func (s *Service) allowManage(op string, c Caller) error {
+	if s.manage.Allow(c.Host + "\n" + c.Principal) {
+		return nil
+	}
+	s.stats.rateLimited.Add(1)
+	return failure(op, ErrRateLimited, "too many spaces created or members added")
 }
 
 // key returns the key name of host for the suffix parts.

@@ -48,6 +48,9 @@ func (s *Service) Create(ctx context.Context, c Caller, title, kind string, memb
 	if err := checkCaller(op, &c); err != nil {
 		return Space{}, err
 	}
+	if err := s.allowManage(op, c); err != nil {
+		return Space{}, err
+	}
 	if isGuest(c.Principal) {
 		return Space{}, failure(op, ErrForbidden, "guests cannot create spaces")
 	}
@@ -115,6 +118,9 @@ func DirectID(host, a, b string) string {
 func (s *Service) Direct(ctx context.Context, c Caller, other string) (sp Space, created bool, err error) {
 	const op = "direct"
 	if err := checkCaller(op, &c); err != nil {
+		return Space{}, false, err
+	}
+	if err := s.allowManage(op, c); err != nil {
 		return Space{}, false, err
 	}
 	if err := checkPrincipal(op, "principal", other); err != nil {
@@ -342,6 +348,9 @@ func (s *Service) Members(ctx context.Context, c Caller, id string) ([]Member, e
 func (s *Service) AddMember(ctx context.Context, c Caller, id, principal string, moderator bool) (Member, error) {
 	const op = "add member"
 	if err := s.checkSpaceOp(op, &c, id); err != nil {
+		return Member{}, err
+	}
+	if err := s.allowManage(op, c); err != nil {
 		return Member{}, err
 	}
 	if err := checkPrincipal(op, "principal", principal); err != nil {

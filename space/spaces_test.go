@@ -1,6 +1,7 @@
 package space_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -244,4 +245,25 @@ func TestCreateLimits(t *testing.T) {
 		_, _, err = e.svc.Direct(c, bob, "alice")
 		wantErr(t, "Direct over MaxSpacesPerUser", err, space.ErrInvalid)
 	})
+}
+
+// TestManageLimited: one user cannot create spaces (or add members) in a
+// loop: beyond the burst, ErrRateLimited until the bucket refills.
+func TestManageLimited(t *testing.T) {
+	rdb, _ := redistest.Backends()[0].New(t)
+	e := newEnv(t, rdb, func(c *space.Config) { c.ManageRate, c.ManageBurst = 1, 3 })
+	c := ctx(t)
+	for i := range 3 {
+		if _, err := e.svc.Create(c, alice, fmt.Sprintf("S%d", i), "", []string{"bob"}); err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	_, err := e.svc.Create(c, alice, "one more", "", []string{"bob"})
+	wantErr(t, "create beyond the burst", err, space.ErrRateLimited)
+	_, _, err = e.svc.Direct(c, alice, "bob")
+	wantErr(t, "direct beyond the burst", err, space.ErrRateLimited)
+	e.clock.Advance(time.Second)
+	if _, _, err := e.svc.Direct(c, alice, "bob"); err != nil {
+		t.Fatalf("direct after a second: %v", err)
+	}
 }

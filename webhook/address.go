@@ -60,8 +60,31 @@ func Forbidden(ip netip.Addr) bool {
 			return Forbidden(netip.AddrFrom4([4]byte(b[12:])))
 		}
 	}
+	if ip.Is6() {
+		// Only global unicast, and not the ranges that tunnel or embed an
+		// IPv4 address (6to4, Teredo), nor documentation: whatever sits
+		// elsewhere (IPv4-compatible ::a.b.c.d, site-local, discard) is not
+		// a bot's public endpoint.
+		if !globalUnicast6.Contains(ip) {
+			return true
+		}
+		for _, p := range tunnels6 {
+			if p.Contains(ip) {
+				return true
+			}
+		}
+	}
 	return false
 }
+
+var (
+	globalUnicast6 = netip.MustParsePrefix("2000::/3")
+	tunnels6       = []netip.Prefix{
+		netip.MustParsePrefix("2001::/32"),     // Teredo
+		netip.MustParsePrefix("2001:db8::/32"), // documentation
+		netip.MustParsePrefix("2002::/16"),     // 6to4
+	}
+)
 
 // errRefusedAddress is the dial-time refusal of a forbidden address.
 var errRefusedAddress = errors.New("webhook: dial refused: non-public address")

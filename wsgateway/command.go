@@ -16,6 +16,36 @@ const (
 	typingBurst = 4
 )
 
+// The other commands but send (limited per user by the service):
+// subscribe, unsubscribe, react, edit, delete and read share a bucket of
+// commandBurst per connection, refilled at one per commandEvery, so that a
+// member cannot make the gateways and Redis work in a loop.
+const (
+	commandEvery = 100 * time.Millisecond
+	commandBurst = 20
+)
+
+// bucket is a token bucket owned by one goroutine (the reader).
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// allow takes a token at now from a bucket of burst tokens refilled at
+// one per every.
+func (b *bucket) allow(now time.Time, every time.Duration, burst float64) bool {
+	if b.at.IsZero() {
+		b.tokens, b.at = burst, now
+	}
+	b.tokens = min(burst, b.tokens+float64(now.Sub(b.at))/float64(every))
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
 // isCommand reports whether a text frame that is not PING nor an ack is
 // for the space commands: a JSON object, on a gateway with Config.Spaces,
 // from an authenticated connection. Anything else is ignored, as before.
@@ -41,6 +71,14 @@ func (c *conn) command(ctx context.Context, data []byte) {
 	ctx, cancel := context.WithTimeout(ctx, c.env.spacesTimeout)
 	defer cancel()
 	ok := protocol.OK{RID: cmd.RID}
+	switch cmd.Action {
+	case protocol.ActionSend, protocol.ActionTyping: // limited by their own buckets
+	default:
+		if !c.commands.allow(c.env.now(), commandEvery, commandBurst) {
+			c.answerErr(cmd.RID, protocol.CodeRateLimited, "too many commands on this connection")
+			return
+		}
+	}
 	err = c.run1(ctx, cmd, &ok)
 	if err != nil {
 		c.answerErr(cmd.RID, codeOf(err), messageOf(err))
@@ -58,16 +96,25 @@ func (c *conn) run1(ctx context.Context, cmd protocol.Command, ok *protocol.OK) 
 		if !validID(cmd.Space) {
 			return space.ErrNotFound
 		}
-		member, _, err := sp.IsMember(ctx, c.site, cmd.Space, c.principal)
-		switch {
-		case err != nil:
-			return err
-		case !member:
-			return space.ErrNotFound
-		case !c.env.hub.subscribe(c, cmd.Space):
-			return errTooManySubscriptions
+		for range maxStaleReads {
+			gen := c.env.hub.generation(c.site, c.principal)
+			member, _, err := sp.IsMember(ctx, c.site, cmd.Space, c.principal)
+			if err != nil {
+				return err
+			}
+			if !member {
+				return space.ErrNotFound
+			}
+			ok, stale := c.env.hub.subscribe(c, cmd.Space, gen)
+			switch {
+			case stale: // an event overtook the read: read again
+				continue
+			case !ok:
+				return errTooManySubscriptions
+			}
+			return nil
 		}
-		return nil
+		return errStaleMembership
 	case protocol.ActionUnsubscribe:
 		c.env.hub.unsubscribe(c, cmd.Space)
 		return nil
@@ -145,16 +192,5 @@ func (c *conn) expired() bool {
 
 // typingAllowed takes a token from c's typing bucket. Reader only.
 func (c *conn) typingAllowed() bool {
-	now := c.env.now()
-	if c.typingAt.IsZero() {
-		c.typingTokens, c.typingAt = typingBurst, now
-	}
-	refill := float64(now.Sub(c.typingAt)) / float64(typingEvery)
-	c.typingTokens = min(typingBurst, c.typingTokens+refill)
-	c.typingAt = now
-	if c.typingTokens < 1 {
-		return false
-	}
-	c.typingTokens--
-	return true
+	return c.typing.allow(c.env.now(), typingEvery, typingBurst)
 }

@@ -61,9 +61,8 @@ type conn struct {
 	spaces spaceSet
 	// ids this connection sent (command.go); guards itself
 	sent sentIDs
-	// the typing bucket (command.go); owned by the reader
-	typingTokens float64
-	typingAt     time.Time
+	// the typing and command buckets (command.go); owned by the reader
+	typing, commands bucket
 
 	// immutable after ServeHTTP sets them; only with Config.Inbox (inbox.go)
 	reader history.Reader // site, principal and principals: whose inbox

@@ -37,6 +37,7 @@ type handshake struct {
 	device string        // the ?device= id, valid or ""
 	id     auth.Identity // valid when err is nil
 	spaces spaceSet      // the user's spaces (Config.Spaces), read before the upgrade
+	gen    uint64        // the membership generation before spaces was read
 	err    error         // why the token was refused; told over the socket
 	start  time.Time     // ServeHTTP's entry, for the handshake durations
 }
@@ -143,6 +144,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 		return hs, false
 	}
 	if g.cfg.Spaces != nil {
+		hs.gen = g.hub.generation(host, hs.id.Principal)
 		hs.spaces = g.loadSpaces(r.Context(), host, hs.id.Principal)
 	}
 	return hs, true
@@ -219,6 +221,7 @@ func (g *Gateway) serveConn(ws *websocket.Conn, raw *wireConn, t *ticket, hs han
 		g.stats.accepted.Add(1)
 		g.stats.admitted.Since(hs.start)
 		c.log.Debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
+		g.settleSpaces(c, hs.gen)
 		c.run()
 		return
 	}

@@ -17,6 +17,7 @@ type hub struct {
 	sites  map[string]map[string]map[*conn]struct{} // site -> principal -> connections
 	all    map[*conn]struct{}                       // every indexed connection
 	spaces map[string]map[string]map[*conn]struct{} // site -> space id -> member connections (spaces.go)
+	gens   [genBuckets]uint64                       // membership events per bucket of (site, principal) (spaces.go)
 	admits admissions                               // (admission.go)
 }
 

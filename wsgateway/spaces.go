@@ -2,6 +2,8 @@ package wsgateway
 
 import (
 	"context"
+	"errors"
+	"hash/fnv"
 	"strings"
 	"sync"
 
@@ -54,6 +56,37 @@ const (
 	// MaxSubscriptions is how many spaces one connection may subscribe to.
 	MaxSubscriptions = 100
 )
+
+// genBuckets is how many membership generations the hub keeps: a
+// generation counts the membership events of the principals of its
+// bucket (site and principal hashed). A Redis read of someone's
+// membership (IsMember, MemberOf) is applied only if no event of its
+// bucket was applied meanwhile, otherwise it is read again: an event can
+// never be undone by a read that started before it. Two principals
+// sharing a bucket only cost a re-read.
+const genBuckets = 1024
+
+// maxStaleReads bounds the re-reads of one membership read that events
+// keep overtaking; beyond, the operation fails as unavailable.
+const maxStaleReads = 4
+
+// errStaleMembership: membership reads kept being overtaken by events.
+var errStaleMembership = errors.New("membership changing too fast, try again")
+
+func genIndex(site, principal string) int {
+	h := fnv.New32a()
+	h.Write([]byte(site))
+	h.Write([]byte{0})
+	h.Write([]byte(principal))
+	return int(h.Sum32() % genBuckets)
+}
+
+// generation returns the membership generation of principal on site.
+func (h *hub) generation(site, principal string) uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.gens[genIndex(site, principal)]
+}
 
 // spaceSet is a connection's spaces: id -> subscribed. Guarded by hub.mu.
 type spaceSet map[string]bool
@@ -147,13 +180,19 @@ func (h *hub) joinLocked(c *conn, id string, subscribed bool) {
 	}
 }
 
-// subscribe marks space id subscribed on c, a member. It reports false
-// when c is no longer indexed or already has MaxSubscriptions.
-func (h *hub) subscribe(c *conn, id string) bool {
+// subscribe marks space id subscribed on c, found a member at membership
+// generation gen. It reports stale, and changes nothing, when a membership
+// event of c's principal was applied since gen (the read must be made
+// again), and ok false when c is no longer indexed or already has
+// MaxSubscriptions.
+func (h *hub) subscribe(c *conn, id string, gen uint64) (ok, stale bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.gens[genIndex(c.site, c.principal)] != gen {
+		return false, true
+	}
 	if _, ok := h.all[c]; !ok {
-		return false
+		return false, false
 	}
 	if !c.spaces[id] {
 		n := 0
@@ -163,11 +202,11 @@ func (h *hub) subscribe(c *conn, id string) bool {
 			}
 		}
 		if n >= MaxSubscriptions {
-			return false
+			return false, false
 		}
 	}
 	h.joinLocked(c, id, true)
-	return true
+	return true, false
 }
 
 // unsubscribe clears the subscription of c to space id (it stays a member).
@@ -185,6 +224,7 @@ func (h *hub) unsubscribe(c *conn, id string) {
 func (h *hub) memberChange(site, id, principal string, joined bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.gens[genIndex(site, principal)]++
 	for c := range h.sites[site][principal] {
 		if c.principal != principal {
 			continue

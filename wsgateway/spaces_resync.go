@@ -32,30 +32,50 @@ func (g *Gateway) SpacesResync() {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SpacesTimeout)
-				defer cancel()
-				ids, err := g.cfg.Spaces.MemberOf(ctx, site, principal, MaxSpacesPerConn)
-				if err != nil {
-					g.stats.spaceErrs.Add(1)
-					g.env.warns.WarnOrDebug(g.cfg.Logger, "spaces", "wsgateway: spaces resync failed", "err", err)
-					return
-				}
-				g.hub.resetSpaces(cs, ids)
+				g.resyncUser(site, principal, cs)
 			})
 		}
 	}
 	wg.Wait()
 }
 
-// resetSpaces makes ids the spaces of each of conns (still indexed),
-// keeping the subscriptions to spaces among ids.
-func (h *hub) resetSpaces(conns []*conn, ids []string) {
+// resyncUser reads the spaces of principal on site and makes them the
+// spaces of conns (its connections there), reading again when a
+// membership event overtook the read (see genBuckets).
+func (g *Gateway) resyncUser(site, principal string, conns []*conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.SpacesTimeout)
+	defer cancel()
+	for range maxStaleReads {
+		gen := g.hub.generation(site, principal)
+		ids, err := g.cfg.Spaces.MemberOf(ctx, site, principal, MaxSpacesPerConn)
+		if err != nil {
+			g.stats.spaceErrs.Add(1)
+			g.env.warns.WarnOrDebug(g.cfg.Logger, "spaces", "wsgateway: spaces resync failed", "err", err)
+			return
+		}
+		if g.hub.resetSpaces(conns, ids, site, principal, gen) {
+			return
+		}
+	}
+	g.stats.spaceErrs.Add(1)
+	g.env.warns.WarnOrDebug(g.cfg.Logger, "spaces", "wsgateway: spaces resync kept being overtaken by membership events",
+		"principal", clip(principal))
+}
+
+// resetSpaces makes ids, read at membership generation gen, the spaces of
+// each of conns (still indexed), keeping the subscriptions to spaces among
+// ids. It reports false, and changes nothing, when a membership event of
+// principal was applied since gen.
+func (h *hub) resetSpaces(conns []*conn, ids []string, site, principal string, gen uint64) bool {
 	keep := make(map[string]struct{}, len(ids))
 	for _, id := range ids {
 		keep[id] = struct{}{}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.gens[genIndex(site, principal)] != gen {
+		return false
+	}
 	for _, c := range conns {
 		if _, ok := h.all[c]; !ok {
 			continue
@@ -70,6 +90,17 @@ func (h *hub) resetSpaces(conns []*conn, ids []string) {
 			h.joinLocked(c, id, false)
 		}
 	}
+	return true
+}
+
+// settleSpaces reads the spaces of a just admitted connection again when a
+// membership event of its principal was applied while they were read at
+// connect (gen): the event may have been missed by the read.
+func (g *Gateway) settleSpaces(c *conn, gen uint64) {
+	if g.cfg.Spaces == nil || g.hub.generation(c.site, c.principal) == gen {
+		return
+	}
+	g.resyncUser(c.site, c.principal, []*conn{c})
 }
 
 // loadSpaces reads the spaces of a connecting user (at most

@@ -334,3 +334,24 @@ func TestSpacesResync(t *testing.T) {
 	}
 	marker(t, e, "bob", b)
 }
+
+// TestCommandsLimited: a connection may send commandBurst commands other
+// than send and typing at once; the next is refused until the bucket
+// refills.
+func TestCommandsLimited(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e, f := spaceEnv(t, Config{Now: clock})
+	f.add(strings.ToLower(siteA), "s1", false, "alice")
+	a := e.connectToken(t, "alice")
+	for i := range commandBurst {
+		wantAnswer(t, command(t, a, fmt.Sprintf(`{"action":"react","rid":"%d","message":"m","emoji":"x"}`, i)), "ok", fmt.Sprint(i), "")
+	}
+	wantAnswer(t, command(t, a, `{"action":"react","rid":"x","message":"m","emoji":"x"}`), "error", "x", protocol.CodeRateLimited)
+	wantAnswer(t, command(t, a, `{"action":"typing","rid":"t","space":"s1"}`), "ok", "t", "") // its own bucket
+	mu.Lock()
+	now = now.Add(commandEvery)
+	mu.Unlock()
+	wantAnswer(t, command(t, a, `{"action":"subscribe","rid":"y","space":"s1"}`), "ok", "y", "")
+}

@@ -98,6 +98,7 @@ func (g *Gateway) ServeSSE(w http.ResponseWriter, r *http.Request) {
 		g.stats.sseAccepted.Add(1)
 		g.stats.admitted.Since(hs.start)
 		c.log.Debug("wsgateway: sse stream opened", "catch_up", c.catchUp)
+		g.settleSpaces(c, hs.gen)
 		c.run()
 	}
 }
