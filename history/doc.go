@@ -57,7 +57,12 @@
 //
 // With Config.DeliveryChannel set, the append script is the intake store
 // of every user's own inbox (storeLua; the decision to store is the same:
-// idempotency key, seen key, or the message's body). A message stored
+// idempotency key, seen key, or the message's body). There the body
+// remembers the id (for as long as it is kept, at least DedupWindow), so
+// a store sets no seen key: a body removed within DedupWindow of its store
+// (trimmed out of every index) leaves one for the rest of the window, so a
+// retry of the same id is a duplicate for DedupWindow at least, as without
+// the inbox, and for as long as its body is kept. A message stored
 // gets the next value of the site's seq "{L}:seq" (L the list key), its
 // one place in the site's order; is LPUSHed on PyAMS's list as before; is
 // published as "m <seq> <stored>" (Delivery, ParseDelivery) on the

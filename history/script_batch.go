@@ -17,7 +17,8 @@ const batchMax = 128
 // storeBatchLua is storeLua for many entries of one site in one run, as
 // AppendBatch stores the subscribers' intake (no channel, no idempotency
 // key): each entry is decided and stored exactly as storeLua would, in
-// order (a later entry with the id of an earlier one is a duplicate), and
+// order (a later entry with the id of an earlier one is a duplicate; the
+// body decides, then a seen key, and a store sets none), and
 // published on the delivery channel as it is stored, so the site's order is
 // the entries' order. What storeLua does per message and only needs once
 // per run is done once: the run first decides which entries are new, takes
@@ -52,7 +53,7 @@ for i = 1, #KEYS - 1 do
   end
   a = a + 6 + n
   e.body = pfx .. 'm:' .. e.id
-  local ts = firsts[e.id] or redis.call('GET', e.seen) or redis.call('HGET', e.body, 'ts')
+  local ts = firsts[e.id] or redis.call('HGET', e.body, 'ts') or redis.call('GET', e.seen)
   if ts then
     replies[i] = {0, ts}
   else
@@ -70,14 +71,12 @@ local log, times = {}, {}
 local stored = 0
 for _, e in ipairs(news) do
   seq = seq + 1
-  redis.call('SET', e.seen, e.sv, 'PX', window)
   local chat = e.cat == '` + ChatCategory + `'
   local pushed = 0
   if not chat then
     pushed = redis.pcall('LPUSH', KEYS[1], e.b)
   end
   if type(pushed) == 'table' and pushed.err then
-    redis.call('DEL', e.seen)
     replies[e.i] = pushed
   else
     local sent = redis.pcall('PUBLISH', chan, 'm ' .. seq .. ' ' .. e.b)
@@ -85,10 +84,9 @@ for _, e in ipairs(news) do
       if not chat then
         redis.call('LPOP', KEYS[1])
       end
-      redis.call('DEL', e.seen)
       replies[e.i] = sent
     else
-      redis.call('HSET', e.body, 'q', seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv)
+      redis.call('HSET', e.body, 'q', seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv, 'at', now)
       redis.call('PEXPIRE', e.body, bttl)
       for _, p in ipairs(e.ps) do
         local idx = pfx .. 'i:' .. p
@@ -262,10 +260,20 @@ func (s *Store) batchArgs(entries []Entry, which []int) ([]string, []any) {
 // stored: it trims each index of idxs to the inbox length (the first most
 // ids dropped that are left in no index lose their body, log and time
 // entries), PyAMS's list KEYS[1] to listLength, and prunes up to most ids
-// older than the TTL from the time index, their indexes, body and log. It
-// uses the scripts' locals pfx, length, ttl and now.
+// older than the TTL from the time index, their indexes, body and log. A
+// body removed within the dedup window of its store leaves the seen key
+// "{L}:seen:<id>" (its ts) for the rest of the window: the body is what
+// remembers a stored id. It uses the scripts' locals pfx, length, ttl,
+// window and now.
 const trimLua = `
-local function forget(old)
+local function forget(old, v)
+  local at = v[2] or redis.call('ZSCORE', pfx .. 't', old)
+  if at then
+    local left = tonumber(at) + tonumber(window) - now
+    if left > 0 then
+      redis.call('SET', pfx .. 'seen:' .. old, v[3] or '1', 'PX', left)
+    end
+  end
   redis.call('DEL', pfx .. 'm:' .. old)
   redis.call('ZREM', pfx .. 'l', old)
   redis.call('ZREM', pfx .. 't', old)
@@ -285,9 +293,9 @@ end
 for i = 1, math.min(#dropped, most) do
   local old = dropped[i]
   local kept = false
-  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
-  if pp then
-    for p in string.gmatch(pp, '[^\n]+') do
+  local v = redis.call('HMGET', pfx .. 'm:' .. old, 'p', 'at', 'ts')
+  if v[1] then
+    for p in string.gmatch(v[1], '[^\n]+') do
       if redis.call('ZSCORE', pfx .. 'i:' .. p, old) then
         kept = true
         break
@@ -295,17 +303,17 @@ for i = 1, math.min(#dropped, most) do
     end
   end
   if not kept then
-    forget(old)
+    forget(old, v)
   end
 end
 redis.call('LTRIM', KEYS[1], 0, listLength - 1)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonumber(ttl), 'LIMIT', 0, most)) do
-  local pp = redis.call('HGET', pfx .. 'm:' .. old, 'p')
-  if pp then
-    for p in string.gmatch(pp, '[^\n]+') do
+  local v = redis.call('HMGET', pfx .. 'm:' .. old, 'p', 'at', 'ts')
+  if v[1] then
+    for p in string.gmatch(v[1], '[^\n]+') do
       redis.call('ZREM', pfx .. 'i:' .. p, old)
     end
   end
-  forget(old)
+  forget(old, v)
 end
 `

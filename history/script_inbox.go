@@ -10,15 +10,18 @@ import (
 // decides exactly as appendLua does (idempotency key, then seen key; also
 // the body hash, which outlives the seen key) and, for a new message:
 //
-//  1. SET the seen key; LPUSH PyAMS's list (undone on error, as appendLua);
+//  1. LPUSH PyAMS's list (undone on error, as appendLua); no seen key: the
+//     body (step 4) remembers the id, and a body removed within the dedup
+//     window leaves a seen key for the rest of it (trimLua);
 //  2. INCR the site's seq: the message's place in the one order;
 //  3. PUBLISH the stored form on the channel when given (as appendLua), then
 //     the delivery "m <seq> <stored>" on the delivery channel; a failure
-//     undoes steps 1 and returns the error (the seq is lost: seqs are
+//     undoes step 1 and returns the error (the seq is lost: seqs are
 //     increasing, not dense);
 //  4. HSET the body "{L}:m:<id>" (q seq, b stored, s sender, c category, p
-//     principals "\n"-joined, ts seen value), PEXPIRE TTL plus a margin so
-//     that the age pruning below still finds its principals;
+//     principals "\n"-joined, ts seen value, at store time in ms), PEXPIRE
+//     TTL plus a margin so that the age pruning below still finds its
+//     principals (and at least the dedup window);
 //  5. ZADD id (score seq) to each principal's index "{L}:i:<p>", PEXPIRE
 //     TTL; ZADD it to the sender's sent index "{L}:o:<sender>" (trimmed to
 //     the inbox length: counts leave the user's own messages out); ZADD the site log "{L}:l" (score seq) and the time index "{L}:t"
@@ -45,11 +48,9 @@ if ts then
   return {0, ts}
 end
 local chat = ARGV[15] == '` + ChatCategory + `'
-redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[1])
 if not chat then
   local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
   if type(pushed) == 'table' and pushed.err then
-    redis.call('DEL', KEYS[2])
     return pushed
   end
 end
@@ -65,7 +66,6 @@ for _, s in ipairs(sends) do
     if not chat then
       redis.call('LPOP', KEYS[1])
     end
-    redis.call('DEL', KEYS[2])
     return sent
   end
 end
@@ -74,7 +74,9 @@ local ps = {}
 for i = 16, #ARGV do
   ps[#ps + 1] = ARGV[i]
 end
-redis.call('HSET', body, 'q', seq, 'b', ARGV[2], 's', ARGV[14], 'c', ARGV[15], 'p', table.concat(ps, '\n'), 'ts', ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', body, 'q', seq, 'b', ARGV[2], 's', ARGV[14], 'c', ARGV[15], 'p', table.concat(ps, '\n'), 'ts', ARGV[4], 'at', now)
 redis.call('PEXPIRE', body, ARGV[13])
 for _, p in ipairs(ps) do
   local idx = pfx .. 'i:' .. p
@@ -89,8 +91,6 @@ if ARGV[14] ~= '' and not chat then
   end
   redis.call('PEXPIRE', own, ttl)
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZADD', pfx .. 'l', seq, id)
 redis.call('PEXPIRE', pfx .. 'l', ARGV[13])
 redis.call('ZADD', pfx .. 't', now, id)
@@ -98,7 +98,7 @@ redis.call('PEXPIRE', pfx .. 't', ARGV[13])
 if KEYS[3] then
   redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
 end
-local most, idxs, listLength = 64, {}, tonumber(ARGV[3])
+local window, most, idxs, listLength = ARGV[1], 64, {}, tonumber(ARGV[3])
 for _, p in ipairs(ps) do
   idxs[#idxs + 1] = pfx .. 'i:' .. p
 end
@@ -112,9 +112,11 @@ func (s *Store) prefix(host string) string { return "{" + s.ListKey(host) + "}:"
 
 // bodyTTL is how long a body is kept: the TTL plus a margin (the TTL
 // itself, at most a day), so that the age pruning, which runs at each
-// store, still finds the principals of a message it removes.
+// store, still finds the principals of a message it removes; and at least
+// the dedup window, since the body is what remembers a stored id (a body
+// removed earlier leaves a seen key for the rest of the window).
 func (s *Store) bodyTTL() int64 {
-	return s.inboxTTL + min(s.inboxTTL, (24*time.Hour).Milliseconds())
+	return max(s.inboxTTL+min(s.inboxTTL, (24*time.Hour).Milliseconds()), s.window)
 }
 
 // inboxArgs appends the store script's own arguments for e to args.

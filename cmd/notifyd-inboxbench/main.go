@@ -58,6 +58,7 @@ func main() {
 		log.Fatal(err)
 	}
 	before := usedMemory(ctx, rdb)
+	cpuBefore, callsBefore := redisWork(ctx, rdb)
 	rng := rand.New(rand.NewPCG(1, 2))
 	ts := message.FormatTimestamp(time.Now())
 	var gen message.IDGen
@@ -79,11 +80,14 @@ func main() {
 		}
 	}
 	after := usedMemory(ctx, rdb)
+	cpuAfter, callsAfter := redisWork(ctx, rdb)
 	kept, _ := rdb.ZCard(ctx, "{bench::"+host+"}:l").Result()
 	if *messages > 0 {
 		fmt.Printf("stored %d messages (%d users, %d groups, %.0f%% targeted, %.0f%% broadcast) in %v\n",
 			*messages, *users, *groups, *targeted*100, *broadcast*100, time.Since(start).Round(time.Millisecond))
 		fmt.Printf("store: %.1f µs per message (AppendBatch of %d, one client)\n", float64(storeTime.Microseconds())/float64(*messages), *batch)
+		fmt.Printf("redis: %.1f µs CPU, %.1f commands (scripts' own included) per message\n",
+			float64((cpuAfter-cpuBefore).Microseconds())/float64(*messages), float64(callsAfter-callsBefore)/float64(*messages))
 		fmt.Printf("memory: %d MB used; %d messages kept (bodies); %.0f bytes per stored message, %.0f per kept message\n",
 			(after-before)>>20, kept, float64(after-before)/float64(*messages), float64(after-before)/float64(kept))
 	}
@@ -177,6 +181,32 @@ func usedMemory(ctx context.Context, rdb *redis.Client) int64 {
 	}
 	log.Fatal("no used_memory in INFO memory")
 	return 0
+}
+
+// redisWork returns the CPU Redis has used (user and system) and the
+// commands it has run, scripts' own commands included (INFO commandstats).
+func redisWork(ctx context.Context, rdb *redis.Client) (time.Duration, int64) {
+	info, err := rdb.Info(ctx, "cpu", "commandstats").Result()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var cpu float64
+	var calls int64
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		for _, k := range []string{"used_cpu_sys:", "used_cpu_user:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				cpu += f
+			}
+		}
+		if _, v, ok := strings.Cut(line, ":calls="); ok && strings.HasPrefix(line, "cmdstat_") {
+			v, _, _ = strings.Cut(v, ",")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			calls += n
+		}
+	}
+	return time.Duration(cpu * float64(time.Second)), calls
 }
 
 func pct(d []time.Duration, p int) time.Duration {
