@@ -47,10 +47,13 @@ type handshake struct {
 // connection limit, the upgrade, then the connection's whole life. Every
 // refusal that does not need the socket is an HTTP error before the upgrade;
 // a token problem is told over the socket (browsers cannot read the status
-// of a refused upgrade). ServeHTTP returns when the connection has ended and
-// every goroutine it started has been joined. The time from its entry to
-// the admission or the refusal is recorded (Stats.HandshakeAccepted,
-// HandshakeRefused).
+// of a refused upgrade). Once upgraded, the connection is handed to a
+// goroutine of its own (serveConn) and ServeHTTP returns, so that neither
+// net/http's per-request state (its 4 KB response buffer, the request and
+// its headers) nor the handshake's grown stack stays with an idle socket;
+// Shutdown waits for those goroutines as it waits for ServeHTTP calls. The
+// time from its entry to the admission or the refusal is recorded
+// (Stats.HandshakeAccepted, HandshakeRefused).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	upgraded := false
@@ -63,7 +66,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.rejectHTTP(w, RejectShutdown)
 		return
 	}
-	defer g.calls.leave()
+	handedOff := false // the connection's goroutine leaves and releases
+	defer func() {
+		if !handedOff {
+			g.calls.leave()
+		}
+	}()
 	host, ok := g.precheck(w, r)
 	if !ok {
 		return
@@ -73,7 +81,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.rejectHTTP(w, RejectCapacity)
 		return
 	}
-	defer t.release()
+	defer func() {
+		if !handedOff {
+			t.release()
+		}
+	}()
 	hs, ok := g.authenticate(w, r, t, host)
 	if !ok {
 		return
@@ -86,7 +98,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	upgraded = true
 	hs.start = start
-	g.serveConn(ws, raw, t, hs)
+	handedOff = true
+	go func() { // owned by g.calls: Shutdown waits for it
+		defer g.calls.leave()
+		defer t.release()
+		g.serveConn(ws, raw, t, hs)
+	}()
 }
 
 // precheck applies the checks that need neither the token nor a slot: the

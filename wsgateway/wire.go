@@ -67,11 +67,22 @@ func (w *wireConn) writeWithin(b []byte, timeout time.Duration) error {
 	return err
 }
 
-// wrapHijacked puts a wireConn under the library: the connection and the
-// write half of the buffered reader/writer Accept gets from Hijack.
+// libReadBuffer is the size of the library's read buffer. Clients send
+// little (pings, PyAMS's PING, commands of a few hundred bytes); a larger
+// frame is read straight into the library's buffer past this one. It
+// replaces net/http's 4 KB buffer, which an idle socket would keep.
+const libReadBuffer = 1024
+
+// wrapHijacked puts a wireConn under the library: the connection, a small
+// write buffer, and a small read buffer unless the client already sent bytes
+// past its request (net/http's reader holds them: it is kept).
 func wrapHijacked(c net.Conn, brw *bufio.ReadWriter) (*wireConn, *bufio.ReadWriter) {
 	w := &wireConn{Conn: c}
-	return w, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w, libWriteBuffer))
+	r := brw.Reader
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(w, libReadBuffer)
+	}
+	return w, bufio.NewReadWriter(r, bufio.NewWriterSize(w, libWriteBuffer))
 }
 
 // appendTextFrame appends a final, unmasked text frame carrying p to b
