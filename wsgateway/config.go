@@ -97,6 +97,7 @@ const (
 
 	DefaultInboxPage          = 100
 	DefaultInboxTimeout       = 5 * time.Second
+	DefaultBadgeInterval      = 100 * time.Millisecond
 	DefaultRecountConcurrency = 4
 	DefaultSpacesTimeout      = 5 * time.Second
 	// DefaultSpacesReadLimit is ReadLimit's default with Spaces: a send
@@ -173,6 +174,15 @@ type Config struct {
 	// recount the connected users who could see a retracted message. Zero
 	// value: DefaultRecountConcurrency (4). Negative is an error.
 	RecountConcurrency int
+	// BadgeInterval is the shortest time between two inbox frames a
+	// connection gets because new messages arrived: the messages go out at
+	// once, and the badge after the first follows at most once per interval,
+	// always with the latest counts (a badge is a state: a burst of 100
+	// messages needs one, not 100 frames). Counts changed by a read, an
+	// unread or a recount are sent at once. Zero value:
+	// DefaultBadgeInterval (100ms). Negative: an inbox frame after every
+	// batch of messages the writer sends.
+	BadgeInterval time.Duration
 
 	// MaxConnections bounds the connections of this gateway, counting those
 	// being set up; one more is refused with 503 before the upgrade. Zero
@@ -253,6 +263,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.InboxPage, DefaultInboxPage)
 	setDefault(&cfg.InboxTimeout, DefaultInboxTimeout)
 	setDefault(&cfg.RecountConcurrency, DefaultRecountConcurrency)
+	setDefault(&cfg.BadgeInterval, DefaultBadgeInterval)
 	setDefault(&cfg.MaxConnections, DefaultMaxConnections)
 	setDefault(&cfg.MaxConnectionsPerPrincipal, DefaultMaxConnectionsPerPrincipal)
 	setDefault(&cfg.ConnectRate, DefaultConnectRate)

@@ -24,6 +24,7 @@ type connEnv struct {
 	inbox         Inbox         // nil without Config.Inbox
 	inboxPage     int
 	inboxTimeout  time.Duration
+	badgeInterval time.Duration // <= 0: an inbox frame per message (badge.go)
 	stats         *counters
 	warns         *lograte.Limiter // rate-limits the slow-consumer and auth-unavailable Warns
 	spaces        Spaces           // nil without Config.Spaces (spaces.go, command.go)

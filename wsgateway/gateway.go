@@ -61,6 +61,7 @@ func New(cfg Config) (*Gateway, error) {
 			inbox:         cfg.Inbox,
 			inboxPage:     cfg.InboxPage,
 			inboxTimeout:  cfg.InboxTimeout,
+			badgeInterval: cfg.BadgeInterval,
 			stats:         stats,
 			warns:         lograte.New(slowWarnEvery, cfg.Now),
 			spaces:        cfg.Spaces,

@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
@@ -58,6 +59,12 @@ type inboxState struct {
 	known  bool          // counts were read (or set by InboxChanged): the inbox frame may be sent
 	prefs  history.Prefs // muted categories
 	pre    int           // items queued before the counts were read: already counted
+
+	// the badge throttle (badge.go)
+	dirty     bool        // counts changed by messages since the last inbox frame
+	lastBadge time.Time   // when the last inbox frame was queued
+	badge     *time.Timer // fires when a held-back badge is due; nil until needed
+	armed     bool        // badge is set to fire
 }
 
 // MaxDeviceLength is the longest ?device= id.
@@ -143,6 +150,8 @@ func (c *conn) inboxFailed(what string, err error) {
 
 // writeInbox sends c's counts.
 func (c *conn) writeInbox(ctx context.Context) {
+	c.ib.dirty = false
+	c.ib.lastBadge = c.env.now()
 	c.batchInbox++ // counted once written (flush)
 	c.writeFrame(ctx, protocol.InboxFrame(c.ib.counts.Unread, c.ib.counts.Unseen))
 }
@@ -181,7 +190,7 @@ func (c *conn) writeItem(ctx context.Context, it item, seen idSet) {
 		}
 		c.ib.counts.Unread++
 		c.ib.counts.Unseen++
-		c.writeInbox(ctx)
+		c.ib.dirty = true // sent at the end of the batch or later (badge.go)
 	case kindUpdate:
 		if c.ib.prefs.Mutes(m.category) {
 			c.env.stats.mutedByPrefs.Add(1)

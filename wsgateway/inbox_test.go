@@ -216,7 +216,8 @@ func TestInboxReplayGap(t *testing.T) {
 // sets them on every connection of that user, and only of that user.
 func TestInboxLiveCounts(t *testing.T) {
 	t.Parallel()
-	e := newInboxEnv(t, Config{}, history.Config{})
+	// A badge after every batch: the throttle has its own test.
+	e := newInboxEnv(t, Config{BadgeInterval: -1}, history.Config{})
 	old := e.msg("users:zed", "old", "test", "users:bob")
 	e.stored(t, old)
 	tab1 := e.connect(t, siteA, "users:bob", "users:bob")

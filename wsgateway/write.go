@@ -28,6 +28,9 @@ func (c *conn) writeLoop(ctx context.Context) {
 		if c.muteTimer != nil {
 			c.muteTimer.Stop()
 		}
+		if c.ib.badge != nil {
+			c.ib.badge.Stop()
+		}
 	}()
 	var seen idSet
 	var spare []item // the queue's other buffer (queue.take)
@@ -53,6 +56,11 @@ func (c *conn) writeLoop(ctx context.Context) {
 			c.expire(ctx)
 		case <-c.muteGraceC():
 			c.stop(stopMuteGrace)
+		case <-c.badgeC():
+			c.ib.armed = false
+			if c.ib.dirty {
+				c.writeInbox(ctx)
+			}
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
 		case <-c.send.wake:
@@ -73,9 +81,10 @@ func (c *conn) writeQueued(ctx context.Context, items []item, seen idSet) []item
 			c.writeItem(ctx, it, seen)
 		}
 		if c.wfailed || c.stopping.Load() {
-			break
+			return items
 		}
 	}
+	c.badgeDue(ctx)
 	return items
 }
 

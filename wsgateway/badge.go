@@ -1,0 +1,45 @@
+package wsgateway
+
+import (
+	"context"
+	"time"
+)
+
+// The badge throttle (Config.BadgeInterval). A message delivered with the
+// inbox on raises the connection's counts; the inbox frame that tells them
+// is written with the batch of messages when the last one is older than the
+// interval, and otherwise held back and written by the writer when the
+// interval has passed, with the counts of that moment. A connection in a
+// burst thus gets its messages at once and a badge a few times a second,
+// instead of one inbox frame per message (half of the frames it was sent).
+// Writer only.
+
+// badgeDue writes the inbox frame if the counts changed and the interval
+// since the last one has passed, or arms the badge timer for the rest of it.
+func (c *conn) badgeDue(ctx context.Context) {
+	if !c.ib.dirty || c.wfailed {
+		return
+	}
+	wait := c.env.badgeInterval - c.env.now().Sub(c.ib.lastBadge)
+	if wait <= 0 {
+		c.writeInbox(ctx)
+		return
+	}
+	if c.ib.armed {
+		return
+	}
+	c.ib.armed = true
+	if c.ib.badge == nil {
+		c.ib.badge = time.NewTimer(wait)
+	} else {
+		c.ib.badge.Reset(wait)
+	}
+}
+
+// badgeC is the channel of c's badge timer while it is armed, else nil.
+func (c *conn) badgeC() <-chan time.Time {
+	if !c.ib.armed {
+		return nil
+	}
+	return c.ib.badge.C
+}
