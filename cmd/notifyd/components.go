@@ -186,7 +186,8 @@ func (c *components) buildGateway(context.Context) error {
 		ConnectRate: c.cfg.ConnectRate, ConnectBurst: c.cfg.ConnectBurst, ClientIPHeader: c.cfg.ClientIPHeader,
 		ReplayConcurrency: c.cfg.ReplayConcurrency,
 		ExpiryMode:        c.cfg.WSExpiryMode, MuteGrace: c.cfg.WSMuteGrace,
-		Logger: c.log.With("component", "wsgateway"),
+		BadgeInterval: c.cfg.BadgeInterval,
+		Logger:        c.log.With("component", "wsgateway"),
 	}
 	if c.inboxOn() { // a nil *history.Store in the interface would not read as "off"
 		cfg.Inbox = c.history
