@@ -118,9 +118,12 @@ type Config struct {
 	// Sites checks origins (Check) and names the site of a request (Of).
 	// Required.
 	Sites *site.Policy
-	// QueueSize is how many messages may wait for one connection's writer;
-	// one more closes the connection with protocol.CloseSlowConsumer. Zero value:
-	// DefaultQueueSize (256). Negative is an error.
+	// QueueSize is how many messages may wait for one connection's writer
+	// while its write to the socket is blocked (the client does not read);
+	// one more closes the connection with protocol.CloseSlowConsumer. While
+	// the socket takes what is written, the queue may hold 16 times as many
+	// (see conn.enqueue). Zero value: DefaultQueueSize (256). Negative is an
+	// error.
 	QueueSize int
 	// WriteTimeout bounds each write to a socket; a write that exceeds it
 	// drops the connection. Zero value: DefaultWriteTimeout (10s). Negative

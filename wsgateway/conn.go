@@ -171,10 +171,22 @@ func (c *conn) run() {
 	wg.Wait()
 }
 
-// enqueue offers it to the writer without blocking; a full queue stops the
-// connection as a slow consumer and reports false.
+// slackFactor is how far past QueueSize a connection's queue may grow
+// while its socket takes everything written (the server is behind, not the
+// client): QueueSize times this bounds its memory.
+const slackFactor = 16
+
+// enqueue offers it to the writer without blocking and reports whether it
+// was queued. A slow consumer is a client that does not read: a full queue
+// stops the connection (stopSlow) when its writer is blocked writing to the
+// socket, or when the queue holds slackFactor times QueueSize items; while
+// the socket takes what is written, the queue grows (a gateway short of
+// CPU is behind its clients, not the other way round).
 func (c *conn) enqueue(it item) bool {
 	if c.send.push(it) {
+		return true
+	}
+	if (c.raw == nil || !c.raw.blocked()) && c.send.pushUpTo(it, slackFactor*c.send.limit) {
 		return true
 	}
 	c.stop(stopSlow)

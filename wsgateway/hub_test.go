@@ -67,6 +67,8 @@ func TestHubOverflowStopsConn(t *testing.T) {
 	t.Parallel()
 	h := newHub()
 	slow := fakeConn(1, siteA, "users:slow", 2)
+	slow.raw = &wireConn{}
+	slow.raw.writing.Store(true) // its writer is blocked: the client does not read
 	h.add(slow)
 	m := newMessage(siteA, "", "m", "users:slow")
 	push := m.PushJSON()

@@ -26,9 +26,12 @@ func newQueue(limit int) *queue {
 
 // push appends it and wakes the writer; it reports false, and appends
 // nothing, when limit items are already waiting.
-func (q *queue) push(it item) bool {
+func (q *queue) push(it item) bool { return q.pushUpTo(it, q.limit) }
+
+// pushUpTo is push with another limit.
+func (q *queue) pushUpTo(it item, limit int) bool {
 	q.mu.Lock()
-	if len(q.items) >= q.limit {
+	if len(q.items) >= limit {
 		q.mu.Unlock()
 		return false
 	}

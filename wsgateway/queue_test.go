@@ -58,3 +58,30 @@ func TestQueueBuffers(t *testing.T) {
 		t.Fatalf("a drained queue kept a buffer of %d", cap(q.items))
 	}
 }
+
+// TestEnqueueSlowMeansNotReading: past QueueSize, a connection whose socket
+// takes what is written (the writer is not blocked) keeps queueing, up to
+// slackFactor times QueueSize; one whose writer is blocked on the socket
+// is stopped as a slow consumer at QueueSize.
+func TestEnqueueSlowMeansNotReading(t *testing.T) {
+	behind := newConn(nil, 1, nil, siteA, 4)
+	behind.raw = &wireConn{}
+	for i := range 4 * slackFactor {
+		if !behind.enqueue(item{}) {
+			t.Fatalf("item %d refused: the socket was not blocked", i)
+		}
+	}
+	if behind.enqueue(item{}) || behind.req != stopSlow {
+		t.Fatalf("past %d items: queued, or stopped for %v", 4*slackFactor, behind.req)
+	}
+
+	stuck := newConn(nil, 2, nil, siteA, 4)
+	stuck.raw = &wireConn{}
+	for range 4 {
+		stuck.enqueue(item{})
+	}
+	stuck.raw.writing.Store(true) // a write is blocked: the client does not read
+	if stuck.enqueue(item{}) || stuck.req != stopSlow {
+		t.Fatalf("a full queue behind a blocked write: queued, or stopped for %v", stuck.req)
+	}
+}

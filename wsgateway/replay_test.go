@@ -3,6 +3,7 @@ package wsgateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -227,10 +228,11 @@ func TestReplayInterrupted(t *testing.T) {
 			}
 		}, protocol.CloseRevoked, DisconnectRevoked},
 		// Replay does not use the queue, but live messages queue meanwhile
-		// and overflow it as usual.
+		// and overflow it: the writer is not blocked on the socket, so the
+		// queue holds slackFactor times QueueSize first.
 		{"queue overflow", 2, func(e *testEnv) {
-			for i := range 3 {
-				m := histMsg("id-"+string(rune('a'+i)), siteA, "users:zed", "users:alice")
+			for i := range 2*slackFactor + 1 {
+				m := histMsg(fmt.Sprintf("id-%03d", i), siteA, "users:zed", "users:alice")
 				e.g.Deliver(m, m.PushJSON())
 			}
 		}, protocol.CloseSlowConsumer, DisconnectSlow},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,8 +41,14 @@ const maxBatch = 64 << 10
 // socket, the library's and the writer's, goes through it, one at a time.
 type wireConn struct {
 	net.Conn
-	mu sync.Mutex // held for the duration of each Write
+	mu      sync.Mutex  // held for the duration of each Write
+	writing atomic.Bool // a batch write is in progress (blocked)
 }
+
+// blocked reports whether a batch write has not returned yet: the socket's
+// buffer is full because the client does not read fast enough, or the
+// write is under way right now.
+func (w *wireConn) blocked() bool { return w.writing.Load() }
 
 // Write writes b whole before any other write may start. The library's
 // writes come here.
@@ -60,7 +67,9 @@ func (w *wireConn) writeWithin(b []byte, timeout time.Duration) error {
 	if err := w.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
+	w.writing.Store(true)
 	_, err := w.Conn.Write(b)
+	w.writing.Store(false)
 	if derr := w.Conn.SetWriteDeadline(time.Time{}); err == nil {
 		err = derr
 	}
