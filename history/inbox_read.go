@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/redis/go-redis/v9"
 )
 
 var _ Inbox = (*Store)(nil)
@@ -43,6 +44,15 @@ func (s *Store) checkReader(op string, r Reader) error {
 
 // runUser runs userLua's op for r with the op's arguments.
 func (s *Store) runUser(ctx context.Context, op string, r Reader, args ...any) (any, error) {
+	v, err := s.userScript.Run(ctx, s.rdb, []string{s.userKey(r.Host, r.User)}, s.userArgs(op, r, args)...).Result()
+	if err != nil {
+		return nil, unavailable(ctx, "inbox "+op, err)
+	}
+	return v, nil
+}
+
+// userArgs are the arguments of userLua's op for r.
+func (s *Store) userArgs(op string, r Reader, args []any) []any {
 	ps := slices.Clone(r.Principals)
 	slices.Sort(ps)
 	ps = slices.Compact(ps)
@@ -51,12 +61,7 @@ func (s *Store) runUser(ctx context.Context, op string, r Reader, args ...any) (
 	for _, p := range ps {
 		all = append(all, p)
 	}
-	all = append(all, args...)
-	v, err := s.userScript.Run(ctx, s.rdb, []string{s.userKey(r.Host, r.User)}, all...).Result()
-	if err != nil {
-		return nil, unavailable(ctx, "inbox "+op, err)
-	}
-	return v, nil
+	return append(all, args...)
 }
 
 // runCounts runs an op of userLua that answers counts.
@@ -67,6 +72,50 @@ func (s *Store) runCounts(ctx context.Context, op string, r Reader, args ...any)
 	v, err := s.runUser(ctx, op, r, args...)
 	if err != nil {
 		return Counts{}, err
+	}
+	return s.countsOf(ctx, op, v, nil)
+}
+
+// Opening is what a websocket reads when it opens: r's counts and r.User's
+// preferences, each with the error of its own read.
+type Opening struct {
+	Counts    Counts
+	CountsErr error
+	Prefs     Prefs
+	PrefsErr  error
+}
+
+// CountPrefs returns what Count and Prefs return, in one round trip.
+func (s *Store) CountPrefs(ctx context.Context, r Reader) Opening {
+	if err := s.checkReader("count", r); err != nil {
+		return Opening{CountsErr: err, Prefs: Prefs{Muted: []string{}}, PrefsErr: err}
+	}
+	pipe := s.rdb.Pipeline()
+	cnt := s.userScript.EvalSha(ctx, pipe, []string{s.userKey(r.Host, r.User)}, s.userArgs("count", r, nil)...)
+	pf := pipe.Get(ctx, s.prefix(r.Host)+"pf:"+r.User)
+	_, _ = pipe.Exec(ctx) // each command keeps its own error
+	var o Opening
+	if redis.HasErrorPrefix(cnt.Err(), "NOSCRIPT") {
+		o.Counts, o.CountsErr = s.Count(ctx, r) // loads the script
+	} else {
+		o.Counts, o.CountsErr = s.countsOf(ctx, "count", cnt.Val(), cnt.Err())
+	}
+	raw, err := pf.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		o.PrefsErr = unavailable(ctx, "prefs", err)
+	} else {
+		o.Prefs = decodePrefs(raw)
+	}
+	if o.Prefs.Muted == nil {
+		o.Prefs.Muted = []string{}
+	}
+	return o
+}
+
+// countsOf reads the counts of a userLua reply.
+func (s *Store) countsOf(ctx context.Context, op string, v any, err error) (Counts, error) {
+	if err != nil {
+		return Counts{}, unavailable(ctx, "inbox "+op, err)
 	}
 	a, ok := v.([]any)
 	if !ok || len(a) != 2 {

@@ -326,3 +326,43 @@ func TestInboxCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestCountPrefs: the one-round-trip read a websocket makes when it opens
+// answers what Count and Prefs answer, whether the script is cached or not
+// (NOSCRIPT: it falls back and loads it).
+func TestCountPrefs(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			ctx := context.Background()
+			h, _ := inboxHistory(t, rdb, history.Config{})
+			storeAll(t, h,
+				note("id-1", "users:alice", "content.review", "users:bob"),
+				note("id-2", "users:alice", "site.news", message.Authenticated),
+				note("id-3", "users:alice", "site.alerts", "users:bob"),
+			)
+			if err := h.SetPrefs(ctx, testHost, "users:bob", history.Prefs{Muted: []string{"site.*"}}); err != nil {
+				t.Fatal(err)
+			}
+			for _, flush := range []bool{true, false} {
+				if flush {
+					if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				o := h.CountPrefs(ctx, bob)
+				wantCounts(t, "CountPrefs", o.Counts, o.CountsErr, 1, 1)
+				if o.PrefsErr != nil || !slices.Equal(o.Prefs.Muted, []string{"site.*"}) {
+					t.Fatalf("flush %v: prefs %+v, %v", flush, o.Prefs, o.PrefsErr)
+				}
+			}
+			o := h.CountPrefs(ctx, history.Reader{Host: testHost, User: "users:nobody", Principals: []string{"users:nobody"}})
+			wantCounts(t, "CountPrefs of a new user", o.Counts, o.CountsErr, 0, 0)
+			if o.PrefsErr != nil || o.Prefs.Muted == nil || len(o.Prefs.Muted) != 0 {
+				t.Fatalf("new user's prefs %+v, %v", o.Prefs, o.PrefsErr)
+			}
+		})
+	}
+}

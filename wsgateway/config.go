@@ -52,6 +52,9 @@ type Inbox interface {
 	Count(ctx context.Context, r history.Reader) (history.Counts, error)
 	// Prefs returns user's preferences on host.
 	Prefs(ctx context.Context, host, user string) (history.Prefs, error)
+	// CountPrefs returns r's counts and r.User's preferences in one round
+	// trip, each with its own error.
+	CountPrefs(ctx context.Context, r history.Reader) history.Opening
 	// Ack records that r's device received everything up to id;
 	// DeviceCursor returns the last id acknowledged ("" when none).
 	Ack(ctx context.Context, r history.Reader, device, id string) error

@@ -117,21 +117,20 @@ func (c *conn) startInbox(ctx context.Context) idSet {
 	st.pre = c.send.len() // delivered before the count starts: counted by it
 	cctx, cancel := c.inboxCall(ctx)
 	defer cancel()
-	counts, err := c.env.inbox.Count(cctx, c.reader)
-	if err != nil {
+	o := c.env.inbox.CountPrefs(cctx, c.reader)
+	if o.CountsErr != nil {
 		if !c.ending() {
-			c.inboxFailed("count", err)
+			c.inboxFailed("count", o.CountsErr)
 		}
 	} else {
-		st.counts, st.known = counts, true
+		st.counts, st.known = o.Counts, true
 	}
-	prefs, err := c.env.inbox.Prefs(cctx, c.site, c.principal)
-	if err != nil {
+	if o.PrefsErr != nil {
 		if !c.ending() {
-			c.inboxFailed("preferences", err)
+			c.inboxFailed("preferences", o.PrefsErr)
 		}
 	} else {
-		st.prefs = prefs
+		st.prefs = o.Prefs
 	}
 	if st.known {
 		c.writeInbox(ctx)

@@ -471,6 +471,9 @@ func (failingInbox) Count(context.Context, history.Reader) (history.Counts, erro
 func (failingInbox) Prefs(context.Context, string, string) (history.Prefs, error) {
 	return history.Prefs{}, errInboxDown
 }
+func (failingInbox) CountPrefs(context.Context, history.Reader) history.Opening {
+	return history.Opening{CountsErr: errInboxDown, PrefsErr: errInboxDown}
+}
 func (failingInbox) Ack(context.Context, history.Reader, string, string) error { return errInboxDown }
 func (failingInbox) DeviceCursor(context.Context, history.Reader, string) (string, error) {
 	return "", errInboxDown
