@@ -95,7 +95,9 @@
 // itself, with no Redis round trip on the delivery path: a live message
 // of a category the user muted is not sent (Stats.MutedByPrefs); any other
 // is sent, then counted (unread and unseen + 1) and followed by the inbox
-// frame. InboxChanged (the control message the REST API publishes after a
+// frame, at most once per Config.BadgeInterval (badge.go: the messages go
+// out at once; a badge held back is sent with the latest counts when the
+// interval has passed). InboxChanged (the control message the REST API publishes after a
 // read, unread, seen or preferences change, on every gateway) sets the
 // counts of that user's connections on that site and sends the frame;
 // PrefsChanged sets their preferences. DeliverRetract also recounts, in the
@@ -154,16 +156,19 @@
 // Gateway methods are safe for concurrent use. New starts no goroutine.
 //
 // Each ServeHTTP call holds one admission ticket from the hub, issued before
-// its token is verified and released exactly once, when the call returns or,
-// for a socket that is refused after the upgrade, before it is told: it
+// its token is verified and released exactly once, when the connection's
+// goroutine returns (or ServeHTTP, before an upgrade) or, for a socket that
+// is refused after the upgrade, before it is told: it
 // counts toward the connection limits meanwhile, so simultaneous handshakes
 // cannot overshoot them, and it lets Disconnect refuse
 // (logout frame, protocol.CloseUnauthorized) a connection of the disconnected
 // principal whose token was verified just before the Disconnect and that
 // would be admitted after it.
 //
-// An admitted connection is owned by its ServeHTTP call, which runs the read
-// loop itself and starts, then joins, the writer, unless
+// An upgraded connection is handed by ServeHTTP to a goroutine of its own,
+// tracked like a ServeHTTP call (so that neither net/http's per-request
+// buffers nor the handshake's stack stay with an idle socket), which runs
+// the read loop itself and starts, then joins, the writer, unless
 // Config.PingInterval is negative the pinger, and for a connection with a
 // device (Config.Inbox) the ack loop. The writer is the only
 // goroutine that writes data frames (the catch-up replay, queued messages,
@@ -174,7 +179,7 @@
 // write whole under the connection's write lock (wire.go); it alone owns the connection's counts and
 // preferences, changed only through its queue. Every
 // connection has its own lifetime context, created after the upgrade and
-// cancelled when ServeHTTP returns; the request's context is used only
+// cancelled when its goroutine returns; the request's context is used only
 // before the upgrade (token verification). A catch-up history read runs in a
 // goroutine of its own, owned by the Gateway and shared by the writers
 // waiting for it; a writer stops waiting when its connection is asked to
@@ -186,7 +191,9 @@
 // takes a muted connection's principal slot (the ticket's claim, under the
 // hub lock) only signals that connection to close.
 //
-// Whoever decides a connection must end (Deliver on overflow, the reader on a
+// Whoever decides a connection must end (Deliver on overflow: a full queue
+// while the writer is blocked on the socket, the client not reading, or 16
+// times QueueSize items, the reader on a
 // bad frame or the peer's close frame, the writer on token expiry, mute
 // grace, a write timeout or the reader's end, the pinger on a missing pong,
 // a handshake taking a muted connection's slot, Disconnect,
@@ -200,7 +207,7 @@
 //
 // Shutdown refuses new upgrades, signals every connection to close with
 // protocol.CloseGoingAway spread over Config.ShutdownSpread, and joins every
-// ServeHTTP call, every history read goroutine and every recount; when its context ends
+// ServeHTTP call and connection goroutine, every history read goroutine and every recount; when its context ends
 // first, the remaining sockets are closed without a handshake.
 // http.Server.Shutdown does not close hijacked connections, so call
 // Gateway.Shutdown after it.
