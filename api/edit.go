@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 // fixedFields are the members a PATCH may not change: what places the
@@ -82,6 +83,9 @@ func decodePatch(body []byte) (messagePatch, error) {
 // apply changes m as p says, then validates it as a publish would. An
 // extra key that is part of m's target (Target.Keys) is fixed like target.
 func (p messagePatch) apply(m *message.Message) error {
+	if m.Category == protocol.SpaceCategory { // its space decides who may edit it
+		return errSpaceEdit
+	}
 	for name, v := range p.text {
 		switch name {
 		case "title":

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/notifyd/notifyd/message"
+	"github.com/notifyd/notifyd/protocol"
 )
 
 func publisher() []string { return bearer(publisherToken) }
@@ -56,6 +57,7 @@ func TestUpdateRefused(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, st inboxStore, put func(testing.TB, *message.Message)) {
 		seedInbox(t, put)
+		put(t, inboxNote("S1", "users:boss", protocol.SpaceCategory, "space:s1"))
 		f := inboxFixture(t, st, nil)
 		cases := []struct {
 			name, path, body string
@@ -75,6 +77,7 @@ func TestUpdateRefused(t *testing.T) {
 			{"not an object", "/I5", `[1]`, 400, errMalformedBody.message, ""},
 			{"two sites", "/I5?host=" + url.QueryEscape(siteB), `{"host":"` + siteA + `","title":"t"}`, 400, errSiteMismatch.message, "host"},
 			{"bad site", "/I5", `{"host":"ftp://a.example","title":"t"}`, 400, "", "host"},
+			{"space message", "/S1?host=" + url.QueryEscape(siteA), `{"title":"t"}`, 400, errSpaceEdit.message, "category"},
 			{"too large", "/I5", `{"title":"` + strings.Repeat("a", DefaultMaxBodyBytes) + `"}`, 413, errBodyTooLarge.message, ""},
 		}
 		for _, c := range cases {
