@@ -53,6 +53,7 @@ func (d *dispatcher) deliverStored(dl history.Delivery) bool {
 		d.sites.setSeq(m.Host, dl.Seq)
 		return true
 	case history.DeliveryUpdate, history.DeliveryRetract:
+		d.endBatch()
 		cs, ok := d.sink.(ChangeSink)
 		if !ok {
 			return false

@@ -29,17 +29,19 @@ type historyLister interface {
 // orders: the sink's methods are only called from its goroutine.
 type dispatcher struct {
 	// immutable after newDispatcher
-	cfg     SubscriberConfig
-	store   entryStore    // nil: no history writes
-	lists   historyLister // nil: no gap fills (without a DeliveryChannel)
-	since   siteReader    // gap fills with a DeliveryChannel; nil: none
-	inbox   bool          // a DeliveryChannel: store the intake, deliver deliveries only
-	sink    Sink
-	rep     *reporter
-	out     chan<- history.Entry   // to the retry writer
-	intake  chan<- []history.Entry // to the storer, with a DeliveryChannel; nil without
-	pending *pendingSites          // shared with the retry writer; safe for concurrent use
-	fills   *fillQueue             // shared with the read loop; nil without lists
+	cfg      SubscriberConfig
+	store    entryStore    // nil: no history writes
+	lists    historyLister // nil: no gap fills (without a DeliveryChannel)
+	since    siteReader    // gap fills with a DeliveryChannel; nil: none
+	inbox    bool          // a DeliveryChannel: store the intake, deliver deliveries only
+	sink     Sink
+	bsink    BatchSink // sink, when it is one; nil otherwise
+	deferred bool      // bsink has deliveries not yet ended (endBatch)
+	rep      *reporter
+	out      chan<- history.Entry   // to the retry writer
+	intake   chan<- []history.Entry // to the storer, with a DeliveryChannel; nil without
+	pending  *pendingSites          // shared with the retry writer; safe for concurrent use
+	fills    *fillQueue             // shared with the read loop; nil without lists
 
 	// owned by the dispatcher goroutine
 	filling bool       // a gap fill is delivering: no publish-to-delivery latency
@@ -60,6 +62,7 @@ func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, 
 		sites:   newSiteIDs(cfg.GapFillSites),
 		batch:   make([]prepared, 0, cfg.HistoryBatch),
 	}
+	d.bsink, _ = sink.(BatchSink)
 	if (!d.inbox && lists != nil) || (d.inbox && since != nil) {
 		d.fills = &fillQueue{}
 	}
@@ -104,9 +107,11 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in *itemQueu
 			marker := d.collect(ctx, taken)
 			clear(taken)
 			d.flush(ctx)
+			d.endBatch()
 			if marker {
 				d.fills.queued.Store(false) // before take: see fillQueue.request
 				fill()
+				d.endBatch()
 			}
 		case payload, ok := <-ctl:
 			if !ok {
@@ -116,6 +121,7 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in *itemQueu
 			d.control(payload)
 		case <-retry.C:
 			fill()
+			d.endBatch()
 		}
 	}
 }
@@ -125,7 +131,12 @@ func (d *dispatcher) run(ctx context.Context, stop <-chan struct{}, in *itemQueu
 // Outside gap fills it records the message's age, now minus its timestamp
 // (Stats.PublishToDelivery).
 func (d *dispatcher) deliver(m *message.Message) {
-	d.sink.Deliver(m, m.PushJSON())
+	if d.bsink != nil {
+		d.bsink.DeliverDeferred(m, m.PushJSON())
+		d.deferred = true
+	} else {
+		d.sink.Deliver(m, m.PushJSON())
+	}
 	d.rep.stats.delivered.Add(1)
 	if !d.filling {
 		if ts, err := message.ParseTimestamp(m.Timestamp); err == nil {
@@ -136,8 +147,18 @@ func (d *dispatcher) deliver(m *message.Message) {
 	d.sites.set(m.Host, m.ID)
 }
 
+// endBatch ends the sink's batch (BatchSink) if it has deliveries: before
+// any other call to the sink, and after each batch.
+func (d *dispatcher) endBatch() {
+	if d.deferred {
+		d.deferred = false
+		d.bsink.EndBatch()
+	}
+}
+
 // control obeys one control payload.
 func (d *dispatcher) control(payload string) {
+	d.endBatch()
 	stats := d.rep.stats
 	c, err := decodeControl(payload)
 	if err != nil {

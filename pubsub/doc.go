@@ -42,7 +42,9 @@
 // message on the delivery channel in the same script ("<kind> <seq>
 // <stored>", history.ParseDelivery). Gateways deliver only what arrives on
 // the delivery channel: each delivery's stored form is decoded once and its
-// push form encoded once, then passed to Sink.Deliver (a message), or to
+// push form encoded once, then passed to Sink.Deliver (a message; to a
+// BatchSink's DeliverDeferred, with an EndBatch after each batch of the
+// dispatcher and before any update, retract or control message), or to
 // the ChangeSink's DeliverUpdate or DeliverRetract (an update or a retract,
 // published by history Update and Retract; ignored when the Sink is not a
 // ChangeSink). A Publisher with PublisherConfig.DeliveryChannel stores

@@ -22,6 +22,22 @@ type Sink interface {
 	Deliver(m *message.Message, push []byte)
 }
 
+// BatchSink is implemented by a Sink that can wake its connections once
+// per dispatcher batch instead of once per message: DeliverDeferred is
+// Deliver, except that the sink may leave the effect it has on its
+// connections' writers (their wake-up) until the next EndBatch. The
+// dispatcher calls EndBatch after each batch it delivered messages in, and
+// before any other call that sends to the sink's connections (updates,
+// retracts, control messages), from the goroutine that calls Deliver;
+// neither may block. Under load, a connection that gets several
+// messages of one batch then writes them in one syscall, and the
+// dispatcher is not queued behind thousands of woken writers between two
+// messages. It is satisfied by *wsgateway.Gateway.
+type BatchSink interface {
+	DeliverDeferred(m *message.Message, push []byte)
+	EndBatch()
+}
+
 // SiteLister is implemented by a Sink that can list the sites (message
 // hosts, as the history keys them) of its live connections. After a
 // resubscription the subscriber fills the gap for these sites as well as for

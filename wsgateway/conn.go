@@ -112,6 +112,8 @@ type conn struct {
 	stopping atomic.Bool // true once stop was called: Deliver skips the conn
 	closing  chan struct{}
 	req      closeRequest
+
+	wakeListed atomic.Bool // in the gateway's wakeList (wakes.go)
 }
 
 // item is one queued frame: the shared bytes and, for a message, its id, so
@@ -182,15 +184,23 @@ const slackFactor = 16
 // socket, or when the queue holds slackFactor times QueueSize items; while
 // the socket takes what is written, the queue grows (a gateway short of
 // CPU is behind its clients, not the other way round).
-func (c *conn) enqueue(it item) bool {
-	if c.send.push(it) {
-		return true
+func (c *conn) enqueue(it item) bool { return c.enqueueTo(it, nil) }
+
+// enqueueTo is enqueue; with wakes, the writer is not woken but c is added
+// to wakes.
+func (c *conn) enqueueTo(it item, wakes *wakeList) bool {
+	queued := c.send.pushQuiet(it, c.send.limit) ||
+		(c.raw == nil || !c.raw.blocked()) && c.send.pushQuiet(it, slackFactor*c.send.limit)
+	if !queued {
+		c.stop(stopSlow)
+		return false
 	}
-	if (c.raw == nil || !c.raw.blocked()) && c.send.pushUpTo(it, slackFactor*c.send.limit) {
-		return true
+	if wakes == nil {
+		c.send.signal()
+	} else {
+		wakes.add(c)
 	}
-	c.stop(stopSlow)
-	return false
+	return true
 }
 
 // has reports whether the connection carries principal p.

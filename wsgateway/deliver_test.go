@@ -90,7 +90,7 @@ func TestDeliverSharesBytes(t *testing.T) {
 	m := newMessage(siteA, "", "shared", message.Authenticated)
 	m.ID = "01JHQ0000000000000000SHARE"
 	push := m.PushJSON()
-	if d, dr := h.deliver(m, item{id: m.ID, b: push}, nil); d != 2 || dr != 0 {
+	if d, dr := h.deliver(m, item{id: m.ID, b: push}, nil, nil); d != 2 || dr != 0 {
 		t.Fatalf("delivered %d dropped %d, want 2, 0", d, dr)
 	}
 	for _, c := range []*conn{a, b} {

@@ -35,6 +35,12 @@
 // equals the message host, whose principals intersect the target principals
 // and that is not the sender. Deliver never blocks: a full queue closes that
 // connection with protocol.CloseSlowConsumer, and the client catches up.
+// The dispatcher calls DeliverDeferred instead (pubsub.BatchSink): the same
+// enqueues, but the writers are woken by EndBatch, once per connection per
+// batch of the dispatcher. Under load a connection then writes every
+// message of a batch in one syscall, and the dispatcher is not queued
+// behind thousands of runnable writers between two messages of a
+// broadcast (wakes.go).
 // DeliverUpdate and DeliverRetract send the update and retract frames
 // (protocol.UpdateFrame, protocol.RetractFrame, built once per call) to the
 // same recipients as Deliver would. Inbound text protocol.Ping is answered
@@ -200,7 +206,8 @@
 // RecheckRevocations, Shutdown) only records the reason and signals the
 // writer, which closes the socket, then counts the reason; the first reason
 // wins. No socket is written or closed, and no Inbox is called, inside
-// Deliver, DeliverUpdate, DeliverRetract, InboxChanged, PrefsChanged,
+// Deliver, DeliverDeferred, EndBatch, DeliverUpdate, DeliverRetract,
+// InboxChanged, PrefsChanged,
 // Disconnect or under a lock. A writer's Inbox calls end when its
 // connection is asked to close or its reader ends. Deliver holds the hub's read lock for the index lookups and the
 // non-blocking channel sends; the history reads' lock is never held with it.

@@ -23,6 +23,7 @@ type Gateway struct {
 	cfg      Config
 	env      *connEnv      // shared by every conn
 	hub      *hub          // index and admission; guards itself (hub.mu)
+	wakes    wakeList      // writers DeliverDeferred left asleep until EndBatch (wakes.go)
 	calls    *tracker      // running ServeHTTP calls and upgraded conns; guards itself
 	reads    *historyReads // env.reads: catch-up history reads; nil without History; guards itself
 	recounts *recounter    // recounts after a retract; nil without Inbox; guards itself
@@ -109,18 +110,42 @@ func (g *Gateway) Deliver(m *message.Message, push []byte) {
 	if g.cfg.Inbox != nil { // counted, unless muted (inbox.go)
 		it.meta = &itemMeta{kind: kindMessage, category: m.Category}
 	}
-	g.count(g.hub.deliver(m, it, nil))
+	g.count(g.hub.deliver(m, it, nil, nil))
 }
+
+// DeliverDeferred is Deliver, except that the writers of the connections
+// it enqueued on are woken by the next EndBatch (pubsub.BatchSink): a
+// connection that gets several messages of a batch writes them at once.
+// Space messages are delivered at once.
+func (g *Gateway) DeliverDeferred(m *message.Message, push []byte) {
+	if m == nil || len(push) == 0 {
+		return
+	}
+	if m.Category == protocol.SpaceCategory {
+		g.Deliver(m, push)
+		return
+	}
+	it := item{id: m.ID, b: push}
+	if g.cfg.Inbox != nil {
+		it.meta = &itemMeta{kind: kindMessage, category: m.Category}
+	}
+	g.count(g.hub.deliver(m, it, nil, &g.wakes))
+}
+
+// EndBatch wakes the writers DeliverDeferred left asleep.
+func (g *Gateway) EndBatch() { g.wakes.wake() }
 
 var _ interface {
 	Deliver(m *message.Message, push []byte)
+	DeliverDeferred(m *message.Message, push []byte)
+	EndBatch()
 	DeliverUpdate(m *message.Message, push []byte)
 	DeliverRetract(m *message.Message)
 	InboxChanged(host, user string, c history.Counts)
 	PrefsChanged(host, user string, p history.Prefs)
 	Disconnect(principal string) int
 	Sites() []string
-} = (*Gateway)(nil) // pubsub.Sink, ChangeSink, InboxSink, ControlSink and the gap-fill site source
+} = (*Gateway)(nil) // pubsub.Sink, BatchSink, ChangeSink, InboxSink, ControlSink and the gap-fill site source
 
 // Count returns the number of registered (authenticated) connections.
 func (g *Gateway) Count() int { return g.hub.len() }

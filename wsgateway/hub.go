@@ -117,7 +117,10 @@ func (h *hub) byPrincipal() map[string][]*conn {
 // each connection it was enqueued on. It never blocks: a full queue stops
 // that connection (see conn.enqueue). Its cost is proportional to the
 // number of candidate recipients.
-func (h *hub) deliver(m *message.Message, it item, visit func(*conn)) (delivered, dropped uint64) {
+//
+// With wakes, the writers are not woken: their connections are added to
+// wakes, whose wake does it (Gateway.DeliverDeferred).
+func (h *hub) deliver(m *message.Message, it item, visit func(*conn), wakes *wakeList) (delivered, dropped uint64) {
 	targets := m.Principals()
 	if len(targets) == 0 {
 		return 0, 0
@@ -136,7 +139,7 @@ func (h *hub) deliver(m *message.Message, it item, visit func(*conn)) (delivered
 			if c.principal == source || matchedEarlier(c, targets[:k]) {
 				continue
 			}
-			if c.stopping.Load() || !c.enqueue(it) {
+			if c.stopping.Load() || !c.enqueueTo(it, wakes) {
 				dropped++
 				continue
 			}

@@ -82,7 +82,7 @@ func TestHubOverflowStopsConn(t *testing.T) {
 		{0, 1, true}, // closing: dropped without trying
 	}
 	for i, tt := range tests {
-		d, dr := h.deliver(m, item{id: m.ID, b: push}, nil)
+		d, dr := h.deliver(m, item{id: m.ID, b: push}, nil, nil)
 		if d != tt.delivered || dr != tt.dropped || slow.stopping.Load() != tt.stopped {
 			t.Fatalf("deliver %d: delivered %d dropped %d stopped %v; want %d %d %v",
 				i, d, dr, slow.stopping.Load(), tt.delivered, tt.dropped, tt.stopped)

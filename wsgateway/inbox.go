@@ -251,7 +251,7 @@ func (g *Gateway) DeliverUpdate(m *message.Message, push []byte) {
 		g.cfg.Logger.Debug("wsgateway: update push form is not a JSON object", "id", m.ID)
 		return
 	}
-	g.count(g.hub.deliver(m, item{b: frame, meta: &itemMeta{kind: kindUpdate, category: m.Category}}, nil))
+	g.count(g.hub.deliver(m, item{b: frame, meta: &itemMeta{kind: kindUpdate, category: m.Category}}, nil, nil))
 }
 
 // DeliverRetract sends the retract frame of m to every connection that may
@@ -279,7 +279,7 @@ func (g *Gateway) DeliverRetract(m *message.Message) {
 			}
 		}
 	}
-	g.count(g.hub.deliver(m, item{b: protocol.RetractFrame(m.ID), meta: &itemMeta{kind: kindRetract}}, visit))
+	g.count(g.hub.deliver(m, item{b: protocol.RetractFrame(m.ID), meta: &itemMeta{kind: kindRetract}}, visit, nil))
 	for _, r := range users {
 		g.recounts.schedule(r)
 	}

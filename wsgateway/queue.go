@@ -30,18 +30,30 @@ func (q *queue) push(it item) bool { return q.pushUpTo(it, q.limit) }
 
 // pushUpTo is push with another limit.
 func (q *queue) pushUpTo(it item, limit int) bool {
+	if !q.pushQuiet(it, limit) {
+		return false
+	}
+	q.signal()
+	return true
+}
+
+// pushQuiet appends it without waking the writer: the caller calls signal.
+func (q *queue) pushQuiet(it item, limit int) bool {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if len(q.items) >= limit {
-		q.mu.Unlock()
 		return false
 	}
 	q.items = append(q.items, it)
-	q.mu.Unlock()
+	return true
+}
+
+// signal wakes the writer.
+func (q *queue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default: // already awake
 	}
-	return true
 }
 
 // take returns everything queued, oldest first, and leaves spare (emptied)
