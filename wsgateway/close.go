@@ -33,7 +33,7 @@ var (
 	stopMuteEvicted = closeRequest{reason: DisconnectMuteEvicted, code: protocol.CloseUnauthorized, text: protocol.ReasonExpired}
 )
 
-// stop records why the connection ends and signals its writer. Only the
+// stop records why the connection ends and kicks its writer. Only the
 // first call counts, and only it reports true. It never blocks and never
 // touches the socket, so it is safe inside Deliver and under the hub lock.
 func (c *conn) stop(req closeRequest) (first bool) {
@@ -46,6 +46,9 @@ func (c *conn) stop(req closeRequest) (first bool) {
 		}
 		first = true
 	})
+	if first {
+		c.kick()
+	}
 	return first
 }
 

@@ -92,6 +92,18 @@ type conn struct {
 	muted     bool        // the token expired and the conn was muted
 	muteTimer *time.Timer // fires MuteGrace after the mute
 
+	// the writer's runs (write.go): wrun is set while a run goes on (and
+	// from newConn until run starts the first one, and after the last);
+	// the rest is owned by the running writer
+	wrun        atomic.Bool
+	writeDone   chan struct{}   // closed by the run that closed the connection
+	wctx        context.Context // the connection's lifetime context (run)
+	seen        idSet           // ids the replay or catch-up sent
+	spare       []item          // the queue's other buffer (queue.take)
+	expiry      *time.Timer     // closes expiredC at the token's expiry; nil when none
+	expiredC    chan struct{}
+	expiredDone atomic.Bool // the writer acted on expiredC
+
 	// send is the bounded queue (queue.go): Deliver and the reader enqueue
 	// without blocking, the writer is the only receiver.
 	send *queue
@@ -127,21 +139,28 @@ type item struct {
 }
 
 func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
-	return &conn{
-		env:      env,
-		id:       id,
-		ws:       ws,
-		site:     site,
-		send:     newQueue(queueSize),
-		readDone: make(chan struct{}),
-		closing:  make(chan struct{}),
+	c := &conn{
+		env:       env,
+		id:        id,
+		ws:        ws,
+		site:      site,
+		send:      newQueue(queueSize),
+		readDone:  make(chan struct{}),
+		closing:   make(chan struct{}),
+		writeDone: make(chan struct{}),
+		expiredC:  make(chan struct{}),
 	}
+	c.wrun.Store(true) // no run before run starts the first
+	c.send.kick = c.kick
+	return c
 }
 
 // run serves an admitted (indexed) connection until it ends: the calling
-// goroutine reads, one goroutine writes, a timer pings (startPings). It
-// returns after joining them; the writer has then closed the socket and counted the reason. The
-// connection's lifetime context is created here and ends when run returns.
+// goroutine reads, writer runs write while there is something to write
+// (writeRuns), a timer pings (startPings). It returns after joining them;
+// the last writer run has then closed the socket and counted the reason.
+// The connection's lifetime context is created here and ends when run
+// returns.
 func (c *conn) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -152,7 +171,8 @@ func (c *conn) run() {
 		c.regSeq = c.env.reads.register() // after indexing: see historyReads
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { c.writeLoop(ctx) })
+	go c.writeLoop(ctx) // owned by run: it waits for writeDone
+	defer func() { <-c.writeDone }()
 	if c.sse {
 		if c.env.pingInterval > 0 {
 			wg.Go(c.sseHeartbeats)

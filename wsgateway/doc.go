@@ -176,7 +176,12 @@
 // buffers nor the handshake's stack stay with an idle socket), which runs
 // the read loop itself and starts, then joins, the writer, unless
 // Config.PingInterval is negative the pinger, and for a connection with a
-// device (Config.Inbox) the ack loop. The writer is the only
+// device (Config.Inbox) the ack loop. The writer runs only while it has
+// work: a run starts when something is queued, the connection is asked to
+// close, the reader ends or the token expires, and returns when nothing is
+// left and no badge or mute-grace timer of its own is armed, so an idle
+// connection holds no writer goroutine (Stats.Writers counts the running
+// ones; at most one run per connection at a time). The writer is the only
 // goroutine that writes data frames (the catch-up replay, queued messages,
 // inbox, update and retract frames, PONG, the logout frame) and the only
 // one that closes the socket; it writes them itself to the hijacked

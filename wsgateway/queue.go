@@ -10,6 +10,7 @@ import "sync"
 // buffer of QueueSize items (issue 9: memory per idle connection).
 type queue struct {
 	wake chan struct{} // capacity 1: something was pushed since the last take
+	kick func()        // called by signal after wake is set: starts the writer (conn.kick); may be nil
 
 	mu sync.Mutex
 	// guarded by mu
@@ -53,6 +54,9 @@ func (q *queue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default: // already awake
+	}
+	if q.kick != nil {
+		q.kick()
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // The library answers control frames (ping, pong, close) while it reads,
 // which is what lets the pings (startPings) and the close handshake work.
 func (c *conn) readLoop(ctx context.Context) {
-	defer close(c.readDone)
+	defer c.readEnded()
 	if c.cancelInbox != nil {
 		defer c.cancelInbox()
 	}
@@ -46,4 +46,10 @@ func (c *conn) readLoop(ctx context.Context) {
 			c.env.stats.ignored.Add(1)
 		}
 	}
+}
+
+// readEnded tells the writer that the reader returned (readDone).
+func (c *conn) readEnded() {
+	close(c.readDone)
+	c.kick()
 }

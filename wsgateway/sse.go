@@ -154,7 +154,7 @@ func appendSSEEvent(b []byte, id string, p []byte) []byte {
 // sseReadLoop waits for the client to go away: nothing is read from a
 // stream but the end of its connection.
 func (c *conn) sseReadLoop() {
-	defer close(c.readDone)
+	defer c.readEnded()
 	if c.cancelInbox != nil {
 		defer c.cancelInbox()
 	}

@@ -97,6 +97,10 @@ type Stats struct {
 	// why, then closed, within a second). They are not connections: they
 	// count toward no connection limit and are not in Connections.
 	Refusing int
+	// Writers is the number of connection writers running now: a
+	// connection has one only while it has something to write, to time or
+	// to close (an idle connection has none).
+	Writers int
 	// RefusalsUnanswered counts refused sockets whose peer did not answer
 	// the close within that second: the server cut them.
 	RefusalsUnanswered uint64
@@ -181,6 +185,7 @@ type Stats struct {
 // counters are the Gateway's statistics. The maps are built by newCounters
 // and never modified afterwards, so concurrent lookups are safe.
 type counters struct {
+	writers      atomic.Int64
 	refusing     atomic.Int64
 	unanswered   atomic.Uint64 // refusals
 	muted        atomic.Int64
@@ -234,6 +239,7 @@ func (c *counters) snapshot(connections int) Stats {
 	s := Stats{
 		Connections:        connections,
 		Refusing:           int(c.refusing.Load()),
+		Writers:            int(c.writers.Load()),
 		RefusalsUnanswered: c.unanswered.Load(),
 		Muted:              int(c.muted.Load()),
 		Mutes:              c.mutes.Load(),

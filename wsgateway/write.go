@@ -9,50 +9,72 @@ import (
 	"github.com/coder/websocket"
 )
 
-// writeLoop is the only goroutine that writes data frames to c. It first
-// replays history when the client asked for it (see replay), or, with
-// Config.Inbox, catches up from the inbox and reads the counts and
-// preferences (see startInbox), then sends
-// queued frames, skipping messages the replay covered: everything queued
-// when it wakes up in one write within WriteTimeout (see writeQueued and
-// wire.go); it ends or mutes the connection when its token expires (see
-// expire), and performs the close once c is stopped.
+// writeLoop is the connection's first writer run: the only goroutine that
+// writes data frames to c while it runs. It first replays history when the
+// client asked for it (see replay), or, with Config.Inbox, catches up from
+// the inbox and reads the counts and preferences (see startInbox), arms the
+// token's expiry, then goes on as writeRuns.
 func (c *conn) writeLoop(ctx context.Context) {
-	var expired <-chan time.Time
-	if !c.expires.IsZero() {
-		t := time.NewTimer(c.expires.Sub(c.env.now()))
-		defer t.Stop()
-		expired = t.C
-	}
-	defer func() {
-		if c.muteTimer != nil {
-			c.muteTimer.Stop()
-		}
-		if c.ib.badge != nil {
-			c.ib.badge.Stop()
-		}
-	}()
-	var seen idSet
-	var spare []item // the queue's other buffer (queue.take)
+	c.env.stats.writers.Add(1)
+	defer c.env.stats.writers.Add(-1)
+	c.wctx = ctx
 	switch {
 	case c.env.inbox != nil:
-		seen = c.startInbox(ctx)
+		c.seen = c.startInbox(ctx)
 	case c.catchUp:
-		seen = c.replay(ctx)
+		c.seen = c.replay(ctx)
 	}
+	if !c.expires.IsZero() {
+		c.expiry = time.AfterFunc(c.expires.Sub(c.env.now()), func() {
+			close(c.expiredC)
+			c.kick()
+		})
+	}
+	c.writeRuns()
+}
+
+// kick starts a writer run unless one is running: every event the writer
+// acts on (a queued frame, a stop, the reader's end, the token's expiry)
+// kicks after it is visible. It never blocks.
+func (c *conn) kick() {
+	if c.wrun.CompareAndSwap(false, true) {
+		c.env.stats.writers.Add(1)
+		go func() { // owned by c: run waits for writeDone; one run at a time (wrun)
+			defer c.env.stats.writers.Add(-1)
+			c.writeRuns()
+		}()
+	}
+}
+
+// writeRuns is one writer run: it sends queued frames, skipping messages
+// the replay covered, everything queued when it wakes up in one write
+// within WriteTimeout (see writeQueued and wire.go); it ends or mutes the
+// connection when its token expires (see expire), and performs the close
+// once c is stopped, then closes writeDone. An idle connection has no
+// writer goroutine: a run returns when nothing is pending and no timer of
+// its own (badge, mute grace) is armed, and the next event kicks a new one.
+// State that outlives a run is in c, handed from run to run through wrun.
+func (c *conn) writeRuns() {
+	ctx := c.wctx
 	for {
 		// A requested close wins over queued frames: a slow consumer gets
 		// its close code as soon as the current write is done.
-		select {
-		case <-c.closing:
-			c.close(ctx)
+		if isDone(c.closing) {
+			c.finish(ctx)
 			return
-		default:
+		}
+		if !c.pending() && !c.timersArmed() {
+			c.wrun.Store(false)
+			// An event that came after pending looked has kicked, or
+			// finds the run still going here.
+			if !c.pending() || !c.wrun.CompareAndSwap(false, true) {
+				return
+			}
 		}
 		select {
 		case <-c.closing:
-		case <-expired:
-			expired = nil
+		case <-c.expiryC():
+			c.expiredDone.Store(true)
 			c.expire(ctx)
 		case <-c.muteGraceC():
 			c.stop(stopMuteGrace)
@@ -64,9 +86,45 @@ func (c *conn) writeLoop(ctx context.Context) {
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
 		case <-c.send.wake:
-			spare = c.writeQueued(ctx, c.send.take(spare), seen)
+			c.spare = c.writeQueued(ctx, c.send.take(c.spare), c.seen)
 		}
 	}
+}
+
+// pending reports whether an event waits for the writer. It reads only
+// what is safe to read without owning the writer: the run calls it again
+// after clearing wrun.
+func (c *conn) pending() bool {
+	return len(c.send.wake) > 0 || isDone(c.closing) || isDone(c.readDone) || isDone(c.expiryC())
+}
+
+// timersArmed reports whether a timer of the writer's own is armed: the
+// run waits for it rather than return. Writer only.
+func (c *conn) timersArmed() bool { return c.muteTimer != nil || c.ib.armed }
+
+// expiryC is closed when c's token expired and the writer has yet to act
+// on it; nil otherwise.
+func (c *conn) expiryC() <-chan struct{} {
+	if c.expiry == nil || c.expiredDone.Load() {
+		return nil
+	}
+	return c.expiredC
+}
+
+// finish is the last writer run's end: it stops the timers, closes the
+// connection (close) and closes writeDone. wrun stays set: no run follows.
+func (c *conn) finish(ctx context.Context) {
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
+	if c.muteTimer != nil {
+		c.muteTimer.Stop()
+	}
+	if c.ib.badge != nil {
+		c.ib.badge.Stop()
+	}
+	c.close(ctx)
+	close(c.writeDone)
 }
 
 // writeQueued sends items, everything that was queued, one frame per

@@ -37,6 +37,7 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 			{Name: "notifyd_ws_history_reads_total", Help: "History reads made for catch-ups.", Value: float64(g.HistoryReads)},
 			{Name: "notifyd_ws_history_joins_total", Help: "Catch-ups served by a history read another connection asked for.", Value: float64(g.HistoryJoins)},
 			{Name: "notifyd_ws_seam_skipped_total", Help: "Live messages skipped because the replay already sent them.", Value: float64(g.SeamSkipped)},
+			{Name: "notifyd_ws_writers", Help: "Websocket and stream writers running now (an idle connection has none).", Gauge: true, Value: float64(g.Writers)},
 			{Name: "notifyd_ws_refusing", Help: "Refused websockets being closed now (they hold no connection slot).", Gauge: true, Value: float64(g.Refusing)},
 			{Name: "notifyd_ws_refusals_unanswered_total", Help: "Refused websockets whose client never answered the close (cut after 1 s).", Value: float64(g.RefusalsUnanswered)},
 			{Name: "notifyd_ws_muted", Help: "Open websockets muted at token expiry (PyAMS subprotocol), waiting for their client to close them.", Gauge: true, Value: float64(g.Muted)},
