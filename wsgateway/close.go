@@ -41,9 +41,7 @@ func (c *conn) stop(req closeRequest) (first bool) {
 		c.req = req
 		c.stopping.Store(true)
 		close(c.closing)
-		if c.cancelInbox != nil {
-			c.cancelInbox()
-		}
+		c.cancelInbox()
 		first = true
 	})
 	if first {
@@ -68,10 +66,10 @@ func (c *conn) close(ctx context.Context) {
 	}
 	args := []any{"reason", string(c.req.reason), "code", int(c.req.code)}
 	if c.req.reason == DisconnectSlow { // Warn at most once a second
-		c.env.warns.WarnOrDebug(c.log, "slow", "wsgateway: disconnected", args...)
+		c.env.warns.WarnOrDebug(c.logger(), "slow", "wsgateway: disconnected", args...)
 		return
 	}
-	c.log.Debug("wsgateway: disconnected", args...)
+	c.debug("wsgateway: disconnected", args...)
 }
 
 // refuseTimeout bounds the life of a refused socket, from its first frame

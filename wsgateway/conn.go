@@ -16,6 +16,7 @@ import (
 // connEnv is what every connection of a Gateway shares: the settings and
 // collaborators its goroutines need. Immutable after New.
 type connEnv struct {
+	logger        *slog.Logger // the gateway's (conn.logger)
 	writeTimeout  time.Duration
 	pingInterval  time.Duration // <= 0: no pinger
 	muteGrace     time.Duration // how long a muted conn may stay open
@@ -43,7 +44,6 @@ type conn struct {
 	id         uint64
 	ws         *websocket.Conn // nil for hub-only conns in tests and benchmarks
 	raw        *wireConn       // the hijacked connection under ws; nil with ws
-	log        *slog.Logger    // with conn_id, host and, once admitted, principal
 	site       string          // normalized (lower-case) origin
 	principal  string          // the identity's own principal: messages it sent are not echoed
 	principals []string        // every principal it is indexed under
@@ -69,11 +69,10 @@ type conn struct {
 	reader history.Reader // site, principal and principals: whose inbox
 	device string         // ?device=: acks and resume; "" when none
 	acks   *acker         // nil without a device (ack.go)
-	// inboxCtx is the connection's own context for its Inbox calls: it is
-	// cancelled (cancelInbox) when the connection is asked to end or its
-	// reader ends, so that no call outlives the connection's usefulness.
-	inboxCtx    context.Context
-	cancelInbox context.CancelFunc
+	// inboxCalls cancels the connection's Inbox calls in flight when it
+	// is asked to end or its reader ends (cancelInbox), so that no call
+	// outlives the connection's usefulness
+	inboxCalls *inboxCalls
 
 	// owned by the writer (inbox.go)
 	ib inboxState
@@ -96,11 +95,10 @@ type conn struct {
 	// from newConn until run starts the first one, and after the last);
 	// the rest is owned by the running writer
 	wrun        atomic.Bool
-	writeDone   chan struct{}   // closed by the run that closed the connection
-	wctx        context.Context // the connection's lifetime context (run)
-	seen        idSet           // ids the replay or catch-up sent
-	spare       []item          // the queue's other buffer (queue.take)
-	expiry      *time.Timer     // closes expiredC at the token's expiry; nil when none
+	writeDone   sync.WaitGroup // done by the run that closed the connection (finish)
+	seen        idSet          // ids the replay or catch-up sent
+	spare       []item         // the queue's other buffer (queue.take)
+	expiry      *time.Timer    // closes expiredC at the token's expiry; nil when none
 	expiredC    chan struct{}
 	expiredDone atomic.Bool // the writer acted on expiredC
 
@@ -140,17 +138,17 @@ type item struct {
 
 func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize int) *conn {
 	c := &conn{
-		env:       env,
-		id:        id,
-		ws:        ws,
-		site:      site,
-		send:      newQueue(queueSize),
-		readDone:  make(chan struct{}),
-		closing:   make(chan struct{}),
-		writeDone: make(chan struct{}),
-		expiredC:  make(chan struct{}),
+		env:      env,
+		id:       id,
+		ws:       ws,
+		site:     site,
+		send:     newQueue(queueSize),
+		readDone: make(chan struct{}),
+		closing:  make(chan struct{}),
+		expiredC: make(chan struct{}),
 	}
 	c.wrun.Store(true) // no run before run starts the first
+	c.writeDone.Add(1)
 	c.send.kick = c.kick
 	return c
 }
@@ -159,20 +157,22 @@ func newConn(env *connEnv, id uint64, ws *websocket.Conn, site string, queueSize
 // goroutine reads, writer runs write while there is something to write
 // (writeRuns), a timer pings (startPings). It returns after joining them;
 // the last writer run has then closed the socket and counted the reason.
-// The connection's lifetime context is created here and ends when run
-// returns.
+//
+// No context is held for the connection's life: each of its goroutines
+// ends on c's own signals (closing, readDone, the closed socket), each of
+// its calls is bounded by its own timeout (and an Inbox call by
+// cancelInbox). A lifetime cancelCtx, which the library's reads register
+// with (an AfterFunc per read), cost an idle connection about 1 KB
+// (issue 9).
 func (c *conn) run() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if c.cancelInbox != nil {
-		defer c.cancelInbox()
-	}
+	ctx := context.Background()
+	defer c.cancelInbox()
 	if c.catchUp && c.env.reads != nil && c.env.inbox == nil {
 		c.regSeq = c.env.reads.register() // after indexing: see historyReads
 	}
 	var wg sync.WaitGroup
 	go c.writeLoop(ctx) // owned by run: it waits for writeDone
-	defer func() { <-c.writeDone }()
+	defer c.writeDone.Wait()
 	if c.sse {
 		if c.env.pingInterval > 0 {
 			wg.Go(c.sseHeartbeats)
@@ -181,16 +181,41 @@ func (c *conn) run() {
 		wg.Wait()
 		return
 	}
-	stopPings := func() {}
+	var pings *pinger
 	if c.env.pingInterval > 0 {
-		stopPings = c.startPings(ctx)
+		pings = c.startPings()
 	}
 	if c.acks != nil {
 		wg.Go(func() { c.ackLoop(ctx) })
 	}
 	c.readLoop(ctx) // returns once the socket is closed or failed
-	stopPings()
+	if pings != nil {
+		pings.stop()
+	}
 	wg.Wait()
+}
+
+// cancelInbox cancels c's Inbox calls in flight, and every later one.
+func (c *conn) cancelInbox() { c.inboxCalls.end() }
+
+// logger returns c's logger: the gateway's, with conn_id, host and, once
+// authenticated, principal. It is built when needed, not kept: an idle
+// connection logs nothing, and two slog clones cost it about 350 bytes
+// (issue 9).
+func (c *conn) logger() *slog.Logger {
+	l := c.env.logger.With("conn_id", c.id, "host", c.site)
+	if c.principal != "" {
+		l = l.With("principal", c.principal)
+	}
+	return l
+}
+
+// debug logs at debug level with c's logger, built only when the level is
+// enabled.
+func (c *conn) debug(msg string, args ...any) {
+	if c.env.logger.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug(msg, args...)
+	}
 }
 
 // slackFactor is how far past QueueSize a connection's queue may grow

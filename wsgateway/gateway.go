@@ -54,6 +54,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg,
 		env: &connEnv{
+			logger:        cfg.Logger,
 			writeTimeout:  cfg.WriteTimeout,
 			pingInterval:  cfg.PingInterval,
 			muteGrace:     cfg.MuteGrace,

@@ -2,7 +2,6 @@ package wsgateway
 
 import (
 	"bufio"
-	"context"
 	"net"
 	"net/http"
 	"time"
@@ -232,12 +231,12 @@ func (g *Gateway) serveConn(ws *websocket.Conn, raw *wireConn, t *ticket, hs han
 		c.logRefusal(reason, hs.source, hs.err)
 	case !t.admit(c):
 		g.reject(RejectRevoked)
-		c.log.Debug("wsgateway: principal disconnected during the handshake")
+		c.debug("wsgateway: principal disconnected during the handshake")
 		req = refuseRevoked
 	default:
 		g.stats.accepted.Add(1)
 		g.stats.admitted.Since(hs.start)
-		c.log.Debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
+		c.debug("wsgateway: connected", "token_source", hs.source, "catch_up", c.catchUp)
 		g.settleSpaces(c, hs.gen)
 		c.run()
 		return
@@ -251,7 +250,6 @@ func (g *Gateway) serveConn(ws *websocket.Conn, raw *wireConn, t *ticket, hs han
 func (g *Gateway) newConn(ws *websocket.Conn, raw *wireConn, hs handshake) *conn {
 	c := newConn(g.env, g.nextID.Add(1), ws, hs.host, g.cfg.QueueSize)
 	c.raw = raw
-	c.log = g.cfg.Logger.With("conn_id", c.id, "host", hs.host)
 	if hs.err == nil {
 		c.principal = hs.id.Principal
 		c.principals = hs.id.Principals
@@ -266,10 +264,9 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw *wireConn, hs handshake) *conn
 		c.pyams = hs.source == auth.SourceSubprotocol
 		c.title = hs.id.Title
 		c.spaces = hs.spaces
-		c.log = c.log.With("principal", hs.id.Principal)
 		if g.cfg.Inbox != nil {
 			c.reader = history.Reader{Host: hs.host, User: hs.id.Principal, Principals: hs.id.Principals}
-			c.inboxCtx, c.cancelInbox = context.WithCancel(context.Background())
+			c.inboxCalls = new(inboxCalls)
 			if hs.device != "" { // precheck validated it
 				c.device = hs.device
 				c.acks = newAcker()

@@ -14,7 +14,7 @@ import (
 type hub struct {
 	mu sync.RWMutex
 	// guarded by mu
-	sites  map[string]map[string]map[*conn]struct{} // site -> principal -> connections
+	sites  map[string]map[string]connSet            // site -> principal -> connections
 	all    map[*conn]struct{}                       // every indexed connection
 	spaces map[string]map[string]map[*conn]struct{} // site -> space id -> member connections (spaces.go)
 	gens   [genBuckets]uint64                       // membership events per bucket of (site, principal) (spaces.go)
@@ -23,7 +23,7 @@ type hub struct {
 
 func newHub() *hub {
 	return &hub{
-		sites:  make(map[string]map[string]map[*conn]struct{}),
+		sites:  make(map[string]map[string]connSet),
 		all:    make(map[*conn]struct{}),
 		spaces: make(map[string]map[string]map[*conn]struct{}),
 		admits: admissions{
@@ -42,16 +42,13 @@ func (h *hub) addLocked(c *conn) {
 	}
 	byPrincipal := h.sites[c.site]
 	if byPrincipal == nil {
-		byPrincipal = make(map[string]map[*conn]struct{})
+		byPrincipal = make(map[string]connSet)
 		h.sites[c.site] = byPrincipal
 	}
 	for _, p := range c.principals {
 		set := byPrincipal[p]
-		if set == nil {
-			set = make(map[*conn]struct{})
-			byPrincipal[p] = set
-		}
-		set[c] = struct{}{}
+		set.add(c)
+		byPrincipal[p] = set
 	}
 	h.all[c] = struct{}{}
 	h.indexSpacesLocked(c)
@@ -65,9 +62,11 @@ func (h *hub) removeLocked(c *conn) {
 	byPrincipal := h.sites[c.site]
 	for _, p := range c.principals {
 		set := byPrincipal[p]
-		delete(set, c)
-		if len(set) == 0 {
+		set.remove(c)
+		if set.empty() {
 			delete(byPrincipal, p)
+		} else {
+			byPrincipal[p] = set
 		}
 	}
 	if len(byPrincipal) == 0 {
@@ -135,7 +134,7 @@ func (h *hub) deliver(m *message.Message, it item, visit func(*conn), wakes *wak
 		return 0, 0
 	}
 	for k, p := range targets {
-		for c := range byPrincipal[p] {
+		for c := range byPrincipal[p].all() {
 			if c.principal == source || matchedEarlier(c, targets[:k]) {
 				continue
 			}

@@ -42,7 +42,7 @@ func TestHubIndex(t *testing.T) {
 	if h.len() != 3 {
 		t.Fatalf("len = %d, want 3", h.len())
 	}
-	if got := len(h.sites[siteA]["group:x"]); got != 2 {
+	if got := len(setConns(h.sites[siteA]["group:x"])); got != 2 {
 		t.Errorf("site A group:x has %d conns, want 2", got)
 	}
 	h.remove(a)

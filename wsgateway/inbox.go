@@ -78,11 +78,11 @@ func validDevice(d string) bool {
 
 // inboxCall returns the context of one Inbox call of c: bounded by
 // InboxTimeout, and cancelled when c is asked to end or its reader ends
-// (c.inboxCtx), so that a writer never waits on Redis for a dead connection.
+// (cancelInbox), so that a writer never waits on Redis for a dead connection.
 func (c *conn) inboxCall(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(ctx, c.env.inboxTimeout)
-	stop := context.AfterFunc(c.inboxCtx, cancel)
-	return ctx, func() { stop(); cancel() }
+	unwatch := c.inboxCalls.watch(cancel)
+	return ctx, func() { unwatch(); cancel() }
 }
 
 // startInbox is the writer's first act when the inbox is on: the catch-up
@@ -144,7 +144,7 @@ func (c *conn) ending() bool { return c.stopping.Load() || isDone(c.readDone) }
 // inboxFailed counts and logs a failed Inbox call of c.
 func (c *conn) inboxFailed(what string, err error) {
 	c.env.stats.inboxErrs.Add(1)
-	c.env.warns.WarnOrDebug(c.log, "inbox", "wsgateway: inbox "+what+" failed", "err", err)
+	c.env.warns.WarnOrDebug(c.logger(), "inbox", "wsgateway: inbox "+what+" failed", "err", err)
 }
 
 // writeInbox sends c's counts.
@@ -304,7 +304,7 @@ func (h *hub) toUser(host, user string, it item) {
 	site := strings.ToLower(host)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.sites[site][user] {
+	for c := range h.sites[site][user].all() {
 		if c.principal == user && !c.stopping.Load() {
 			c.enqueue(it)
 		}

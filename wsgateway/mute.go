@@ -27,7 +27,7 @@ func (c *conn) expire(ctx context.Context) {
 	c.env.stats.mutes.Add(1)
 	c.env.stats.muted.Add(1)
 	c.muteTimer = time.NewTimer(c.env.muteGrace)
-	c.log.Debug("wsgateway: token expired, muted", "grace", c.env.muteGrace)
+	c.debug("wsgateway: token expired, muted", "grace", c.env.muteGrace)
 	c.writeFrame(ctx, protocol.LogoutFrame) // a failure stops c
 }
 

@@ -6,49 +6,61 @@ import (
 	"time"
 )
 
-// startPings pings c every PingInterval; a pong must arrive before the next
-// ping is due, otherwise the peer is presumed dead and c is dropped. No
-// goroutine waits between pings: a timer starts one for each round trip
-// (issue 9: an idle connection holds no pinger stack), apart from the
-// writer so that a round trip never delays queued messages. The returned
+// pinger pings a connection every PingInterval; a pong must arrive before
+// the next ping is due, otherwise the peer is presumed dead and the
+// connection is dropped. No goroutine waits between pings: a timer starts
+// one for each round trip (issue 9: an idle connection holds no pinger
+// stack), apart from the writer so that a round trip never delays queued
+// messages. One allocation holds its state.
+type pinger struct {
+	c       *conn
+	mu      sync.Mutex
+	stopped bool        // guarded by mu
+	t       *time.Timer // guarded by mu
+	inPing  sync.WaitGroup
+}
+
+// startPings starts pinging c; the pinger's stop ends the pings.
+func (c *conn) startPings() *pinger {
+	p := &pinger{c: c}
+	p.mu.Lock()
+	p.t = time.AfterFunc(c.env.pingInterval, p.ping)
+	p.mu.Unlock()
+	return p
+}
+
+// ping is one round trip, in the timer's goroutine.
+func (p *pinger) ping() {
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return
+	}
+	p.inPing.Add(1)
+	p.mu.Unlock()
+	defer p.inPing.Done()
+	c := p.c
+	// Not derived from a context of the connection's: closing the socket
+	// ends a round trip in progress (see conn.run).
+	pctx, cancel := context.WithTimeout(context.Background(), c.env.pingInterval)
+	err := c.ws.Ping(pctx)
+	cancel()
+	if err != nil {
+		c.stop(stopPing) // no effect when the connection was already closing
+		return
+	}
+	p.mu.Lock()
+	if !p.stopped {
+		p.t.Reset(c.env.pingInterval)
+	}
+	p.mu.Unlock()
+}
+
 // stop ends the pings and waits for a round trip in progress.
-func (c *conn) startPings(ctx context.Context) (stop func()) {
-	var (
-		mu      sync.Mutex
-		stopped bool // guarded by mu
-		inPing  sync.WaitGroup
-		t       *time.Timer
-	)
-	ping := func() {
-		mu.Lock()
-		if stopped {
-			mu.Unlock()
-			return
-		}
-		inPing.Add(1)
-		mu.Unlock()
-		defer inPing.Done()
-		pctx, cancel := context.WithTimeout(ctx, c.env.pingInterval)
-		err := c.ws.Ping(pctx)
-		cancel()
-		if err != nil {
-			c.stop(stopPing) // no effect when the connection was already closing
-			return
-		}
-		mu.Lock()
-		if !stopped {
-			t.Reset(c.env.pingInterval)
-		}
-		mu.Unlock()
-	}
-	mu.Lock()
-	t = time.AfterFunc(c.env.pingInterval, ping)
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		stopped = true
-		t.Stop()
-		mu.Unlock()
-		inPing.Wait()
-	}
+func (p *pinger) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	p.t.Stop()
+	p.mu.Unlock()
+	p.inPing.Wait()
 }

@@ -15,9 +15,7 @@ import (
 // which is what lets the pings (startPings) and the close handshake work.
 func (c *conn) readLoop(ctx context.Context) {
 	defer c.readEnded()
-	if c.cancelInbox != nil {
-		defer c.cancelInbox()
-	}
+	defer c.cancelInbox()
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		switch {

@@ -68,8 +68,8 @@ func refusalFor(err error) (closeRequest, RejectReason) {
 func (c *conn) logRefusal(reason RejectReason, source string, err error) {
 	args := []any{"reason", string(reason), "token_source", source, "err", err}
 	if reason == RejectUnavailable {
-		c.env.warns.WarnOrDebug(c.log, "auth_unavailable", "wsgateway: token refused", args...)
+		c.env.warns.WarnOrDebug(c.logger(), "auth_unavailable", "wsgateway: token refused", args...)
 		return
 	}
-	c.log.Debug("wsgateway: token refused", args...)
+	c.debug("wsgateway: token refused", args...)
 }

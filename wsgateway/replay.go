@@ -41,7 +41,7 @@ func (c *conn) replay(ctx context.Context) idSet {
 			return nil // the read was cancelled because the connection ends
 		}
 		c.env.stats.historyErrs.Add(1)
-		c.log.Warn("wsgateway: catch-up history read failed", "err", err)
+		c.logger().Warn("wsgateway: catch-up history read failed", "err", err)
 		c.writeGap(ctx, since)
 		return nil
 	}

@@ -93,16 +93,20 @@ type spaceSet map[string]bool
 
 // sentIDs remembers the last ids a connection sent, so that the delivery
 // of its own message skips it (it got the ok). Guarded by its mutex: the
-// reader adds, Deliver (under the hub's read lock) looks.
+// reader adds, Deliver (under the hub's read lock) looks. The ids are
+// allocated on the first send: most connections never send.
 type sentIDs struct {
 	mu  sync.Mutex
-	ids [8]string
-	n   int
+	n   uint32
+	ids *[8]string
 }
 
 func (s *sentIDs) add(id string) {
 	s.mu.Lock()
-	s.ids[s.n%len(s.ids)] = id
+	if s.ids == nil {
+		s.ids = new([8]string)
+	}
+	s.ids[s.n%uint32(len(s.ids))] = id
 	s.n++
 	s.mu.Unlock()
 }
@@ -110,6 +114,9 @@ func (s *sentIDs) add(id string) {
 func (s *sentIDs) has(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ids == nil {
+		return false
+	}
 	for _, x := range s.ids {
 		if x == id {
 			return true
@@ -225,7 +232,7 @@ func (h *hub) memberChange(site, id, principal string, joined bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.gens[genIndex(site, principal)]++
-	for c := range h.sites[site][principal] {
+	for c := range h.sites[site][principal].all() {
 		if c.principal != principal {
 			continue
 		}

@@ -97,7 +97,7 @@ func (g *Gateway) ServeSSE(w http.ResponseWriter, r *http.Request) {
 		g.stats.accepted.Add(1)
 		g.stats.sseAccepted.Add(1)
 		g.stats.admitted.Since(hs.start)
-		c.log.Debug("wsgateway: sse stream opened", "catch_up", c.catchUp)
+		c.debug("wsgateway: sse stream opened", "catch_up", c.catchUp)
 		g.settleSpaces(c, hs.gen)
 		c.run()
 	}
@@ -155,9 +155,7 @@ func appendSSEEvent(b []byte, id string, p []byte) []byte {
 // stream but the end of its connection.
 func (c *conn) sseReadLoop() {
 	defer c.readEnded()
-	if c.cancelInbox != nil {
-		defer c.cancelInbox()
-	}
+	defer c.cancelInbox()
 	var buf [512]byte
 	for {
 		if _, err := c.raw.Read(buf[:]); err != nil {

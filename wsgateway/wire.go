@@ -30,8 +30,10 @@ import (
 // concurrently with a batch.
 
 // libWriteBuffer is the size of the library's write buffer: it holds any
-// control frame whole (2+125 bytes). It replaces net/http's 4 KB buffer.
-const libWriteBuffer = 512
+// control frame whole (a server frame is unmasked: 2+125 bytes). It
+// replaces net/http's 4 KB buffer; a larger data frame (the logout frame)
+// goes through in more than one Write.
+const libWriteBuffer = 128
 
 // maxBatch is the size above which the writer flushes a batch before
 // draining more of its queue.
@@ -77,10 +79,12 @@ func (w *wireConn) writeWithin(b []byte, timeout time.Duration) error {
 }
 
 // libReadBuffer is the size of the library's read buffer. Clients send
-// little (pings, PyAMS's PING, commands of a few hundred bytes); a larger
-// frame is read straight into the library's buffer past this one. It
-// replaces net/http's 4 KB buffer, which an idle socket would keep.
-const libReadBuffer = 1024
+// little (pongs, PyAMS's PING, commands of a few hundred bytes): the
+// buffer holds any frame header and a small frame whole; the rest of a
+// larger frame is read straight into the library's message buffer, past
+// this one. It replaces net/http's 4 KB buffer, which an idle socket would
+// keep (1024 bytes until issue 9 measured the difference).
+const libReadBuffer = 256
 
 // wrapHijacked puts a wireConn under the library: the connection, a small
 // write buffer, and a small read buffer unless the client already sent bytes

@@ -17,7 +17,6 @@ import (
 func (c *conn) writeLoop(ctx context.Context) {
 	c.env.stats.writers.Add(1)
 	defer c.env.stats.writers.Add(-1)
-	c.wctx = ctx
 	switch {
 	case c.env.inbox != nil:
 		c.seen = c.startInbox(ctx)
@@ -50,12 +49,12 @@ func (c *conn) kick() {
 // the replay covered, everything queued when it wakes up in one write
 // within WriteTimeout (see writeQueued and wire.go); it ends or mutes the
 // connection when its token expires (see expire), and performs the close
-// once c is stopped, then closes writeDone. An idle connection has no
+// once c is stopped, then marks writeDone done. An idle connection has no
 // writer goroutine: a run returns when nothing is pending and no timer of
 // its own (badge, mute grace) is armed, and the next event kicks a new one.
 // State that outlives a run is in c, handed from run to run through wrun.
 func (c *conn) writeRuns() {
-	ctx := c.wctx
+	ctx := context.Background() // see run
 	for {
 		// A requested close wins over queued frames: a slow consumer gets
 		// its close code as soon as the current write is done.
@@ -112,7 +111,7 @@ func (c *conn) expiryC() <-chan struct{} {
 }
 
 // finish is the last writer run's end: it stops the timers, closes the
-// connection (close) and closes writeDone. wrun stays set: no run follows.
+// connection (close) and marks writeDone done. wrun stays set: no run follows.
 func (c *conn) finish(ctx context.Context) {
 	if c.expiry != nil {
 		c.expiry.Stop()
@@ -124,7 +123,7 @@ func (c *conn) finish(ctx context.Context) {
 		c.ib.badge.Stop()
 	}
 	c.close(ctx)
-	close(c.writeDone)
+	c.writeDone.Done()
 }
 
 // writeQueued sends items, everything that was queued, one frame per
