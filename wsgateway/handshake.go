@@ -170,7 +170,7 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, t *ticket
 // hijacked connection under it, whose deadline bounds a refusal's close
 // (see conn.refuse).
 func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *wireConn, error) {
-	hw := &hijackWriter{ResponseWriter: w}
+	hw := &hijackWriter{ResponseWriter: w, writeTimeout: g.cfg.WriteTimeout}
 	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		// PyAMS's client offers ["accessToken", <jwt>]; the library selects
 		// the first offered protocol we support, which is accessToken.
@@ -195,7 +195,8 @@ func (g *Gateway) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 // since the library does not expose it.
 type hijackWriter struct {
 	http.ResponseWriter
-	conn *wireConn // set by Hijack
+	conn         *wireConn     // set by Hijack
+	writeTimeout time.Duration // bounds every write of conn (wireConn.timeout)
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -203,7 +204,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return c, brw, err
 	}
-	w.conn, brw = wrapHijacked(c, brw)
+	w.conn, brw = wrapHijacked(c, brw, w.writeTimeout)
 	return w.conn, brw, nil
 }
 

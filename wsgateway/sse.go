@@ -111,7 +111,7 @@ func (g *Gateway) hijackSSE(w http.ResponseWriter, r *http.Request) (*wireConn, 
 	if err != nil {
 		return nil, err
 	}
-	raw, _ := wrapHijacked(nc, brw)
+	raw, _ := wrapHijacked(nc, brw, g.cfg.WriteTimeout)
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n" +
 		"Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n")

@@ -3,8 +3,11 @@ package wsgateway
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/notifyd/notifyd/protocol"
 )
@@ -54,5 +57,52 @@ func TestBatchedFrames(t *testing.T) {
 		if got := readText(t, c); got != w {
 			t.Fatalf("message %d: %d bytes %.40q, want %d bytes %.40q", i, len(got), got, len(w), w)
 		}
+	}
+}
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	sets []time.Time
+}
+
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
+	d.sets = append(d.sets, t)
+	return nil
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error { return d.SetWriteDeadline(t) }
+
+// TestWireConnBound: a write's deadline falls between timeout/2 and
+// timeout from now, moved only when it would not; a shorter timeout moves
+// it closer; SetDeadline's limit is never exceeded.
+func TestWireConnBound(t *testing.T) {
+	dc := &deadlineConn{}
+	w := &wireConn{Conn: dc}
+	t0 := time.Unix(1000, 0)
+	const timeout = 10 * time.Second
+	step := func(now time.Time, timeout time.Duration, want []time.Time) {
+		t.Helper()
+		if err := w.bound(now, timeout); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dc.sets, want) {
+			t.Fatalf("at +%v (timeout %v): deadlines set %v, want %v", now.Sub(t0), timeout, dc.sets, want)
+		}
+	}
+	step(t0, timeout, []time.Time{t0.Add(timeout)})                    // none yet
+	step(t0.Add(4*time.Second), timeout, []time.Time{t0.Add(timeout)}) // 6 s left: kept
+	d2 := t0.Add(6 * time.Second).Add(timeout)
+	step(t0.Add(6*time.Second), timeout, []time.Time{t0.Add(timeout), d2}) // 4 s left: moved
+	d3 := t0.Add(6 * time.Second).Add(time.Second)
+	step(t0.Add(6*time.Second), time.Second, []time.Time{t0.Add(timeout), d2, d3}) // shorter timeout: closer
+	limit := t0.Add(6*time.Second + 500*time.Millisecond)
+	if err := w.SetDeadline(limit); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Time{t0.Add(timeout), d2, d3, limit}
+	step(t0.Add(6*time.Second+400*time.Millisecond), timeout, want) // the limit stands
+	if !w.deadline.Equal(limit) {
+		t.Fatalf("deadline %v, want the limit %v", w.deadline, limit)
 	}
 }
