@@ -128,9 +128,10 @@ type Config struct {
 	// (see conn.enqueue). Zero value: DefaultQueueSize (256). Negative is an
 	// error.
 	QueueSize int
-	// WriteTimeout bounds each write to a socket; a write that exceeds it
-	// drops the connection. Zero value: DefaultWriteTimeout (10s). Negative
-	// is an error.
+	// WriteTimeout bounds each write to a socket: a write the client does
+	// not take for between half of it and all of it drops the connection
+	// (the deadline is moved only when it falls outside that window).
+	// Zero value: DefaultWriteTimeout (10s). Negative is an error.
 	WriteTimeout time.Duration
 	// PingInterval is how often the server pings each connection to detect
 	// dead peers; a pong must arrive before the next ping is due. Zero value:
