@@ -186,7 +186,7 @@ func settings(c *config) []setting {
 		{"shutdown-timeout", "NOTIFYD_SHUTDOWN_TIMEOUT", "10s", "longest graceful shutdown before connections are cut", dur(&c.ShutdownTimeout)},
 		{"shutdown-spread", "NOTIFYD_SHUTDOWN_SPREAD", "1s", "websocket closes at shutdown are spread over this window", dur(&c.ShutdownSpread)},
 		{"queue-size", "NOTIFYD_QUEUE_SIZE", "256", "messages queued per websocket while a write to it is blocked (the client does not read); a client that falls further behind is closed with 4000. While its socket takes writes (the gateway is short of CPU), 16 times as many", num(&c.QueueSize, 1)},
-		{"write-timeout", "NOTIFYD_WRITE_TIMEOUT", "10s", "deadline of one websocket write", dur(&c.WriteTimeout)},
+		{"write-timeout", "NOTIFYD_WRITE_TIMEOUT", "10s", "deadline of one websocket write: a client that takes nothing for between half of it and all of it is dropped", dur(&c.WriteTimeout)},
 		{"read-limit", "NOTIFYD_READ_LIMIT", "65536", "largest inbound websocket frame (bytes); larger closes with 1009. A space `send` carries up to 16 KiB of text, JSON-escaped, plus attachments", value{set: func(v string) error {
 			var n int
 			if err := num(&n, 16).set(v); err != nil {
