@@ -111,14 +111,16 @@ type InboxEvents interface {
 }
 
 // Editor changes a stored message everywhere (inbox, REST, replay, live):
-// Update applies patch to it, Retract removes it from every inbox. Both
-// return the message's new stored form (Retract: the retracted one) and an
-// error matching history.ErrNotFound for an id not kept on the site (404);
-// an error patch returned is returned (wrapped); any other error means the
-// service is unavailable (503). *history.Store satisfies it.
+// Update applies patch to it, RetractUnless removes it from every inbox
+// unless its category is the one given (then an error matching
+// history.ErrCategoryRefused, nothing changed). Both return the message's
+// new stored form (RetractUnless: the retracted one) and an error matching
+// history.ErrNotFound for an id not kept on the site (404); an error patch
+// returned is returned (wrapped); any other error means the service is
+// unavailable (503). *history.Store satisfies it.
 type Editor interface {
 	Update(ctx context.Context, host, id string, patch func(*message.Message) error) (*message.Message, error)
-	Retract(ctx context.Context, host, id string) (*message.Message, error)
+	RetractUnless(ctx context.Context, host, id, category string) (*message.Message, error)
 }
 
 // Categories lists the categories that have a handler.

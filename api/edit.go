@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 )
@@ -162,7 +164,8 @@ type retractedResponse struct {
 
 // deleteMessage answers DELETE /api/chat/messages/{id}?host=<site>: the
 // message leaves every inbox and every open connection that may see it is
-// told.
+// told. A space message is refused (errSpaceDelete): it is deleted through
+// its space, which knows its sender and moderators and keeps its own list.
 func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if !validCursor(id) {
@@ -174,7 +177,10 @@ func (s *server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.cfg.Editor.Retract(r.Context(), host, id); err != nil {
+	if _, err := s.cfg.Editor.RetractUnless(r.Context(), host, id, protocol.SpaceCategory); err != nil {
+		if errors.Is(err, history.ErrCategoryRefused) {
+			err = errSpaceDelete.with(err)
+		}
 		s.fail(w, r, storeFailure(err))
 		return
 	}

@@ -53,6 +53,27 @@ func TestUpdateAndRetract(t *testing.T) {
 	})
 }
 
+// TestDeleteSpaceMessageRefused: a publisher's DELETE does not retract a
+// space message (its space keeps its own list, sender and moderators); the
+// message stays kept.
+func TestDeleteSpaceMessageRefused(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, st inboxStore, put func(testing.TB, *message.Message)) {
+		seedInbox(t, put)
+		put(t, inboxNote("S1", "users:boss", protocol.SpaceCategory, "space:s1"))
+		f := inboxFixture(t, st, nil)
+		f.do(t, http.MethodDelete, PathMessages+"/S1?host="+url.QueryEscape(siteA), "", publisher()...).
+			wantErrorField(t, http.StatusBadRequest, errSpaceDelete.message, "category")
+		// Still kept: retracting it without the refusal works (a retracted
+		// or unknown id would fail with ErrNotFound).
+		if _, err := st.RetractUnless(t.Context(), siteA, "S1", ""); err != nil {
+			t.Fatalf("the space message was not kept: %v", err)
+		}
+		// Other categories are retracted as before.
+		f.do(t, http.MethodDelete, PathMessages+"/I6?host="+url.QueryEscape(siteA), "", publisher()...).wantStatus(t, http.StatusOK)
+	})
+}
+
 func TestUpdateRefused(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, st inboxStore, put func(testing.TB, *message.Message)) {

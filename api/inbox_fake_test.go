@@ -228,12 +228,19 @@ func (b *memInbox) Update(_ context.Context, host, id string, patch func(*messag
 	return m.Clone(), nil
 }
 
-func (b *memInbox) Retract(_ context.Context, host, id string) (*message.Message, error) {
+func (b *memInbox) Retract(ctx context.Context, host, id string) (*message.Message, error) {
+	return b.RetractUnless(ctx, host, id, "")
+}
+
+func (b *memInbox) RetractUnless(_ context.Context, host, id, category string) (*message.Message, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.entryLocked(host, id)
 	if e == nil {
 		return nil, history.ErrNotFound
+	}
+	if category != "" && e.m.Category == category {
+		return nil, history.ErrCategoryRefused
 	}
 	e.retracted = true
 	return e.m.Clone(), nil

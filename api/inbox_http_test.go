@@ -197,7 +197,7 @@ func (f failingInbox) SetPrefs(context.Context, string, string, history.Prefs) e
 func (f failingInbox) Update(context.Context, string, string, func(*message.Message) error) (*message.Message, error) {
 	return nil, f.err
 }
-func (f failingInbox) Retract(context.Context, string, string) (*message.Message, error) {
+func (f failingInbox) RetractUnless(context.Context, string, string, string) (*message.Message, error) {
 	return nil, f.err
 }
 

@@ -64,6 +64,7 @@ var (
 	errSpaceInvalid  = &apiError{code: 40023, status: http.StatusBadRequest, message: "invalid request"}
 	errSpaceDenied   = &apiError{code: 40304, status: http.StatusForbidden, message: "only moderators (or the sender) may do this"}
 	errSpaceEdit     = &apiError{code: 40026, status: http.StatusBadRequest, message: "a space message is edited through its space (the websocket edit command), where its sender is known", field: "category"}
+	errSpaceDelete   = &apiError{code: 40027, status: http.StatusBadRequest, message: "a space message is deleted through its space (the websocket delete command or the space's API), where its sender and moderators are known", field: "category"}
 	errSpaceCategory = &apiError{code: 40025, status: http.StatusBadRequest, message: `category "space" is reserved for space messages: send them with POST /api/spaces/{id}/messages`, field: "category"}
 	errNoGuests      = &apiError{code: 50101, status: http.StatusNotImplemented, message: "guest invitations need a signing key (NOTIFYD_JWT_SECRET)"}
 )

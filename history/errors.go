@@ -15,6 +15,10 @@ import (
 // being unreachable. Invalid entries match message.ErrInvalid instead.
 var ErrUnavailable = errors.New("history: redis unavailable")
 
+// ErrCategoryRefused matches (errors.Is) the error of a RetractUnless whose
+// message is of the category it refuses: nothing changed.
+var ErrCategoryRefused = errors.New("history: the message's category is refused here")
+
 // ErrIdempotencyConflict matches (errors.Is) the error of an
 // AppendPublishOnce whose idempotency key was used within the
 // IdempotencyWindow for a message with another fingerprint: the caller

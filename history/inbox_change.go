@@ -76,13 +76,24 @@ func (s *Store) Update(ctx context.Context, host, id string, patch func(*message
 // script. It returns the retracted message. PyAMS's list is left as it
 // is. Unknown and already retracted ids fail with ErrNotFound.
 func (s *Store) Retract(ctx context.Context, host, id string) (*message.Message, error) {
+	return s.RetractUnless(ctx, host, id, "")
+}
+
+// RetractUnless is Retract, except that a message whose category is
+// category is left as it is and fails with ErrCategoryRefused ("" refuses
+// none). The check is part of the retract script: a publisher cannot
+// retract a space message behind its space's back (api).
+func (s *Store) RetractUnless(ctx context.Context, host, id, category string) (*message.Message, error) {
 	if err := s.checkChange("retract", host, id); err != nil {
 		return nil, err
 	}
 	pfx := s.prefix(host)
-	v, err := s.siteScript.Run(ctx, s.rdb, []string{pfx + "l"}, "retract", pfx, id, s.delivery).Slice()
+	v, err := s.siteScript.Run(ctx, s.rdb, []string{pfx + "l"}, "retract", pfx, id, s.delivery, category).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(ctx, "retract", err)
+	}
+	if len(v) == 1 {
+		return nil, fmt.Errorf("history: retract %s: %w", id, ErrCategoryRefused)
 	}
 	if len(v) != 2 {
 		return nil, fmt.Errorf("history: retract: %w", ErrNotFound)

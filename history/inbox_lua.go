@@ -342,7 +342,8 @@ return out
 // ARGV[2]). ARGV[1] op, then:
 //
 //	since prefix seq limit           -> {seq, stored, ...} stored after seq, oldest first, retracted skipped
-//	retract prefix id channel        -> {seq, stored} or {} (unknown or already retracted)
+//	retract prefix id channel refused -> {seq, stored}, {} (unknown or already retracted)
+//	                                    or {0} (its category is refused, a non-empty ARGV[5]: left as it is)
 //	update prefix id old new category channel -> seq, 0 (unknown or retracted) or -1 (changed since read: retry)
 const siteLua = `
 local op, pfx = ARGV[1], ARGV[2]
@@ -358,10 +359,13 @@ if op == 'since' then
   return out
 end
 local body = pfx .. 'm:' .. ARGV[3]
-local v = redis.call('HMGET', body, 'q', 'b', 'p', 'r')
+local v = redis.call('HMGET', body, 'q', 'b', 'p', 'r', 'c')
 if op == 'retract' then
   if not v[1] or v[4] == '1' then
     return {}
+  end
+  if ARGV[5] and ARGV[5] ~= '' and v[5] == ARGV[5] then
+    return {0}
   end
   for p in string.gmatch(v[3] or '', '[^\n]+') do
     redis.call('ZREM', pfx .. 'i:' .. p, ARGV[3])

@@ -124,6 +124,34 @@ func TestInboxCountCap(t *testing.T) {
 	wantCounts(t, "Count", c, err, 3, 3)
 }
 
+// TestRetractUnless: a refused category is left as it is, in the same
+// script; other messages are retracted.
+func TestRetractUnless(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			ctx := context.Background()
+			h, _ := inboxHistory(t, rdb, history.Config{})
+			storeAll(t, h,
+				note("id-1", "users:alice", "space", "users:bob"),
+				note("id-2", "users:alice", "content.review", "users:bob"),
+			)
+			if _, err := h.RetractUnless(ctx, testHost, "id-1", "space"); !errors.Is(err, history.ErrCategoryRefused) {
+				t.Fatalf("RetractUnless(space message, space) = %v, want ErrCategoryRefused", err)
+			}
+			if m, err := h.RetractUnless(ctx, testHost, "id-2", "space"); err != nil || m.ID != "id-2" {
+				t.Fatalf("RetractUnless(other) = %+v, %v", m, err)
+			}
+			p, err := h.Page(ctx, bob, history.PageOptions{})
+			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-1"}) {
+				t.Fatalf("Page = %v, %v; want the refused one only", itemIDs(p.Items), err)
+			}
+		})
+	}
+}
+
 func TestInboxUpdateRetract(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends {
