@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/notifyd/notifyd/message"
@@ -55,8 +54,9 @@ type Config struct {
 	// Zero value: start live, without replay (or, with Device, after the
 	// device's last ack).
 	Since string
-	// Device names this client's delivery cursor on the server (1 to 64
-	// characters of [0-9A-Za-z._:-]), sent as ?device=. The client then acks
+	// Device names this client's delivery cursor on the server (1 to
+	// protocol.MaxDeviceLength characters of [0-9A-Za-z._:-], the gateway's
+	// rule), sent as ?device=. The client then acks
 	// each notification once OnMessage has returned, coalesced (the newest
 	// id wins while an ack is being written), so that a later Run with the
 	// same user and Device and no Since resumes after the last message
@@ -217,17 +217,9 @@ func checkURL(s string) error {
 	return nil
 }
 
+// validDevice is the gateway's rule for ?device= ids.
 func validDevice(d string) bool {
-	if len(d) > 64 {
-		return false
-	}
-	for i := 0; i < len(d); i++ {
-		c := d[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.IndexByte("._:-", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return len(d) <= protocol.MaxDeviceLength && message.ValidID(d)
 }
 
 // apiBase derives the REST base URL from a checked websocket URL: the same

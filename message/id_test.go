@@ -22,7 +22,7 @@ func TestIDGenMonotonic(t *testing.T) {
 	prev := ""
 	for i, now := range times {
 		id := g.New(now)
-		if len(id) != IDLength || !validID(id) {
+		if len(id) != IDLength || !ValidID(id) {
 			t.Fatalf("id %q: bad length or characters", id)
 		}
 		if id <= prev {
@@ -105,7 +105,7 @@ func TestDeriveID(t *testing.T) {
 	if a != b {
 		t.Fatalf("DeriveID not deterministic: %q != %q", a, b)
 	}
-	if len(a) != IDLength || !validID(a) {
+	if len(a) != IDLength || !ValidID(a) {
 		t.Fatalf("DeriveID = %q: bad length or characters", a)
 	}
 	if c := DeriveID(ts, append(payload, ' ')); c == a {

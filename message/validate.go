@@ -69,7 +69,7 @@ func (m *Message) Validate() error {
 	if _, err := ParseTimestamp(m.Timestamp); err != nil {
 		return fieldErr("timestamp", "must be ISO-8601 with a UTC offset")
 	}
-	if m.ID != "" && !validID(m.ID) {
+	if m.ID != "" && !ValidID(m.ID) {
 		return fieldErr("id", "must be 1-%d characters of [0-9A-Za-z._:-]", MaxIDLength)
 	}
 	if m.Target != nil {
@@ -109,7 +109,10 @@ func ValidateHost(host string) error {
 	return checkPort("host", u.Host)
 }
 
-func validID(id string) bool {
+// ValidID reports whether id is a well-formed message id: 1 to MaxIDLength
+// characters of [0-9A-Za-z._:-], as Validate requires. Device ids
+// (protocol.MaxDeviceLength) follow the same rule.
+func ValidID(id string) bool {
 	if len(id) == 0 || len(id) > MaxIDLength {
 		return false
 	}

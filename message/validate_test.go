@@ -110,3 +110,19 @@ func TestValidateHost(t *testing.T) {
 		}
 	}
 }
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]bool{
+		"01JHQ0000000000000000ABCDE":       true,
+		"a.b_c:d-e":                        true,
+		strings.Repeat("x", MaxIDLength):   true,
+		"":                                 false,
+		strings.Repeat("x", MaxIDLength+1): false,
+		"a b":                              false, `a"`: false, "é": false, "a/b": false,
+	} {
+		if got := ValidID(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

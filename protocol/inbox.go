@@ -25,6 +25,10 @@ const (
 	ActionAck = "ack"
 )
 
+// MaxDeviceLength is the longest device id (?device=<id>): 1 to
+// MaxDeviceLength characters of [0-9A-Za-z._:-] (message.ValidID).
+const MaxDeviceLength = 64
+
 // MaxAckFrameSize is the largest ack frame the gateway parses; a longer text
 // frame is not an ack (it is ignored, as any unknown text is).
 const MaxAckFrameSize = 256

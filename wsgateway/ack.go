@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 )
 
@@ -49,7 +50,7 @@ func (c *conn) ack(data []byte) bool {
 		return false
 	}
 	id, ok := protocol.ParseAck(data)
-	if !ok || !validID(id) {
+	if !ok || !message.ValidID(id) {
 		return false
 	}
 	c.env.stats.acks.Add(1)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/space"
 )
@@ -93,7 +94,7 @@ func (c *conn) run1(ctx context.Context, cmd protocol.Command, ok *protocol.OK) 
 	caller := space.Caller{Host: c.site, Principal: c.principal, Title: c.title}
 	switch cmd.Action {
 	case protocol.ActionSubscribe:
-		if !validID(cmd.Space) {
+		if !message.ValidID(cmd.Space) {
 			return space.ErrNotFound
 		}
 		for range maxStaleReads {

@@ -10,6 +10,7 @@ import (
 	"github.com/notifyd/notifyd/auth"
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/internal/clientip"
+	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/site"
 )
@@ -258,7 +259,7 @@ func (g *Gateway) newConn(ws *websocket.Conn, raw *wireConn, hs handshake) *conn
 		c.issuedAt = hs.id.IssuedAt
 		c.leeway = hs.id.Leeway
 		c.catchUp = hs.since != ""
-		if validID(hs.since) { // never kept, nor echoed, otherwise: the gap frame says ""
+		if message.ValidID(hs.since) { // never kept, nor echoed, otherwise: the gap frame says ""
 			c.since = hs.since
 		}
 		c.muteOnExp = g.cfg.ExpiryMode == ExpiryMute && hs.source == auth.SourceSubprotocol

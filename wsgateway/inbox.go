@@ -67,13 +67,13 @@ type inboxState struct {
 	armed     bool        // badge is set to fire
 }
 
-// MaxDeviceLength is the longest ?device= id.
-const MaxDeviceLength = 64
+// MaxDeviceLength is the longest ?device= id (protocol.MaxDeviceLength).
+const MaxDeviceLength = protocol.MaxDeviceLength
 
 // validDevice reports whether d is a well-formed device id: 1 to
 // MaxDeviceLength characters of [0-9A-Za-z._:-].
 func validDevice(d string) bool {
-	return len(d) <= MaxDeviceLength && validID(d)
+	return len(d) <= MaxDeviceLength && message.ValidID(d)
 }
 
 // inboxCall returns the context of one Inbox call of c: bounded by

@@ -92,24 +92,6 @@ func (c *conn) writeGap(ctx context.Context, since string) bool {
 	return true
 }
 
-// validID reports whether id is a well-formed message id: 1 to
-// message.MaxIDLength characters of [0-9A-Za-z._:-], as message.Validate
-// requires.
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > message.MaxIDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		switch c := id[i]; {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z',
-			c == '.', c == '_', c == ':', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // idSet is a sorted set of message ids; the zero value is empty.
 type idSet []string
 

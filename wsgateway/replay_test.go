@@ -271,22 +271,6 @@ func TestGapFrame(t *testing.T) {
 	}
 }
 
-func TestValidID(t *testing.T) {
-	t.Parallel()
-	for id, want := range map[string]bool{
-		"01JHQ0000000000000000ABCDE":             true,
-		"a.b_c:d-e":                              true,
-		strings.Repeat("x", message.MaxIDLength): true,
-		"":                                       false,
-		strings.Repeat("x", message.MaxIDLength+1): false,
-		"a b": false, `a"`: false, "é": false, "a/b": false,
-	} {
-		if got := validID(id); got != want {
-			t.Errorf("validID(%q) = %v, want %v", id, got, want)
-		}
-	}
-}
-
 func TestIDSet(t *testing.T) {
 	t.Parallel()
 	r := message.Recipient{Host: siteA, Principal: "users:alice", Principals: []string{"users:alice"}}
