@@ -69,6 +69,11 @@ type PageOptions struct {
 	UnreadOnly bool
 	// Category keeps entries of that category only.
 	Category string
+	// NoCounts skips the unread and unseen counts (Page.Counts is zero): a
+	// count scans up to the count cap per principal, which a caller that
+	// only wants the entries (catch-up, polling, a space's history) should
+	// not pay for.
+	NoCounts bool
 }
 
 // Page sizes.

@@ -124,6 +124,35 @@ func TestInboxCountCap(t *testing.T) {
 	wantCounts(t, "Count", c, err, 3, 3)
 }
 
+// TestPageNoCounts: a page without counts has the same entries and zero
+// counts; with counts, they are there.
+func TestPageNoCounts(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			ctx := context.Background()
+			h, _ := inboxHistory(t, rdb, history.Config{})
+			storeAll(t, h,
+				note("id-1", "users:alice", "c", "users:bob"),
+				note("id-2", "users:alice", "c", "users:bob"),
+			)
+			with, err := h.Page(ctx, bob, history.PageOptions{})
+			if err != nil || with.Counts.Unread != 2 || with.Counts.Unseen != 2 {
+				t.Fatalf("Page with counts: %+v, %v", with.Counts, err)
+			}
+			without, err := h.Page(ctx, bob, history.PageOptions{NoCounts: true})
+			if err != nil || without.Counts != (history.Counts{}) {
+				t.Fatalf("Page without counts: %+v, %v", without.Counts, err)
+			}
+			if !slices.Equal(itemIDs(with.Items), itemIDs(without.Items)) || len(with.Items) != 2 {
+				t.Fatalf("entries differ: %v and %v", itemIDs(with.Items), itemIDs(without.Items))
+			}
+		})
+	}
+}
+
 // TestRetractUnless: a refused category is left as it is, in the same
 // script; other messages are retracted.
 func TestRetractUnless(t *testing.T) {
