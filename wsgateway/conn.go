@@ -174,14 +174,17 @@ func (c *conn) run() {
 	go c.writeLoop(ctx) // owned by run: it waits for writeDone
 	defer c.writeDone.Wait()
 	if c.sse {
+		var beats *periodic
 		if c.env.pingInterval > 0 {
-			wg.Go(c.sseHeartbeats)
+			beats = c.startSSEHeartbeats()
 		}
 		c.sseReadLoop()
-		wg.Wait()
+		if beats != nil {
+			beats.stop()
+		}
 		return
 	}
-	var pings *pinger
+	var pings *periodic
 	if c.env.pingInterval > 0 {
 		pings = c.startPings()
 	}

@@ -57,3 +57,57 @@ func TestServerPingDropsDeadPeer(t *testing.T) {
 		t.Errorf("ping disconnects = %d, want 1", got)
 	}
 }
+
+// TestPeriodicEndsOnFalse: a call that reports false arms no next call.
+func TestPeriodicEndsOnFalse(t *testing.T) {
+	calls := make(chan int, 3)
+	n := 0
+	p := startPeriodic(time.Millisecond, func() bool {
+		n++
+		calls <- n
+		return n < 3
+	})
+	for want := 1; want <= 3; want++ {
+		if got := <-calls; got != want {
+			t.Fatalf("call %d, want %d", got, want)
+		}
+	}
+	p.running.Wait() // the third call has returned
+	p.mu.Lock()
+	rearmed := p.t.Stop()
+	p.mu.Unlock()
+	if rearmed {
+		t.Fatal("a call that reported false armed another")
+	}
+	p.stop()
+}
+
+// TestPeriodicStop: after stop returns, no call is in progress and none is
+// armed.
+func TestPeriodicStop(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var done atomic.Bool
+	p := startPeriodic(time.Millisecond, func() bool {
+		select {
+		case entered <- struct{}{}:
+			<-release
+			done.Store(true)
+		default: // later calls: nothing to do
+		}
+		return true
+	})
+	<-entered
+	stopped := make(chan struct{})
+	go func() { p.stop(); close(stopped) }()
+	close(release)
+	<-stopped
+	if !done.Load() {
+		t.Fatal("stop returned before the call in progress ended")
+	}
+	p.mu.Lock()
+	armed := p.t.Stop()
+	p.mu.Unlock()
+	if armed {
+		t.Fatal("a call is armed after stop")
+	}
+}

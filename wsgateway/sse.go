@@ -164,21 +164,14 @@ func (c *conn) sseReadLoop() {
 	}
 }
 
-// sseHeartbeats queues a heartbeat every PingInterval until c ends; a
-// stream whose queue is full is a slow consumer, as a websocket is.
-func (c *conn) sseHeartbeats() {
-	t := time.NewTicker(c.env.pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.closing:
-			return
-		case <-c.readDone:
-			return
-		case <-t.C:
-			c.enqueue(item{b: sseHeartbeat})
-		}
-	}
+// startSSEHeartbeats queues a heartbeat on c every PingInterval (see
+// periodic); a stream whose queue is full is a slow consumer, as a
+// websocket is.
+func (c *conn) startSSEHeartbeats() *periodic {
+	return startPeriodic(c.env.pingInterval, func() bool {
+		c.enqueue(item{b: sseHeartbeat})
+		return true
+	})
 }
 
 // sseEnd ends a stream as req says: the logout frame when asked, then the
