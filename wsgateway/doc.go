@@ -175,8 +175,10 @@
 // tracked like a ServeHTTP call (so that neither net/http's per-request
 // buffers nor the handshake's stack stay with an idle socket), which runs
 // the read loop itself and starts, then joins, the writer, unless
-// Config.PingInterval is negative the pinger, and for a connection with a
-// device (Config.Inbox) the ack loop. The writer runs only while it has
+// Config.PingInterval is negative the pings (an SSE stream: heartbeats),
+// which a timer starts one round trip at a time (periodic: no goroutine
+// between them), and for a connection with a device (Config.Inbox) the ack
+// loop. The writer runs only while it has
 // work: a run starts when something is queued, the connection is asked to
 // close, the reader ends or the token expires, and returns when nothing is
 // left and no badge or mute-grace timer of its own is armed, so an idle
