@@ -473,5 +473,14 @@ func TestSendIdempotent(t *testing.T) {
 		if list[0].Unread != 1 {
 			t.Fatalf("alice's unread %d: bob's one message", list[0].Unread)
 		}
+		// Without a key, the same text sent twice is two messages.
+		u1, err1 := e.svc.Send(c, bob, sp.ID, chat("twice"), space.SendOptions{})
+		u2, err2 := e.svc.Send(c, bob, sp.ID, chat("twice"), space.SendOptions{})
+		if err1 != nil || err2 != nil || u1.ID == u2.ID {
+			t.Fatalf("unkeyed sends: %s (%v), %s (%v); want two messages", u1.ID, err1, u2.ID, err2)
+		}
+		if list, _ := e.svc.List(c, alice); list[0].Unread != 3 {
+			t.Fatalf("alice's unread %d after two unkeyed sends, want 3", list[0].Unread)
+		}
 	})
 }
