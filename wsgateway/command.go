@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/message"
 	"github.com/notifyd/notifyd/protocol"
 	"github.com/notifyd/notifyd/space"
@@ -26,25 +27,11 @@ const (
 	commandBurst = 20
 )
 
-// bucket is a token bucket owned by one goroutine (the reader).
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// allow takes a token at now from a bucket of burst tokens refilled at
+// allow takes a token at now from b, a bucket of burst tokens refilled at
 // one per every.
-func (b *bucket) allow(now time.Time, every time.Duration, burst float64) bool {
-	if b.at.IsZero() {
-		b.tokens, b.at = burst, now
-	}
-	b.tokens = min(burst, b.tokens+float64(now.Sub(b.at))/float64(every))
-	b.at = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+func allow(b *limit.Bucket, now time.Time, every time.Duration, burst float64) bool {
+	ok, _ := b.Take(now, 1/every.Seconds(), burst)
+	return ok
 }
 
 // isCommand reports whether a text frame that is not PING nor an ack is
@@ -75,7 +62,7 @@ func (c *conn) command(ctx context.Context, data []byte) {
 	switch cmd.Action {
 	case protocol.ActionSend, protocol.ActionTyping: // limited by their own buckets
 	default:
-		if !c.commands.allow(c.env.now(), commandEvery, commandBurst) {
+		if !allow(&c.commands, c.env.now(), commandEvery, commandBurst) {
 			c.answerErr(cmd.RID, protocol.CodeRateLimited, "too many commands on this connection")
 			return
 		}
@@ -193,5 +180,5 @@ func (c *conn) expired() bool {
 
 // typingAllowed takes a token from c's typing bucket. Reader only.
 func (c *conn) typingAllowed() bool {
-	return c.typing.allow(c.env.now(), typingEvery, typingBurst)
+	return allow(&c.typing, c.env.now(), typingEvery, typingBurst)
 }

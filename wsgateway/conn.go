@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/limit"
 	"github.com/notifyd/notifyd/internal/lograte"
 )
 
@@ -63,7 +64,7 @@ type conn struct {
 	// ids this connection sent (command.go); guards itself
 	sent sentIDs
 	// the typing and command buckets (command.go); owned by the reader
-	typing, commands bucket
+	typing, commands limit.Bucket
 
 	// immutable after ServeHTTP sets them; only with Config.Inbox (inbox.go)
 	reader history.Reader // site, principal and principals: whose inbox

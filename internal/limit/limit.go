@@ -34,7 +34,7 @@ type Keyed struct {
 	now     func() time.Time
 
 	mu      sync.Mutex // guards buckets and fullUntil
-	buckets map[string]*bucket
+	buckets map[string]*Bucket
 	// fullUntil is, after a sweep that found no bucket full again, when
 	// the first one will be: until then a new key is refused without
 	// scanning the buckets (a flood of new keys at MaxKeys would otherwise
@@ -42,9 +42,36 @@ type Keyed struct {
 	fullUntil time.Time
 }
 
-type bucket struct {
+// Bucket is one token bucket: full at its first use, refilled at rate
+// tokens per second up to burst. The zero value is ready; it is not safe
+// for concurrent use (Keyed guards its own; a connection's reader owns its
+// command buckets).
+type Bucket struct {
 	tokens float64
 	last   time.Time
+}
+
+// Take refills b for the time since its last use, then takes one token. It
+// reports whether there was one; when there was not, wait is how long until
+// there will be (at least 1ns). rate must be positive.
+func (b *Bucket) Take(now time.Time, rate, burst float64) (ok bool, wait time.Duration) {
+	if b.last.IsZero() {
+		b.tokens, b.last = burst, now
+	}
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		b.tokens = min(burst, b.tokens+elapsed*rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false, tokenTime(1-b.tokens, rate)
+	}
+	b.tokens--
+	return true, 0
+}
+
+// tokenTime is how long a bucket takes to gain tokens at rate, at least 1ns.
+func tokenTime(tokens, rate float64) time.Duration {
+	return max(time.Nanosecond, time.Duration(tokens/rate*float64(time.Second)))
 }
 
 // New returns a limiter for cfg.
@@ -59,7 +86,7 @@ func New(cfg Config) *Keyed {
 	if k.now == nil {
 		k.now = time.Now
 	}
-	k.buckets = make(map[string]*bucket)
+	k.buckets = make(map[string]*Bucket)
 	return k
 }
 
@@ -94,18 +121,10 @@ func (k *Keyed) Take(key string) (ok bool, wait time.Duration) {
 				return false, wait
 			}
 		}
-		b = &bucket{tokens: k.burst, last: now}
+		b = &Bucket{}
 		k.buckets[key] = b
 	}
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = min(k.burst, b.tokens+elapsed*k.rate)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false, k.duration(1 - b.tokens)
-	}
-	b.tokens--
-	return true, 0
+	return b.Take(now, k.rate, k.burst)
 }
 
 // sweepLocked drops buckets that have refilled completely (forgetting them
@@ -129,9 +148,7 @@ func (k *Keyed) sweepLocked(now time.Time) time.Duration {
 }
 
 // duration is how long a bucket takes to gain tokens, at least 1ns.
-func (k *Keyed) duration(tokens float64) time.Duration {
-	return max(time.Nanosecond, time.Duration(tokens/k.rate*float64(time.Second)))
-}
+func (k *Keyed) duration(tokens float64) time.Duration { return tokenTime(tokens, k.rate) }
 
 // Len is the number of keys currently tracked.
 func (k *Keyed) Len() int {

@@ -196,3 +196,32 @@ func BenchmarkTake(b *testing.B) {
 		k.Allow(keys[i&1023])
 	}
 }
+
+// TestBucket: a zero Bucket is full at its first use, refills at rate up
+// to burst, and tells how long until the next token.
+func TestBucket(t *testing.T) {
+	var b Bucket
+	t0 := time.Unix(100, 0)
+	for i := range 3 {
+		if ok, _ := b.Take(t0, 2, 3); !ok {
+			t.Fatalf("take %d of a full bucket of 3 refused", i+1)
+		}
+	}
+	ok, wait := b.Take(t0, 2, 3)
+	if ok || wait != 500*time.Millisecond {
+		t.Fatalf("empty bucket: ok %v wait %v, want refused for 500ms", ok, wait)
+	}
+	if ok, _ := b.Take(t0.Add(500*time.Millisecond), 2, 3); !ok {
+		t.Fatal("refused after refilling one token")
+	}
+	// A long rest refills up to burst, not beyond.
+	later := t0.Add(time.Hour)
+	for i := range 3 {
+		if ok, _ := b.Take(later, 2, 3); !ok {
+			t.Fatalf("take %d after a rest refused", i+1)
+		}
+	}
+	if ok, _ := b.Take(later, 2, 3); ok {
+		t.Fatal("a rest filled the bucket beyond its burst")
+	}
+}
