@@ -1,6 +1,10 @@
 package protocol
 
-import "github.com/coder/websocket"
+import (
+	"encoding/json"
+
+	"github.com/coder/websocket"
+)
 
 // Close codes of the gateway. They are websocket.StatusCode values so that Go
 // clients compare them with websocket.CloseStatus directly.
@@ -44,3 +48,19 @@ const (
 	ReasonUnavailable  = "try again later"
 	ReasonDisconnected = "disconnected by an administrator"
 )
+
+// ActionClose is the action of an SSE stream's last event, which carries
+// the websocket close code and reason the stream ended with (SSE has no
+// close frame). Server to client.
+const ActionClose = "close"
+
+// CloseEvent is an SSE stream's last event: {"action":"close","code":<code>}
+// with "reason" when there is one.
+func CloseEvent(code websocket.StatusCode, reason string) []byte {
+	b, _ := json.Marshal(struct {
+		Action string `json:"action"`
+		Code   int    `json:"code"`
+		Reason string `json:"reason,omitempty"`
+	}{ActionClose, int(code), reason})
+	return b
+}

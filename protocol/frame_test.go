@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/coder/websocket"
 )
 
 func TestGapFrame(t *testing.T) {
@@ -24,5 +26,21 @@ func TestLogoutFrame(t *testing.T) {
 	}
 	if got.Action != ActionLogout || got.Status != StatusForbidden {
 		t.Errorf("LogoutFrame = %+v", got)
+	}
+}
+
+func TestCloseEvent(t *testing.T) {
+	for _, c := range []struct {
+		code   websocket.StatusCode
+		reason string
+		want   string
+	}{
+		{CloseSlowConsumer, ReasonSlow, `{"action":"close","code":4000,"reason":"slow consumer"}`},
+		{CloseGoingAway, "", `{"action":"close","code":1001}`},
+		{CloseUnauthorized, `a "quoted" <b>`, `{"action":"close","code":4001,"reason":"a \"quoted\" \u003cb\u003e"}`},
+	} {
+		if got := string(CloseEvent(c.code, c.reason)); got != c.want {
+			t.Errorf("CloseEvent(%d, %q) = %s, want %s", c.code, c.reason, got, c.want)
+		}
 	}
 }

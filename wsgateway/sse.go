@@ -2,7 +2,6 @@ package wsgateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -183,12 +182,7 @@ func (c *conn) sseEnd(req closeRequest) {
 		if req.logout {
 			b = appendSSEEvent(b, "", protocol.LogoutFrame)
 		}
-		closeFrame, _ := json.Marshal(struct {
-			Action string `json:"action"`
-			Code   int    `json:"code"`
-			Reason string `json:"reason,omitempty"`
-		}{"close", int(req.code), req.text})
-		b = appendSSEEvent(b, "", closeFrame)
+		b = appendSSEEvent(b, "", protocol.CloseEvent(req.code, req.text))
 		_ = c.raw.writeWithin(b, min(c.env.writeTimeout, refuseTimeout))
 	}
 	_ = c.raw.Close()
