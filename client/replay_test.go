@@ -49,8 +49,14 @@ func TestCatchUpOnConnect(t *testing.T) {
 			cfg := Config{URL: s.url(), Since: tt.since, Token: bobToken(t)}
 			rec.wire(&cfg)
 			c := runClient(t, cfg)
-			// The gateway answers the first PING after the replay.
-			poll.Until(t, "condition", func() bool { return c.Stats().Pongs >= 1 })
+			// The gateway answers the first PING after the replay. The
+			// listeners of the frames before that PONG were queued before it
+			// was counted; a marker queued after them runs once they have
+			// (waiting on Pongs alone raced with them).
+			poll.Until(t, "first PONG", func() bool { return c.Stats().Pongs >= 1 })
+			drained := make(chan struct{})
+			c.emit(func() { close(drained) })
+			recv(t, drained)
 			if got := strings.Join(rec.titles(), ","); got != tt.want {
 				t.Fatalf("replayed %q, want %q", got, tt.want)
 			}
