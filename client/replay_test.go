@@ -25,6 +25,15 @@ func bobToken(t testing.TB) func(context.Context) (string, error) {
 	return func(context.Context) (string, error) { return mint(t, "users:bob", time.Now(), time.Hour), nil }
 }
 
+// drainListeners returns once the listener calls queued so far have run
+// (a marker queued after them has).
+func drainListeners(t *testing.T, c *Client) {
+	t.Helper()
+	drained := make(chan struct{})
+	c.emit(func() { close(drained) })
+	recv(t, drained)
+}
+
 func TestCatchUpOnConnect(t *testing.T) {
 	t.Parallel()
 	m1, m2, m3 := msg("m1", "users:x", "users:bob"), msg("m2", "users:x", "users:bob"), msg("m3", "users:x", "users:bob")
@@ -54,9 +63,7 @@ func TestCatchUpOnConnect(t *testing.T) {
 			// was counted; a marker queued after them runs once they have
 			// (waiting on Pongs alone raced with them).
 			poll.Until(t, "first PONG", func() bool { return c.Stats().Pongs >= 1 })
-			drained := make(chan struct{})
-			c.emit(func() { close(drained) })
-			recv(t, drained)
+			drainListeners(t, c)
 			if got := strings.Join(rec.titles(), ","); got != tt.want {
 				t.Fatalf("replayed %q, want %q", got, tt.want)
 			}
@@ -103,6 +110,7 @@ func TestGapReplayOverlapIsDeduplicated(t *testing.T) {
 		t.Fatalf("OnGap(%q), want %q", got, m2.ID)
 	}
 	poll.Until(t, "condition", func() bool { return c.Stats().Pongs >= 2 }) // after b's replay
+	drainListeners(t, c)
 	if got := strings.Join(rec.titles(), ","); got != "m1,m2,m3" {
 		t.Fatalf("OnMessage got %q, want m1,m2,m3", got)
 	}
