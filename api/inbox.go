@@ -78,7 +78,7 @@ func (s *server) inbox(w http.ResponseWriter, r *http.Request) {
 // history.DefaultPage), before or after (an id; not both), unread (true or
 // false) and category. The first value of a repeated parameter counts.
 func parseInboxQuery(v url.Values) (history.PageOptions, error) {
-	o := history.PageOptions{Before: v.Get("before"), After: v.Get("after"), Category: v.Get("category")}
+	o := history.PageOptions{Before: v.Get("before"), After: v.Get("after"), Category: v.Get("category"), Counts: true}
 	if s := v.Get("limit"); s != "" {
 		n, ok := parseLimit(s, history.MaxPage)
 		if !ok {

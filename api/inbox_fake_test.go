@@ -138,7 +138,9 @@ func (b *memInbox) Page(_ context.Context, r history.Reader, o history.PageOptio
 		}
 		p.Items = append(p.Items, history.Item{Seq: e.seq, Message: e.m.Clone(), Read: read, Muted: prefs.Mutes(e.m.Category)})
 	}
-	p.Counts = b.countsLocked(r)
+	if o.Counts {
+		p.Counts = b.countsLocked(r)
+	}
 	return p, nil
 }
 

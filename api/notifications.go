@@ -61,7 +61,7 @@ func (s *server) notifications(w http.ResponseWriter, r *http.Request) {
 // inbox's: since is not among the caller's kept entries (the inbox then
 // gives its newest entries).
 func (s *server) inboxNotifications(ctx context.Context, rd history.Reader, q notificationsQuery) (notificationsPage, error) {
-	o := history.PageOptions{Limit: min(q.limit, history.MaxPage), After: q.since, NoCounts: true}
+	o := history.PageOptions{Limit: min(q.limit, history.MaxPage), After: q.since}
 	if o.Limit == 0 {
 		o.Limit = history.DefaultPage
 	}

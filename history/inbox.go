@@ -69,11 +69,10 @@ type PageOptions struct {
 	UnreadOnly bool
 	// Category keeps entries of that category only.
 	Category string
-	// NoCounts skips the unread and unseen counts (Page.Counts is zero): a
-	// count scans up to the count cap per principal, which a caller that
-	// only wants the entries (catch-up, polling, a space's history) should
-	// not pay for.
-	NoCounts bool
+	// Counts also counts the reader's unread and unseen entries
+	// (Page.Counts; zero without it). A count scans up to the count cap per
+	// principal: only a caller that shows them (GET /api/inbox) asks.
+	Counts bool
 }
 
 // Page sizes.

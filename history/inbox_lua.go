@@ -14,9 +14,9 @@ package history
 //	seen id                   -> {unread, unseen}
 //	ack device id             -> 1
 //	device device             -> id or ""
-//	page limit mode cursor unreadOnly category maxScan length noCounts
+//	page limit mode cursor unreadOnly category maxScan length counts
 //	   -> {'nf'} or {'ok', gap, next, prefs JSON, unread, unseen, seq, stored, read, ...}
-//	      (unread and unseen 0 when noCounts is '1')
+//	      (unread and unseen 0 unless counts is '1')
 //
 // A cursor id (page, seen, ack, read, unread) counts only when its body is
 // kept and one of its target principals is the reader's: any other id is
@@ -229,7 +229,7 @@ end
 local limit, mode, cur = tonumber(ARGV[base]), ARGV[base + 1], ARGV[base + 2]
 local unreadOnly, cat = ARGV[base + 3] == '1', ARGV[base + 4]
 local maxScan, length = tonumber(ARGV[base + 5]), tonumber(ARGV[base + 6])
-local noCounts = ARGV[base + 7] == '1'
+local withCounts = ARGV[base + 7] == '1'
 local desc, gap, from = true, 0, '+inf'
 local reverse = false
 if mode == 'before' or mode == 'after' then
@@ -326,7 +326,7 @@ if more and not reverse then
 end
 local out = {'ok', gap, next, prefsRaw()}
 out[5], out[6] = 0, 0
-if not noCounts then
+if withCounts then
   local c = count()
   out[5], out[6] = c[1], c[2]
 end

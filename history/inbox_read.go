@@ -171,14 +171,14 @@ func (s *Store) Page(ctx context.Context, r Reader, o PageOptions) (Page, error)
 	} else if o.After != "" {
 		mode, cursor = "after", o.After
 	}
-	unread, noCounts := "0", "0"
+	unread, counts := "0", "0"
 	if o.UnreadOnly {
 		unread = "1"
 	}
-	if o.NoCounts {
-		noCounts = "1"
+	if o.Counts {
+		counts = "1"
 	}
-	v, err := s.runUser(ctx, "page", r, limit, mode, cursor, unread, o.Category, 20*limit+200, s.inboxLength, noCounts)
+	v, err := s.runUser(ctx, "page", r, limit, mode, cursor, unread, o.Category, 20*limit+200, s.inboxLength, counts)
 	if err != nil {
 		return Page{}, err
 	}
@@ -245,7 +245,7 @@ func (s *Store) After(ctx context.Context, r Reader, since string, limit int) (i
 		return nil, false, s.checkReader("after", r)
 	}
 	for cursor := since; len(items) < limit && cursor != ""; {
-		p, err := s.Page(ctx, r, PageOptions{After: cursor, Limit: min(limit-len(items), MaxPage), NoCounts: true})
+		p, err := s.Page(ctx, r, PageOptions{After: cursor, Limit: min(limit-len(items), MaxPage)})
 		if err != nil {
 			return nil, false, err
 		}

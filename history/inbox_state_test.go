@@ -26,91 +26,85 @@ func wantCounts(t testing.TB, what string, got history.Counts, err error, unread
 
 func TestInboxCounts(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			rdb, _ := b.New(t)
-			ctx := context.Background()
-			h, _ := inboxHistory(t, rdb, history.Config{})
-			storeAll(t, h,
-				note("id-1", "users:alice", "content.review", "users:bob"),
-				note("id-2", "users:alice", "site.news", message.Authenticated),
-				note("id-3", "users:bob", "content.review", message.Authenticated), // bob's own
-				note("id-4", "users:alice", "content.review", "groups:editors"),
-				note("id-5", "users:alice", "site.alerts", "users:bob"),
-			)
-			c, err := h.Count(ctx, bob)
-			wantCounts(t, "Count", c, err, 4, 4)
-			c, err = h.MarkSeen(ctx, bob, "id-2")
-			wantCounts(t, "MarkSeen(id-2)", c, err, 4, 2)
-			c, err = h.MarkSeen(ctx, bob, "id-1") // never back
-			wantCounts(t, "MarkSeen(id-1)", c, err, 4, 2)
-			c, err = h.MarkRead(ctx, bob, []string{"id-4", "id-1", "unknown"})
-			wantCounts(t, "MarkRead", c, err, 2, 1)
-			c, err = h.MarkUnread(ctx, bob, []string{"id-1"})
-			wantCounts(t, "MarkUnread", c, err, 3, 1)
-			c, err = h.MarkAllRead(ctx, bob)
-			wantCounts(t, "MarkAllRead", c, err, 0, 0)
-			c, err = h.MarkUnread(ctx, bob, []string{"id-2", "id-5"})
-			wantCounts(t, "MarkUnread below the cursor", c, err, 2, 1)
-			p, err := h.Page(ctx, bob, history.PageOptions{})
-			if err != nil {
+	forEachInbox(t, func(t *testing.T, ctx context.Context, h *history.Store) {
+		storeAll(t, h,
+			note("id-1", "users:alice", "content.review", "users:bob"),
+			note("id-2", "users:alice", "site.news", message.Authenticated),
+			note("id-3", "users:bob", "content.review", message.Authenticated), // bob's own
+			note("id-4", "users:alice", "content.review", "groups:editors"),
+			note("id-5", "users:alice", "site.alerts", "users:bob"),
+		)
+		c, err := h.Count(ctx, bob)
+		wantCounts(t, "Count", c, err, 4, 4)
+		c, err = h.MarkSeen(ctx, bob, "id-2")
+		wantCounts(t, "MarkSeen(id-2)", c, err, 4, 2)
+		c, err = h.MarkSeen(ctx, bob, "id-1") // never back
+		wantCounts(t, "MarkSeen(id-1)", c, err, 4, 2)
+		c, err = h.MarkRead(ctx, bob, []string{"id-4", "id-1", "unknown"})
+		wantCounts(t, "MarkRead", c, err, 2, 1)
+		c, err = h.MarkUnread(ctx, bob, []string{"id-1"})
+		wantCounts(t, "MarkUnread", c, err, 3, 1)
+		c, err = h.MarkAllRead(ctx, bob)
+		wantCounts(t, "MarkAllRead", c, err, 0, 0)
+		c, err = h.MarkUnread(ctx, bob, []string{"id-2", "id-5"})
+		wantCounts(t, "MarkUnread below the cursor", c, err, 2, 1)
+		p, err := h.Page(ctx, bob, history.PageOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var unread []string
+		for _, it := range p.Items {
+			if !it.Read {
+				unread = append(unread, it.Message.ID)
+			}
+		}
+		if !slices.Equal(unread, []string{"id-5", "id-2"}) {
+			t.Errorf("unread items = %v, want id-5 id-2", unread)
+		}
+		// Muted categories are listed, flagged and not counted.
+		if err := h.SetPrefs(ctx, testHost, bob.User, history.Prefs{Muted: []string{"site.*"}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err = h.Count(ctx, bob)
+		wantCounts(t, "Count muted", c, err, 0, 0)
+		p, err = h.Page(ctx, bob, history.PageOptions{Limit: 1, Counts: true})
+		if err != nil || len(p.Items) != 1 || !p.Items[0].Muted || p.Counts != (history.Counts{}) {
+			t.Fatalf("Page muted = %+v, %v", p, err)
+		}
+		if err := h.SetPrefs(ctx, testHost, bob.User, history.Prefs{Muted: []string{"site.news"}}); err != nil {
+			t.Fatal(err)
+		}
+		c, err = h.Count(ctx, bob)
+		wantCounts(t, "Count with site.news muted", c, err, 1, 1)
+		if pf, err := h.Prefs(ctx, testHost, bob.User); err != nil || !slices.Equal(pf.Muted, []string{"site.news"}) {
+			t.Fatalf("Prefs = %+v, %v", pf, err)
+		}
+		// A retracted message leaves every count.
+		if _, err := h.Retract(ctx, testHost, "id-5"); err != nil {
+			t.Fatal(err)
+		}
+		c, err = h.Count(ctx, bob)
+		wantCounts(t, "Count after retract", c, err, 0, 0)
+		// A new message is unread and unseen.
+		storeAll(t, h, note("id-6", "users:alice", "content.review", "users:bob"))
+		c, err = h.Count(ctx, bob)
+		wantCounts(t, "Count after a new message", c, err, 1, 1)
+		// Device cursors move forward only, ignore invisible ids.
+		if err := h.Ack(ctx, bob, "phone", "id-4"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"id-1", "no-such-id"} {
+			if err := h.Ack(ctx, bob, "phone", id); err != nil {
 				t.Fatal(err)
 			}
-			var unread []string
-			for _, it := range p.Items {
-				if !it.Read {
-					unread = append(unread, it.Message.ID)
-				}
-			}
-			if !slices.Equal(unread, []string{"id-5", "id-2"}) {
-				t.Errorf("unread items = %v, want id-5 id-2", unread)
-			}
-			// Muted categories are listed, flagged and not counted.
-			if err := h.SetPrefs(ctx, testHost, bob.User, history.Prefs{Muted: []string{"site.*"}}); err != nil {
-				t.Fatal(err)
-			}
-			c, err = h.Count(ctx, bob)
-			wantCounts(t, "Count muted", c, err, 0, 0)
-			p, err = h.Page(ctx, bob, history.PageOptions{Limit: 1})
-			if err != nil || len(p.Items) != 1 || !p.Items[0].Muted || p.Counts != (history.Counts{}) {
-				t.Fatalf("Page muted = %+v, %v", p, err)
-			}
-			if err := h.SetPrefs(ctx, testHost, bob.User, history.Prefs{Muted: []string{"site.news"}}); err != nil {
-				t.Fatal(err)
-			}
-			c, err = h.Count(ctx, bob)
-			wantCounts(t, "Count with site.news muted", c, err, 1, 1)
-			if pf, err := h.Prefs(ctx, testHost, bob.User); err != nil || !slices.Equal(pf.Muted, []string{"site.news"}) {
-				t.Fatalf("Prefs = %+v, %v", pf, err)
-			}
-			// A retracted message leaves every count.
-			if _, err := h.Retract(ctx, testHost, "id-5"); err != nil {
-				t.Fatal(err)
-			}
-			c, err = h.Count(ctx, bob)
-			wantCounts(t, "Count after retract", c, err, 0, 0)
-			// A new message is unread and unseen.
-			storeAll(t, h, note("id-6", "users:alice", "content.review", "users:bob"))
-			c, err = h.Count(ctx, bob)
-			wantCounts(t, "Count after a new message", c, err, 1, 1)
-			// Device cursors move forward only, ignore invisible ids.
-			if err := h.Ack(ctx, bob, "phone", "id-4"); err != nil {
-				t.Fatal(err)
-			}
-			for _, id := range []string{"id-1", "no-such-id"} {
-				if err := h.Ack(ctx, bob, "phone", id); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if id, err := h.DeviceCursor(ctx, bob, "phone"); err != nil || id != "id-4" {
-				t.Fatalf("DeviceCursor = %q, %v; want id-4", id, err)
-			}
-			if id, err := h.DeviceCursor(ctx, bob, "tablet"); err != nil || id != "" {
-				t.Fatalf("DeviceCursor(tablet) = %q, %v; want none", id, err)
-			}
-		})
-	}
+		}
+		if id, err := h.DeviceCursor(ctx, bob, "phone"); err != nil || id != "id-4" {
+			t.Fatalf("DeviceCursor = %q, %v; want id-4", id, err)
+		}
+		if id, err := h.DeviceCursor(ctx, bob, "tablet"); err != nil || id != "" {
+			t.Fatalf("DeviceCursor(tablet) = %q, %v; want none", id, err)
+		}
+	})
 }
 
 func TestInboxCountCap(t *testing.T) {
@@ -124,61 +118,49 @@ func TestInboxCountCap(t *testing.T) {
 	wantCounts(t, "Count", c, err, 3, 3)
 }
 
-// TestPageNoCounts: a page without counts has the same entries and zero
-// counts; with counts, they are there.
-func TestPageNoCounts(t *testing.T) {
+// TestPageCounts: a page counts only when asked, and has the same entries
+// either way.
+func TestPageCounts(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			rdb, _ := b.New(t)
-			ctx := context.Background()
-			h, _ := inboxHistory(t, rdb, history.Config{})
-			storeAll(t, h,
-				note("id-1", "users:alice", "c", "users:bob"),
-				note("id-2", "users:alice", "c", "users:bob"),
-			)
-			with, err := h.Page(ctx, bob, history.PageOptions{})
-			if err != nil || with.Counts.Unread != 2 || with.Counts.Unseen != 2 {
-				t.Fatalf("Page with counts: %+v, %v", with.Counts, err)
-			}
-			without, err := h.Page(ctx, bob, history.PageOptions{NoCounts: true})
-			if err != nil || without.Counts != (history.Counts{}) {
-				t.Fatalf("Page without counts: %+v, %v", without.Counts, err)
-			}
-			if !slices.Equal(itemIDs(with.Items), itemIDs(without.Items)) || len(with.Items) != 2 {
-				t.Fatalf("entries differ: %v and %v", itemIDs(with.Items), itemIDs(without.Items))
-			}
-		})
-	}
+	forEachInbox(t, func(t *testing.T, ctx context.Context, h *history.Store) {
+		storeAll(t, h,
+			note("id-1", "users:alice", "c", "users:bob"),
+			note("id-2", "users:alice", "c", "users:bob"),
+		)
+		with, err := h.Page(ctx, bob, history.PageOptions{Counts: true})
+		if err != nil || with.Counts != (history.Counts{Unread: 2, Unseen: 2}) {
+			t.Fatalf("Page with counts: %+v, %v", with.Counts, err)
+		}
+		without, err := h.Page(ctx, bob, history.PageOptions{})
+		if err != nil || without.Counts != (history.Counts{}) {
+			t.Fatalf("Page without counts: %+v, %v", without.Counts, err)
+		}
+		if !slices.Equal(itemIDs(with.Items), itemIDs(without.Items)) || len(with.Items) != 2 {
+			t.Fatalf("entries differ: %v and %v", itemIDs(with.Items), itemIDs(without.Items))
+		}
+	})
 }
 
 // TestRetractUnless: a refused category is left as it is, in the same
 // script; other messages are retracted.
 func TestRetractUnless(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			rdb, _ := b.New(t)
-			ctx := context.Background()
-			h, _ := inboxHistory(t, rdb, history.Config{})
-			storeAll(t, h,
-				note("id-1", "users:alice", "space", "users:bob"),
-				note("id-2", "users:alice", "content.review", "users:bob"),
-			)
-			if _, err := h.RetractUnless(ctx, testHost, "id-1", "space"); !errors.Is(err, history.ErrCategoryRefused) {
-				t.Fatalf("RetractUnless(space message, space) = %v, want ErrCategoryRefused", err)
-			}
-			if m, err := h.RetractUnless(ctx, testHost, "id-2", "space"); err != nil || m.ID != "id-2" {
-				t.Fatalf("RetractUnless(other) = %+v, %v", m, err)
-			}
-			p, err := h.Page(ctx, bob, history.PageOptions{})
-			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-1"}) {
-				t.Fatalf("Page = %v, %v; want the refused one only", itemIDs(p.Items), err)
-			}
-		})
-	}
+	forEachInbox(t, func(t *testing.T, ctx context.Context, h *history.Store) {
+		storeAll(t, h,
+			note("id-1", "users:alice", "space", "users:bob"),
+			note("id-2", "users:alice", "content.review", "users:bob"),
+		)
+		if _, err := h.RetractUnless(ctx, testHost, "id-1", "space"); !errors.Is(err, history.ErrCategoryRefused) {
+			t.Fatalf("RetractUnless(space message, space) = %v, want ErrCategoryRefused", err)
+		}
+		if m, err := h.RetractUnless(ctx, testHost, "id-2", "space"); err != nil || m.ID != "id-2" {
+			t.Fatalf("RetractUnless(other) = %+v, %v", m, err)
+		}
+		p, err := h.Page(ctx, bob, history.PageOptions{})
+		if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-1"}) {
+			t.Fatalf("Page = %v, %v; want the refused one only", itemIDs(p.Items), err)
+		}
+	})
 }
 
 func TestInboxUpdateRetract(t *testing.T) {
@@ -340,7 +322,7 @@ func TestInboxCluster(t *testing.T) {
 		if err := h.Ack(ctx, r, "phone", "id-2"); err != nil {
 			t.Fatal(err)
 		}
-		p, err := h.Page(ctx, r, history.PageOptions{})
+		p, err := h.Page(ctx, r, history.PageOptions{Counts: true})
 		if err != nil || len(p.Items) != 3 || p.Counts != (history.Counts{Unread: 2, Unseen: 1}) {
 			t.Fatalf("%s: Page = %v %+v, %v", host, itemIDs(p.Items), p.Counts, err)
 		}

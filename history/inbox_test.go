@@ -34,6 +34,20 @@ func note(id, sender, category string, principals ...string) history.Entry {
 	return history.EntryOf(m, m.StoredJSON())
 }
 
+// forEachInbox runs test in parallel on each backend, with a *history.Store
+// whose inbox is on.
+func forEachInbox(t *testing.T, test func(t *testing.T, ctx context.Context, h *history.Store)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			h, _ := inboxHistory(t, rdb, history.Config{})
+			test(t, context.Background(), h)
+		})
+	}
+}
+
 func storeAll(t testing.TB, h *history.Store, entries ...history.Entry) {
 	t.Helper()
 	if _, err := h.AppendBatch(context.Background(), entries); err != nil {
@@ -123,91 +137,85 @@ func TestInboxExactlyOnce(t *testing.T) {
 
 func TestInboxPage(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			rdb, _ := b.New(t)
-			ctx := context.Background()
-			h, _ := inboxHistory(t, rdb, history.Config{})
-			var entries []history.Entry
-			for i := 1; i <= 12; i++ {
-				var e history.Entry
-				switch i % 4 {
-				case 0:
-					e = note(fmt.Sprintf("id-%02d", i), "users:alice", "site.news", message.Authenticated)
-				case 1:
-					e = note(fmt.Sprintf("id-%02d", i), "users:alice", "content.review", "users:bob", "groups:editors")
-				case 2:
-					e = note(fmt.Sprintf("id-%02d", i), "users:bob", "content.review", "groups:editors") // bob's own
-				case 3:
-					e = note(fmt.Sprintf("id-%02d", i), "users:alice", "content.review", "users:carol") // not for bob
-				}
-				entries = append(entries, e)
+	forEachInbox(t, func(t *testing.T, ctx context.Context, h *history.Store) {
+		var entries []history.Entry
+		for i := 1; i <= 12; i++ {
+			var e history.Entry
+			switch i % 4 {
+			case 0:
+				e = note(fmt.Sprintf("id-%02d", i), "users:alice", "site.news", message.Authenticated)
+			case 1:
+				e = note(fmt.Sprintf("id-%02d", i), "users:alice", "content.review", "users:bob", "groups:editors")
+			case 2:
+				e = note(fmt.Sprintf("id-%02d", i), "users:bob", "content.review", "groups:editors") // bob's own
+			case 3:
+				e = note(fmt.Sprintf("id-%02d", i), "users:alice", "content.review", "users:carol") // not for bob
 			}
-			storeAll(t, h, entries...)
-			visible := []string{"id-12", "id-09", "id-08", "id-05", "id-04", "id-01"}
+			entries = append(entries, e)
+		}
+		storeAll(t, h, entries...)
+		visible := []string{"id-12", "id-09", "id-08", "id-05", "id-04", "id-01"}
 
-			p, err := h.Page(ctx, bob, history.PageOptions{})
-			if err != nil || !slices.Equal(itemIDs(p.Items), visible) || p.Next != "" || p.Gap {
-				t.Fatalf("Page = %v next %q gap %v, %v; want %v", itemIDs(p.Items), p.Next, p.Gap, err, visible)
+		p, err := h.Page(ctx, bob, history.PageOptions{Counts: true})
+		if err != nil || !slices.Equal(itemIDs(p.Items), visible) || p.Next != "" || p.Gap {
+			t.Fatalf("Page = %v next %q gap %v, %v; want %v", itemIDs(p.Items), p.Next, p.Gap, err, visible)
+		}
+		if p.Counts != (history.Counts{Unread: 6, Unseen: 6}) {
+			t.Errorf("Counts = %+v, want 6 unread, 6 unseen", p.Counts)
+		}
+		if p.Items[0].Message.Target == nil || p.Items[0].Seq != 12 || p.Items[0].Read {
+			t.Errorf("first item %+v", p.Items[0])
+		}
+		// Back, by pages of 4.
+		p, err = h.Page(ctx, bob, history.PageOptions{Limit: 4})
+		if err != nil || !slices.Equal(itemIDs(p.Items), visible[:4]) || p.Next != "id-05" {
+			t.Fatalf("Page(4) = %v next %q, %v", itemIDs(p.Items), p.Next, err)
+		}
+		p, err = h.Page(ctx, bob, history.PageOptions{Limit: 4, Before: p.Next})
+		if err != nil || !slices.Equal(itemIDs(p.Items), visible[4:]) || p.Next != "" {
+			t.Fatalf("Page(before id-05) = %v next %q, %v", itemIDs(p.Items), p.Next, err)
+		}
+		// Forward, oldest first.
+		p, err = h.Page(ctx, bob, history.PageOptions{Limit: 2, After: "id-01"})
+		if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-04", "id-05"}) || p.Next != "id-05" || p.Gap {
+			t.Fatalf("Page(after id-01) = %v next %q gap %v, %v", itemIDs(p.Items), p.Next, p.Gap, err)
+		}
+		items, gap, err := h.After(ctx, bob, "id-05", 0)
+		if err != nil || gap || !slices.Equal(itemIDs(items), []string{"id-08", "id-09", "id-12"}) {
+			t.Fatalf("After(id-05) = %v gap %v, %v", itemIDs(items), gap, err)
+		}
+		// Filters.
+		p, err = h.Page(ctx, bob, history.PageOptions{Category: "site.news"})
+		if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-12", "id-08", "id-04"}) {
+			t.Fatalf("Page(category) = %v, %v", itemIDs(p.Items), err)
+		}
+		if _, err := h.MarkRead(ctx, bob, []string{"id-12", "id-05"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err = h.Page(ctx, bob, history.PageOptions{UnreadOnly: true})
+		if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-09", "id-08", "id-04", "id-01"}) {
+			t.Fatalf("Page(unread) = %v, %v", itemIDs(p.Items), err)
+		}
+		// An id bob cannot see (carol's) is an unknown id, both ways.
+		for _, id := range []string{"id-03", "no-such-id"} {
+			if _, err := h.Page(ctx, bob, history.PageOptions{Before: id}); !errors.Is(err, history.ErrNotFound) {
+				t.Errorf("Page(before %s) err = %v, want ErrNotFound", id, err)
 			}
-			if p.Counts != (history.Counts{Unread: 6, Unseen: 6}) {
-				t.Errorf("Counts = %+v, want 6 unread, 6 unseen", p.Counts)
+			p, err := h.Page(ctx, bob, history.PageOptions{After: id, Limit: 2})
+			if err != nil || !p.Gap || !slices.Equal(itemIDs(p.Items), []string{"id-09", "id-12"}) {
+				t.Errorf("Page(after %s) = %v gap %v, %v; want the newest two with a gap", id, itemIDs(p.Items), p.Gap, err)
 			}
-			if p.Items[0].Message.Target == nil || p.Items[0].Seq != 12 || p.Items[0].Read {
-				t.Errorf("first item %+v", p.Items[0])
-			}
-			// Back, by pages of 4.
-			p, err = h.Page(ctx, bob, history.PageOptions{Limit: 4})
-			if err != nil || !slices.Equal(itemIDs(p.Items), visible[:4]) || p.Next != "id-05" {
-				t.Fatalf("Page(4) = %v next %q, %v", itemIDs(p.Items), p.Next, err)
-			}
-			p, err = h.Page(ctx, bob, history.PageOptions{Limit: 4, Before: p.Next})
-			if err != nil || !slices.Equal(itemIDs(p.Items), visible[4:]) || p.Next != "" {
-				t.Fatalf("Page(before id-05) = %v next %q, %v", itemIDs(p.Items), p.Next, err)
-			}
-			// Forward, oldest first.
-			p, err = h.Page(ctx, bob, history.PageOptions{Limit: 2, After: "id-01"})
-			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-04", "id-05"}) || p.Next != "id-05" || p.Gap {
-				t.Fatalf("Page(after id-01) = %v next %q gap %v, %v", itemIDs(p.Items), p.Next, p.Gap, err)
-			}
-			items, gap, err := h.After(ctx, bob, "id-05", 0)
-			if err != nil || gap || !slices.Equal(itemIDs(items), []string{"id-08", "id-09", "id-12"}) {
-				t.Fatalf("After(id-05) = %v gap %v, %v", itemIDs(items), gap, err)
-			}
-			// Filters.
-			p, err = h.Page(ctx, bob, history.PageOptions{Category: "site.news"})
-			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-12", "id-08", "id-04"}) {
-				t.Fatalf("Page(category) = %v, %v", itemIDs(p.Items), err)
-			}
-			if _, err := h.MarkRead(ctx, bob, []string{"id-12", "id-05"}); err != nil {
-				t.Fatal(err)
-			}
-			p, err = h.Page(ctx, bob, history.PageOptions{UnreadOnly: true})
-			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-09", "id-08", "id-04", "id-01"}) {
-				t.Fatalf("Page(unread) = %v, %v", itemIDs(p.Items), err)
-			}
-			// An id bob cannot see (carol's) is an unknown id, both ways.
-			for _, id := range []string{"id-03", "no-such-id"} {
-				if _, err := h.Page(ctx, bob, history.PageOptions{Before: id}); !errors.Is(err, history.ErrNotFound) {
-					t.Errorf("Page(before %s) err = %v, want ErrNotFound", id, err)
-				}
-				p, err := h.Page(ctx, bob, history.PageOptions{After: id, Limit: 2})
-				if err != nil || !p.Gap || !slices.Equal(itemIDs(p.Items), []string{"id-09", "id-12"}) {
-					t.Errorf("Page(after %s) = %v gap %v, %v; want the newest two with a gap", id, itemIDs(p.Items), p.Gap, err)
-				}
-			}
-			// The sender never sees its own message; carol sees hers.
-			carol := history.Reader{Host: testHost, User: "users:carol", Principals: []string{"users:carol"}}
-			p, err = h.Page(ctx, carol, history.PageOptions{})
-			if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-11", "id-07", "id-03"}) {
-				t.Fatalf("carol's Page = %v, %v", itemIDs(p.Items), err)
-			}
-			alice := history.Reader{Host: testHost, User: "users:alice", Principals: []string{"users:alice", message.Authenticated}}
-			p, err = h.Page(ctx, alice, history.PageOptions{})
-			if err != nil || len(p.Items) != 0 {
-				t.Fatalf("alice's Page = %v, %v; want none of her own", itemIDs(p.Items), err)
-			}
-		})
-	}
+		}
+		// The sender never sees its own message; carol sees hers.
+		carol := history.Reader{Host: testHost, User: "users:carol", Principals: []string{"users:carol"}}
+		p, err = h.Page(ctx, carol, history.PageOptions{})
+		if err != nil || !slices.Equal(itemIDs(p.Items), []string{"id-11", "id-07", "id-03"}) {
+			t.Fatalf("carol's Page = %v, %v", itemIDs(p.Items), err)
+		}
+		alice := history.Reader{Host: testHost, User: "users:alice", Principals: []string{"users:alice", message.Authenticated}}
+		p, err = h.Page(ctx, alice, history.PageOptions{})
+		if err != nil || len(p.Items) != 0 {
+			t.Fatalf("alice's Page = %v, %v; want none of her own", itemIDs(p.Items), err)
+		}
+	})
 }

@@ -23,10 +23,10 @@ func BenchmarkPage(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	for _, noCounts := range []bool{false, true} {
-		b.Run(fmt.Sprintf("nocounts=%v", noCounts), func(b *testing.B) {
+	for _, counts := range []bool{true, false} {
+		b.Run(fmt.Sprintf("counts=%v", counts), func(b *testing.B) {
 			for b.Loop() {
-				p, err := h.Page(ctx, bob, history.PageOptions{Limit: 50, NoCounts: noCounts})
+				p, err := h.Page(ctx, bob, history.PageOptions{Limit: 50, Counts: counts})
 				if err != nil || len(p.Items) != 50 {
 					b.Fatalf("Page: %d items, %v", len(p.Items), err)
 				}

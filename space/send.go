@@ -241,7 +241,7 @@ func (s *Service) Messages(ctx context.Context, c Caller, id, before string, lim
 	// The history hides a reader's own messages (message.VisibleTo): the
 	// space itself reads, so the caller's messages are in the page.
 	r := history.Reader{Host: c.Host, User: protocol.SpacePrincipal(id), Principals: []string{principal}}
-	p, err := s.hist.Page(ctx, r, history.PageOptions{Before: before, Limit: limit, NoCounts: true})
+	p, err := s.hist.Page(ctx, r, history.PageOptions{Before: before, Limit: limit})
 	if err != nil {
 		return nil, "", historyErr(ctx, op, err)
 	}
@@ -354,7 +354,7 @@ func (s *Service) DeleteMessage(ctx context.Context, c Caller, messageID string)
 	// The space's last message becomes the newest one left.
 	last, lid := "", ""
 	r := history.Reader{Host: c.Host, User: protocol.SpacePrincipal(space), Principals: []string{protocol.SpacePrincipal(space)}}
-	if p, err := s.hist.Page(ctx, r, history.PageOptions{Limit: 1, NoCounts: true}); err == nil {
+	if p, err := s.hist.Page(ctx, r, history.PageOptions{Limit: 1}); err == nil {
 		for _, it := range p.Items {
 			if sm, ok := spaceMessage(it.Message, space); ok {
 				last, lid = string(preview(sm)), sm.ID

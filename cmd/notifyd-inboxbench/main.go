@@ -98,7 +98,7 @@ func main() {
 		u := rng.IntN(*users)
 		r := reader(u, *groups)
 		t := time.Now()
-		p, err := h.Page(ctx, r, history.PageOptions{})
+		p, err := h.Page(ctx, r, history.PageOptions{Counts: true})
 		if err != nil {
 			log.Fatal(err)
 		}
