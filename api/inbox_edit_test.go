@@ -53,28 +53,10 @@ func TestUpdateAndRetract(t *testing.T) {
 	})
 }
 
-// TestDeleteSpaceMessageRefused: a publisher's DELETE does not retract a
-// space message (its space keeps its own list, sender and moderators); the
-// message stays kept.
-func TestDeleteSpaceMessageRefused(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st inboxStore, put func(testing.TB, *message.Message)) {
-		seedInbox(t, put)
-		put(t, inboxNote("S1", "users:boss", protocol.SpaceCategory, "space:s1"))
-		f := inboxFixture(t, st, nil)
-		f.do(t, http.MethodDelete, PathMessages+"/S1?host="+url.QueryEscape(siteA), "", publisher()...).
-			wantErrorField(t, http.StatusBadRequest, errSpaceDelete.message, "category")
-		// Still kept: retracting it without the refusal works (a retracted
-		// or unknown id would fail with ErrNotFound).
-		if _, err := st.RetractUnless(t.Context(), siteA, "S1", ""); err != nil {
-			t.Fatalf("the space message was not kept: %v", err)
-		}
-		// Other categories are retracted as before.
-		f.do(t, http.MethodDelete, PathMessages+"/I6?host="+url.QueryEscape(siteA), "", publisher()...).wantStatus(t, http.StatusOK)
-	})
-}
-
-func TestUpdateRefused(t *testing.T) {
+// TestEditRefused: a refused PATCH changes nothing; a DELETE of a space
+// message is refused (its space keeps its own list, sender and
+// moderators) and leaves it kept.
+func TestEditRefused(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, st inboxStore, put func(testing.TB, *message.Message)) {
 		seedInbox(t, put)
@@ -111,6 +93,13 @@ func TestUpdateRefused(t *testing.T) {
 		}
 		if got := getInbox(t, f, "?limit=2").Notifications[1]; !strings.Contains(string(got), `"title":"Title I5"`) {
 			t.Fatalf("a refused PATCH changed the message: %s", got)
+		}
+		f.do(t, http.MethodDelete, PathMessages+"/S1?host="+url.QueryEscape(siteA), "", publisher()...).
+			wantErrorField(t, http.StatusBadRequest, errSpaceDelete.message, "category")
+		// Still kept: a retract without the refusal finds it (a retracted
+		// or unknown id fails with ErrNotFound).
+		if _, err := st.RetractUnless(t.Context(), siteA, "S1", ""); err != nil {
+			t.Fatalf("the refused DELETE did not keep the space message: %v", err)
 		}
 	})
 }
