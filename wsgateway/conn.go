@@ -175,27 +175,17 @@ func (c *conn) run() {
 	go c.writeLoop(ctx) // owned by run: it waits for writeDone
 	defer c.writeDone.Wait()
 	if c.sse {
-		var beats *periodic
-		if c.env.pingInterval > 0 {
-			beats = c.startSSEHeartbeats()
-		}
+		beats := c.startSSEHeartbeats()
 		c.sseReadLoop()
-		if beats != nil {
-			beats.stop()
-		}
+		beats.stop()
 		return
 	}
-	var pings *periodic
-	if c.env.pingInterval > 0 {
-		pings = c.startPings()
-	}
+	pings := c.startPings()
 	if c.acks != nil {
 		wg.Go(func() { c.ackLoop(ctx) })
 	}
 	c.readLoop(ctx) // returns once the socket is closed or failed
-	if pings != nil {
-		pings.stop()
-	}
+	pings.stop()
 	wg.Wait()
 }
 

@@ -58,10 +58,3 @@ func (ic *inboxCalls) end() {
 		(*cancel)()
 	}
 }
-
-// inFlight is the number of calls watched (tests).
-func (ic *inboxCalls) inFlight() int {
-	ic.mu.Lock()
-	defer ic.mu.Unlock()
-	return len(ic.cancels)
-}

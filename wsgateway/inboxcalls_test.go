@@ -53,3 +53,10 @@ func TestInboxCallsIdleHoldsNothing(t *testing.T) {
 		t.Fatalf("an idle connection keeps a slice of cap %d", cap(ic.cancels))
 	}
 }
+
+// inFlight is the number of calls watched.
+func (ic *inboxCalls) inFlight() int {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	return len(ic.cancels)
+}

@@ -20,8 +20,12 @@ type periodic struct {
 	running sync.WaitGroup
 }
 
-// startPeriodic starts calling f every d.
+// startPeriodic starts calling f every d; with d <= 0 it calls nothing and
+// returns nil, which stop accepts.
 func startPeriodic(d time.Duration, f func() bool) *periodic {
+	if d <= 0 {
+		return nil
+	}
 	p := &periodic{d: d, f: f}
 	p.mu.Lock()
 	p.t = time.AfterFunc(d, p.call)
@@ -51,6 +55,9 @@ func (p *periodic) call() {
 
 // stop ends the calls and waits for one in progress.
 func (p *periodic) stop() {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	p.stopped = true
 	p.t.Stop()
@@ -58,8 +65,9 @@ func (p *periodic) stop() {
 	p.running.Wait()
 }
 
-// startPings pings c every PingInterval; a pong must arrive before the next
-// ping is due, otherwise the peer is presumed dead and c is dropped.
+// startPings pings c every PingInterval (none when it is negative); a pong
+// must arrive before the next ping is due, otherwise the peer is presumed
+// dead and c is dropped.
 func (c *conn) startPings() *periodic {
 	return startPeriodic(c.env.pingInterval, c.pingOnce)
 }

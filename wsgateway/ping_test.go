@@ -110,4 +110,10 @@ func TestPeriodicStop(t *testing.T) {
 	if armed {
 		t.Fatal("a call is armed after stop")
 	}
+	// Disabled (PingInterval negative): nothing to start, nothing to stop.
+	off := startPeriodic(-1, func() bool { t.Error("a disabled periodic called f"); return false })
+	if off != nil {
+		t.Fatal("startPeriodic(-1) started something")
+	}
+	off.stop()
 }

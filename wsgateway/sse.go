@@ -163,8 +163,8 @@ func (c *conn) sseReadLoop() {
 	}
 }
 
-// startSSEHeartbeats queues a heartbeat on c every PingInterval (see
-// periodic); a stream whose queue is full is a slow consumer, as a
+// startSSEHeartbeats queues a heartbeat on c every PingInterval (none when
+// it is negative; see periodic); a stream whose queue is full is a slow consumer, as a
 // websocket is.
 func (c *conn) startSSEHeartbeats() *periodic {
 	return startPeriodic(c.env.pingInterval, func() bool {
