@@ -86,31 +86,61 @@ func TestAppendBatchRuns(t *testing.T) {
 	}
 }
 
-// TestAppendBatchRunFails: with the inbox on, a run of the batch script
-// that an index overwritten with a string aborts is stored again entry by
-// entry, so that the other entries of the run are stored (those the
-// aborted run stored come back as duplicates).
+// TestAppendBatchRunFails: with the inbox on, an entry of a run of the
+// batch script whose index was overwritten with a string gets that error
+// alone and is not published; the other entries of the run are stored and
+// published, in order.
 func TestAppendBatchRunFails(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	ctx := context.Background()
-	h, _ := inboxHistory(t, rdb, history.Config{})
+	h, channel := inboxHistory(t, rdb, history.Config{})
+	ps := subscribe(t, rdb, channel)
 	if err := rdb.Set(ctx, "{"+h.ListKey(testHost)+"}:i:users:bad", "not a set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	entries := []history.Entry{
 		note("id-1", "users:alice", "c", "users:bob"),
-		note("id-2", "users:alice", "c", "users:bad"),
+		note("id-2", "users:alice", "c", "users:carol", "users:bad"),
 		note("id-3", "users:alice", "c", "users:bob"),
 	}
 	added, err := h.AppendBatch(ctx, entries)
-	if added[1] || !added[2] {
-		t.Fatalf("AppendBatch = %v, %v; want id-3 stored", added, err)
+	if !slices.Equal(added, []bool{true, false, true}) {
+		t.Fatalf("AppendBatch = %v, %v; want id-1 and id-3 stored", added, err)
 	}
-	if err != nil && (history.EntryError(err, 0) != nil || history.EntryError(err, 2) != nil) {
-		t.Errorf("AppendBatch err = %v, want errors for id-2 only", err)
+	if history.EntryError(err, 0) != nil || history.EntryError(err, 1) == nil || history.EntryError(err, 2) != nil {
+		t.Errorf("AppendBatch err = %v, want an error for id-2 only", err)
 	}
+	wantDelivered(t, rdb, ps, channel, entries[0], entries[2])
 	if ids, _ := rdb.ZRange(ctx, "{"+h.ListKey(testHost)+"}:i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
 		t.Errorf("bob's index holds %v, want id-1 and id-3", ids)
 	}
+	if n, _ := rdb.Exists(ctx, "{"+h.ListKey(testHost)+"}:m:id-2").Result(); n != 0 {
+		t.Error("id-2 has a body")
+	}
+}
+
+// TestAppendBatchRunAborted: a run that an error it does not guard aborts
+// after publishing (a body its trim reads was overwritten with a string)
+// is stored again entry by entry: its entries come back as duplicates and
+// each was published once.
+func TestAppendBatchRunAborted(t *testing.T) {
+	t.Parallel()
+	rdb, _ := realRedis(t)
+	ctx := context.Background()
+	h, channel := inboxHistory(t, rdb, history.Config{InboxLength: 1})
+	storeAll(t, h, note("id-0", "users:alice", "c", "users:bob"))
+	ps := subscribe(t, rdb, channel)
+	if err := rdb.Set(ctx, "{"+h.ListKey(testHost)+"}:m:id-0", "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	entries := []history.Entry{
+		note("id-1", "users:alice", "c", "users:bob"),
+		note("id-2", "users:alice", "c", "users:carol"),
+	}
+	added, err := h.AppendBatch(ctx, entries)
+	if err != nil || !slices.Equal(added, []bool{false, false}) {
+		t.Fatalf("AppendBatch = %v, %v; want both back as duplicates", added, err)
+	}
+	wantDelivered(t, rdb, ps, channel, entries...)
 }

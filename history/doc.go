@@ -39,11 +39,12 @@
 // AppendBatch runs the script for many entries in one pipelined round trip
 // and reports each entry's outcome (*BatchError, EntryError). With the
 // inbox on it runs one script per site for up to 128 of its entries
-// (storeBatchLua: each entry decided and stored as the one-entry script
-// does, in order, the per-site upkeep done once per run); a run aborted by
-// an error it does not guard (a key overwritten with another type) is
-// stored again entry by entry, and the entries it had stored come back as
-// duplicates. IsPermanent
+// (storeBatchLua: each entry decided as the one-entry script does and
+// published in order; one call per key it touches, so that Redis's work per
+// message is a PUBLISH and the body's HSET and PEXPIRE). An entry whose
+// index or list refuses it (a key overwritten with another type) gets that
+// error alone; a run aborted by an error it does not guard is stored again
+// entry by entry (see storeBatchLua for what such a run leaves). IsPermanent
 // tells the failures a retry cannot fix (an invalid entry, WRONGTYPE, a
 // script error) from those it may (unreachable or read-only Redis, OOM,
 // NOREPLICAS, ...).

@@ -41,6 +41,25 @@ func subscribe(t testing.TB, rdb redis.UniversalClient, channel string) *redis.P
 // come right after them.
 func wantPublished(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub, channel string, entries ...history.Entry) {
 	t.Helper()
+	wantNext(t, rdb, ps, channel, func(p string) string { return p }, entries...)
+}
+
+// wantDelivered is wantPublished for the deliveries ("m <seq> <stored>")
+// of the delivery channel.
+func wantDelivered(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub, channel string, entries ...history.Entry) {
+	t.Helper()
+	wantNext(t, rdb, ps, channel, func(p string) string {
+		if d, err := history.ParseDelivery(p); err == nil {
+			return string(d.Stored)
+		}
+		return p
+	}, entries...)
+}
+
+// wantNext checks that stored(p) of the next payloads p on ps are the
+// stored forms of entries, then a marker it publishes.
+func wantNext(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub, channel string, stored func(string) string, entries ...history.Entry) {
+	t.Helper()
 	ctx := context.Background()
 	if err := rdb.Publish(ctx, channel, "marker").Err(); err != nil {
 		t.Fatalf("PUBLISH marker: %v", err)
@@ -50,8 +69,8 @@ func wantPublished(t testing.TB, rdb redis.UniversalClient, ps *redis.PubSub, ch
 		if err != nil {
 			t.Fatalf("receive: %v", err)
 		}
-		if got.Payload != string(want.Stored) {
-			t.Fatalf("published %.80s, want %.80s", got.Payload, want.Stored)
+		if p := stored(got.Payload); p != string(want.Stored) {
+			t.Fatalf("published %.80s, want %.80s", p, want.Stored)
 		}
 	}
 }

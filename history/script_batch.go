@@ -16,106 +16,169 @@ const batchMax = 128
 
 // storeBatchLua is storeLua for many entries of one site in one run, as
 // AppendBatch stores the subscribers' intake (no channel, no idempotency
-// key): each entry is decided and stored exactly as storeLua would, in
-// order (a later entry with the id of an earlier one is a duplicate; the
-// body decides, then a seen key, and a store sets none), and
-// published on the delivery channel as it is stored, so the site's order is
-// the entries' order. What storeLua does per message and only needs once
-// per run is done once: the run first decides which entries are new, takes
-// their seqs at once (INCRBY; the seq of an entry whose LPUSH or PUBLISH
-// fails is lost, as storeLua's is), stores them in order, then adds them
-// to the site log and time index
-// (one ZADD each), trims every index touched (principals', senders') and
-// PyAMS's list, sets the expiries, and prunes by age (up to 64 ids, plus
-// one per message stored).
+// key): each entry is decided as storeLua decides (a later entry with the
+// id of an earlier one is a duplicate; the body decides, then a seen key,
+// and a store sets none), stored with the keys storeLua writes, and
+// published on the delivery channel in the entries' order, which is the
+// site's order.
+//
+// Each command a script calls costs Redis a few microseconds beyond its own
+// work, so what can be done once per run is: one EXISTS over every entry's
+// body and seen key (when none exists, no entry was stored before: the
+// common case needs no lookup per entry), one LPUSH of PyAMS's list, one
+// INCRBY for the seqs, one ZADD per key touched (principals' indexes,
+// senders' sent indexes, the site log and time index), then the trims,
+// expiries and the pruning by age (up to 64 ids, plus one per message
+// stored). Per message are left the PUBLISH and the body's HSET and
+// PEXPIRE, done after the ZADDs: a message is published only once every
+// index holds it, and a body (which marks an id as stored) is written only
+// for a message published.
+//
+// The writes that a key of the wrong type can refuse are guarded: an entry
+// whose LPUSH, index ZADD or PUBLISH fails gets that error as its reply
+// (every entry of that LPUSH or ZADD gets it); its list entry is removed
+// again, its seq is lost (as storeLua's), and the index entries it did get
+// have no body: readers skip them and a later store of the id overwrites
+// them. An error raised by any other command aborts the run, and the
+// caller stores the run's entries one by one: raised before the PUBLISHes
+// (the site log or time index, or the seq, of another type), no message of
+// the run is published or has a body, so the retry decides each again;
+// raised by the trims (a body of another type), the run's messages are
+// stored and come back from the retry as duplicates.
 //
 // KEYS[1] list, KEYS[1+i] the seen key of entry i. ARGV[1] dedup window in
 // ms, ARGV[2] list length, ARGV[3] prefix "{L}:", ARGV[4] delivery channel,
 // ARGV[5] index length, ARGV[6] TTL ms, ARGV[7] body TTL ms; then per
 // entry: stored form, seen value, id, sender, category, the number of
-// principals, the principals. It returns one reply per entry, storeLua's
-// ({1, seq} stored, {0, seen value} a duplicate, or the error of a failed
-// LPUSH or PUBLISH, undone as storeLua does). An error raised by any other
-// command aborts the run: the entries before it are stored (a retry finds
-// them as duplicates) and the caller stores the run's entries one by one.
+// principals, the principals. It returns one reply per entry, storeLua's:
+// {1, seq} stored, {0, seen value} a duplicate, or an error.
 const storeBatchLua = `
 local window, pfx, chan = ARGV[1], ARGV[3], ARGV[4]
 local length, ttl, bttl = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local replies, news, firsts = {}, {}, {}
+local replies, all, probe = {}, {}, {}
 local a = 8
 for i = 1, #KEYS - 1 do
-  local e = {seen = KEYS[i + 1], b = ARGV[a], sv = ARGV[a + 1], id = ARGV[a + 2], sender = ARGV[a + 3], cat = ARGV[a + 4], ps = {}}
+  local e = {i = i, seen = KEYS[i + 1], b = ARGV[a], sv = ARGV[a + 1], id = ARGV[a + 2], sender = ARGV[a + 3], cat = ARGV[a + 4], ps = {}}
   local n = tonumber(ARGV[a + 5])
   for j = 1, n do
     e.ps[j] = ARGV[a + 5 + j]
   end
   a = a + 6 + n
   e.body = pfx .. 'm:' .. e.id
-  local ts = firsts[e.id] or redis.call('HGET', e.body, 'ts') or redis.call('GET', e.seen)
+  e.listed = e.cat ~= '` + ChatCategory + `'
+  all[i] = e
+  probe[#probe + 1], probe[#probe + 2] = e.body, e.seen
+end
+local known = redis.call('EXISTS', unpack(probe)) > 0
+local news, firsts, bodies = {}, {}, {}
+for _, e in ipairs(all) do
+  local ts = firsts[e.id]
+  if not ts and known then
+    ts = redis.call('HGET', e.body, 'ts') or redis.call('GET', e.seen)
+  end
   if ts then
-    replies[i] = {0, ts}
+    replies[e.i] = {0, ts}
   else
     firsts[e.id] = e.sv
-    e.i = i
     news[#news + 1] = e
+    if e.listed then
+      bodies[#bodies + 1] = e.b
+    end
   end
 end
 if #news == 0 then
   return replies
 end
+local function fail(e, err)
+  if not replies[e.i] then
+    replies[e.i] = err
+    if e.listed and not e.unlisted then
+      redis.call('LREM', KEYS[1], 1, e.b)
+    end
+  end
+end
+if #bodies > 0 then
+  local pushed = redis.pcall('LPUSH', KEYS[1], unpack(bodies))
+  if type(pushed) == 'table' and pushed.err then
+    for _, e in ipairs(news) do
+      if e.listed then
+        e.unlisted = true
+        fail(e, pushed)
+      end
+    end
+  end
+end
 local seq = redis.call('INCRBY', pfx .. 'seq', #news) - #news
-local touched, touchedAt, senders, sentAt = {}, {}, {}, {}
-local log, times = {}, {}
-local stored = 0
+local groups, order = {}, {}
+local function add(key, e, own)
+  local g = groups[key]
+  if not g then
+    g = {args = {}, es = {}, own = own}
+    groups[key] = g
+    order[#order + 1] = key
+  end
+  g.args[#g.args + 1], g.args[#g.args + 2] = e.seq, e.id
+  g.es[#g.es + 1] = e
+end
 for _, e in ipairs(news) do
   seq = seq + 1
-  local chat = e.cat == '` + ChatCategory + `'
-  local pushed = 0
-  if not chat then
-    pushed = redis.pcall('LPUSH', KEYS[1], e.b)
+  e.seq = seq
+  if not replies[e.i] then
+    for _, p in ipairs(e.ps) do
+      add(pfx .. 'i:' .. p, e, false)
+    end
+    if e.sender ~= '' and e.listed then
+      add(pfx .. 'o:' .. e.sender, e, true)
+    end
   end
-  if type(pushed) == 'table' and pushed.err then
-    replies[e.i] = pushed
+end
+local idxs, senders = {}, {}
+for _, key in ipairs(order) do
+  local g = groups[key]
+  local added = redis.pcall('ZADD', key, unpack(g.args))
+  if type(added) == 'table' and added.err then
+    for _, e in ipairs(g.es) do
+      fail(e, added)
+    end
+  elseif g.own then
+    senders[#senders + 1] = key
   else
-    local sent = redis.pcall('PUBLISH', chan, 'm ' .. seq .. ' ' .. e.b)
+    idxs[#idxs + 1] = key
+  end
+end
+local log, times = {}, {}
+for _, e in ipairs(news) do
+  if not replies[e.i] then
+    log[#log + 1], log[#log + 2] = e.seq, e.id
+    times[#times + 1], times[#times + 2] = now, e.id
+  end
+end
+if #log == 0 then
+  return replies
+end
+redis.call('ZADD', pfx .. 'l', unpack(log))
+redis.call('ZADD', pfx .. 't', unpack(times))
+local stored = 0
+for _, e in ipairs(news) do
+  if not replies[e.i] then
+    local sent = redis.pcall('PUBLISH', chan, 'm ' .. e.seq .. ' ' .. e.b)
     if type(sent) == 'table' and sent.err then
-      if not chat then
-        redis.call('LPOP', KEYS[1])
-      end
-      replies[e.i] = sent
+      fail(e, sent)
+      redis.call('ZREM', pfx .. 'l', e.id)
+      redis.call('ZREM', pfx .. 't', e.id)
     else
-      redis.call('HSET', e.body, 'q', seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv, 'at', now)
+      redis.call('HSET', e.body, 'q', e.seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv, 'at', now)
       redis.call('PEXPIRE', e.body, bttl)
-      for _, p in ipairs(e.ps) do
-        local idx = pfx .. 'i:' .. p
-        redis.call('ZADD', idx, seq, e.id)
-        if not touchedAt[idx] then
-          touchedAt[idx] = true
-          touched[#touched + 1] = idx
-        end
-      end
-      if e.sender ~= '' and not chat then
-        local own = pfx .. 'o:' .. e.sender
-        redis.call('ZADD', own, seq, e.id)
-        if not sentAt[own] then
-          sentAt[own] = true
-          senders[#senders + 1] = own
-        end
-      end
-      log[#log + 1], log[#log + 2] = seq, e.id
-      times[#times + 1], times[#times + 2] = now, e.id
+      replies[e.i] = {1, e.seq}
       stored = stored + 1
-      replies[e.i] = {1, seq}
     end
   end
 end
 if stored == 0 then
   return replies
 end
-redis.call('ZADD', pfx .. 'l', unpack(log))
-redis.call('ZADD', pfx .. 't', unpack(times))
 redis.call('PEXPIRE', pfx .. 'l', bttl)
 redis.call('PEXPIRE', pfx .. 't', bttl)
 for _, own in ipairs(senders) do
@@ -124,10 +187,10 @@ for _, own in ipairs(senders) do
   end
   redis.call('PEXPIRE', own, ttl)
 end
-for _, idx in ipairs(touched) do
+for _, idx in ipairs(idxs) do
   redis.call('PEXPIRE', idx, ttl)
 end
-local most, idxs, listLength = 64 + stored, touched, tonumber(ARGV[2])
+local most, listLength = 64 + stored, tonumber(ARGV[2])
 ` + trimLua + `
 return replies
 `
@@ -264,9 +327,15 @@ func (s *Store) batchArgs(entries []Entry, which []int) ([]string, []any) {
 // body removed within the dedup window of its store leaves the seen key
 // "{L}:seen:<id>" (its ts) for the rest of the window: the body is what
 // remembers a stored id. It uses the scripts' locals pfx, length, ttl,
-// window and now.
+// window and now. The ids it forgets leave the log, the time index and
+// their bodies in one call each, at the end.
 const trimLua = `
+local gone, goneBodies, forgotten = {}, {}, {}
 local function forget(old, v)
+  if forgotten[old] then
+    return
+  end
+  forgotten[old] = true
   local at = v[2] or redis.call('ZSCORE', pfx .. 't', old)
   if at then
     local left = tonumber(at) + tonumber(window) - now
@@ -274,9 +343,7 @@ local function forget(old, v)
       redis.call('SET', pfx .. 'seen:' .. old, v[3] or '1', 'PX', left)
     end
   end
-  redis.call('DEL', pfx .. 'm:' .. old)
-  redis.call('ZREM', pfx .. 'l', old)
-  redis.call('ZREM', pfx .. 't', old)
+  gone[#gone + 1], goneBodies[#goneBodies + 1] = old, pfx .. 'm:' .. old
 end
 local dropped = {}
 for _, idx in ipairs(idxs) do
@@ -315,5 +382,10 @@ for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonum
     end
   end
   forget(old, v)
+end
+if #gone > 0 then
+  redis.call('DEL', unpack(goneBodies))
+  redis.call('ZREM', pfx .. 'l', unpack(gone))
+  redis.call('ZREM', pfx .. 't', unpack(gone))
 end
 `
