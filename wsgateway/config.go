@@ -185,7 +185,9 @@ type Config struct {
 	// connection gets because new messages arrived: the messages go out at
 	// once, and the badge after the first follows at most once per interval,
 	// always with the latest counts (a badge is a state: a burst of 100
-	// messages needs one, not 100 frames). Counts changed by a read, an
+	// messages needs one, not 100 frames), with the first messages written
+	// after the interval or, when none come, alone a quarter of the interval
+	// later. Counts changed by a read, an
 	// unread or a recount are sent at once. Zero value:
 	// DefaultBadgeInterval (100ms). Negative: an inbox frame after every
 	// batch of messages the writer sends.

@@ -149,6 +149,10 @@ func (c *conn) inboxFailed(what string, err error) {
 
 // writeInbox sends c's counts.
 func (c *conn) writeInbox(ctx context.Context) {
+	if c.ib.armed { // the held-back badge goes now: no wake-up for it
+		c.ib.armed = false
+		c.ib.badge.Stop()
+	}
 	c.ib.dirty = false
 	c.ib.lastBadge = c.env.now()
 	c.batchInbox++ // counted once written (flush)

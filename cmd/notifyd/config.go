@@ -206,7 +206,7 @@ func settings(c *config) []setting {
 		{"inbox-length", "NOTIFYD_INBOX_LENGTH", "1000", "entries each principal's inbox index keeps per site", num(&c.InboxLength, 1)},
 		{"inbox-ttl", "NOTIFYD_INBOX_TTL", "720h", "how long a stored message and its inbox entries are kept (30 days)", dur(&c.InboxTTL)},
 		{"inbox-count-cap", "NOTIFYD_INBOX_COUNT_CAP", "1000", "unread and unseen counts stop at this figure (it bounds the work of a count)", num(&c.InboxCountCap, 1)},
-		{"badge-interval", "NOTIFYD_BADGE_INTERVAL", "100ms", "shortest time between two inbox frames a connection gets for new messages (the latest counts follow when it has passed; reads and recounts go at once); negative: one after every batch", sdur(&c.BadgeInterval)},
+		{"badge-interval", "NOTIFYD_BADGE_INTERVAL", "100ms", "shortest time between two inbox frames a connection gets for new messages (the latest counts follow with the next messages once it has passed, or alone a quarter of it later; reads and recounts go at once); negative: one after every batch", sdur(&c.BadgeInterval)},
 		{"spaces", "NOTIFYD_SPACES", "true", "the chat: spaces, their websocket commands and REST routes, webhooks for bots (needs the inbox: off with `NOTIFYD_DELIVERY_CHANNEL=off`)", boolean(&c.Spaces)},
 		{"spaces-channel", "NOTIFYD_SPACES_CHANNEL", "notifyd:spaces", "channel on which gateways tell each other of membership changes, typing and reactions", str(&c.SpacesChannel)},
 		{"space-send-rate", "NOTIFYD_SPACE_SEND_RATE", "5", "space messages per second one user may send, websocket and REST together; more are refused (`rate_limited`, 429)", rate(&c.SpaceSendRate)},
