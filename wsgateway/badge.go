@@ -39,16 +39,22 @@ func (c *conn) badgeDue(ctx context.Context) {
 	wait += badgeSlack(c.env.badgeInterval)
 	c.ib.armed = true
 	if c.ib.badge == nil {
-		c.ib.badge = time.NewTimer(wait)
+		c.ib.badge = time.AfterFunc(wait, func() {
+			c.badgeFired.Store(true)
+			c.kick()
+		})
 	} else {
 		c.ib.badge.Reset(wait)
 	}
 }
 
-// badgeC is the channel of c's badge timer while it is armed, else nil.
-func (c *conn) badgeC() <-chan time.Time {
-	if !c.ib.armed {
-		return nil
+// badgeFire handles the badge timer's firing (badgeFired): the held-back
+// badge is written unless a batch took it already. The timer kicks the
+// writer, so that no writer waits for it: an armed badge holds no
+// goroutine. Writer only.
+func (c *conn) badgeFire(ctx context.Context) {
+	c.ib.armed = false
+	if c.ib.dirty {
+		c.writeInbox(ctx)
 	}
-	return c.ib.badge.C
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/notifyd/notifyd/history"
+	"github.com/notifyd/notifyd/internal/poll"
 )
 
 // TestBadgeThrottleHoldsBack: within BadgeInterval of the last inbox frame,
@@ -39,4 +40,20 @@ func TestBadgeThrottleTrails(t *testing.T) {
 	e.publish(t, m1)
 	expectFrame(t, bob, m1.PushJSON())
 	expectInbox(t, bob, 1, 1)
+}
+
+// TestHeldBackBadgeHoldsNoWriter: while a badge is held back, the
+// connection holds no writer goroutine (the timer kicks one when it fires;
+// TestBadgeThrottleTrails shows that it does). With an interval of an
+// hour, a writer waiting for the timer would stay for an hour.
+func TestHeldBackBadgeHoldsNoWriter(t *testing.T) {
+	t.Parallel()
+	frozen := time.Now()
+	e := newInboxEnv(t, Config{BadgeInterval: time.Hour, Now: func() time.Time { return frozen }}, history.Config{})
+	bob := e.connect(t, siteA, "users:bob", "users:bob")
+	expectInbox(t, bob, 0, 0)
+	m1 := e.msg("users:zed", "one", "test", "users:bob")
+	e.publish(t, m1)
+	expectFrame(t, bob, m1.PushJSON())
+	poll.Until(t, "no writer while the badge is held back", func() bool { return e.g.Stats().Writers == 0 })
 }

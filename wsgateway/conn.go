@@ -102,6 +102,7 @@ type conn struct {
 	expiry      *time.Timer    // closes expiredC at the token's expiry; nil when none
 	expiredC    chan struct{}
 	expiredDone atomic.Bool // the writer acted on expiredC
+	badgeFired  atomic.Bool // the badge timer fired; the writer has yet to act (badge.go)
 
 	// send is the bounded queue (queue.go): Deliver and the reader enqueue
 	// without blocking, the writer is the only receiver.

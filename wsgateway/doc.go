@@ -180,8 +180,8 @@
 // between them), and for a connection with a device (Config.Inbox) the ack
 // loop. The writer runs only while it has
 // work: a run starts when something is queued, the connection is asked to
-// close, the reader ends or the token expires, and returns when nothing is
-// left and no badge or mute-grace timer of its own is armed, so an idle
+// close, the reader ends, the token expires or a held-back badge is due,
+// and returns when nothing is left and no mute-grace timer is armed, so an idle
 // connection holds no writer goroutine (Stats.Writers counts the running
 // ones; at most one run per connection at a time). The writer is the only
 // goroutine that writes data frames (the catch-up replay, queued messages,

@@ -50,8 +50,9 @@ func (c *conn) kick() {
 // within WriteTimeout (see writeQueued and wire.go); it ends or mutes the
 // connection when its token expires (see expire), and performs the close
 // once c is stopped, then marks writeDone done. An idle connection has no
-// writer goroutine: a run returns when nothing is pending and no timer of
-// its own (badge, mute grace) is armed, and the next event kicks a new one.
+// writer goroutine: a run returns when nothing is pending and the mute
+// grace timer is not armed, and the next event kicks a new one (the badge
+// and token expiry timers kick when they fire).
 // State that outlives a run is in c, handed from run to run through wrun.
 func (c *conn) writeRuns() {
 	ctx := context.Background() // see run
@@ -61,6 +62,10 @@ func (c *conn) writeRuns() {
 		if isDone(c.closing) {
 			c.finish(ctx)
 			return
+		}
+		if c.badgeFired.Swap(false) {
+			c.badgeFire(ctx)
+			continue
 		}
 		if !c.pending() && !c.timersArmed() {
 			c.wrun.Store(false)
@@ -89,11 +94,6 @@ func (c *conn) writeRuns() {
 			c.expire(ctx)
 		case <-c.muteGraceC():
 			c.stop(stopMuteGrace)
-		case <-c.badgeC():
-			c.ib.armed = false
-			if c.ib.dirty {
-				c.writeInbox(ctx)
-			}
 		case <-c.readDone:
 			c.stop(stopClient) // no effect when a reason was recorded
 		case <-c.send.wake:
@@ -106,12 +106,12 @@ func (c *conn) writeRuns() {
 // what is safe to read without owning the writer: the run calls it again
 // after clearing wrun.
 func (c *conn) pending() bool {
-	return len(c.send.wake) > 0 || isDone(c.closing) || isDone(c.readDone) || isDone(c.expiryC())
+	return len(c.send.wake) > 0 || c.badgeFired.Load() || isDone(c.closing) || isDone(c.readDone) || isDone(c.expiryC())
 }
 
 // timersArmed reports whether a timer of the writer's own is armed: the
 // run waits for it rather than return. Writer only.
-func (c *conn) timersArmed() bool { return c.muteTimer != nil || c.ib.armed }
+func (c *conn) timersArmed() bool { return c.muteTimer != nil }
 
 // expiryC is closed when c's token expired and the writer has yet to act
 // on it; nil otherwise.
