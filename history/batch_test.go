@@ -88,35 +88,73 @@ func TestAppendBatchRuns(t *testing.T) {
 
 // TestAppendBatchRunFails: with the inbox on, an entry of a run of the
 // batch script whose index was overwritten with a string gets that error
-// alone and is not published; the other entries of the run are stored and
-// published, in order.
+// (so does a copy of it later in the run) and leaves nothing behind: no
+// publish, no body, no entry in the indexes that took it, none in PyAMS's
+// list; the other entries of the run are stored and published, in order,
+// and the indexes they touched expire.
 func TestAppendBatchRunFails(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	ctx := context.Background()
 	h, channel := inboxHistory(t, rdb, history.Config{})
 	ps := subscribe(t, rdb, channel)
-	if err := rdb.Set(ctx, "{"+h.ListKey(testHost)+"}:i:users:bad", "not a set", 0).Err(); err != nil {
+	pfx := "{" + h.ListKey(testHost) + "}:"
+	if err := rdb.Set(ctx, pfx+"i:users:bad", "not a set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	entries := []history.Entry{
 		note("id-1", "users:alice", "c", "users:bob"),
-		note("id-2", "users:alice", "c", "users:carol", "users:bad"),
+		note("id-2", "users:alice", "c", "users:abe", "users:bad", "users:carol"), // abe before bad
 		note("id-3", "users:alice", "c", "users:bob"),
 	}
+	entries = append(entries, entries[1]) // a copy: it fails with its first
 	added, err := h.AppendBatch(ctx, entries)
-	if !slices.Equal(added, []bool{true, false, true}) {
+	if !slices.Equal(added, []bool{true, false, true, false}) {
 		t.Fatalf("AppendBatch = %v, %v; want id-1 and id-3 stored", added, err)
 	}
-	if history.EntryError(err, 0) != nil || history.EntryError(err, 1) == nil || history.EntryError(err, 2) != nil {
-		t.Errorf("AppendBatch err = %v, want an error for id-2 only", err)
+	for i, want := range []bool{false, true, false, true} {
+		if got := history.EntryError(err, i) != nil; got != want {
+			t.Errorf("entry %d failed: %v, want %v (err %v)", i, got, want, err)
+		}
 	}
 	wantDelivered(t, rdb, ps, channel, entries[0], entries[2])
-	if ids, _ := rdb.ZRange(ctx, "{"+h.ListKey(testHost)+"}:i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
+	if ids, _ := rdb.ZRange(ctx, pfx+"i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
 		t.Errorf("bob's index holds %v, want id-1 and id-3", ids)
 	}
-	if n, _ := rdb.Exists(ctx, "{"+h.ListKey(testHost)+"}:m:id-2").Result(); n != 0 {
-		t.Error("id-2 has a body")
+	for _, key := range []string{pfx + "m:id-2", pfx + "i:users:abe", pfx + "i:users:carol"} {
+		if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
+			t.Errorf("%s is left", key)
+		}
+	}
+	if ttl, _ := rdb.PTTL(ctx, pfx+"i:users:bob").Result(); ttl <= 0 {
+		t.Errorf("bob's index has no expiry (%v)", ttl)
+	}
+	if list, _ := rdb.LRange(ctx, h.ListKey(testHost), 0, -1).Result(); len(list) != 2 {
+		t.Errorf("PyAMS's list holds %d entries, want 2", len(list))
+	}
+}
+
+// TestAppendBatchLogRefused: a run whose site log was overwritten with a
+// string stores nothing and leaves nothing: every entry gets the error,
+// PyAMS's list and the indexes are as before.
+func TestAppendBatchLogRefused(t *testing.T) {
+	t.Parallel()
+	rdb, _ := realRedis(t)
+	ctx := context.Background()
+	h, _ := inboxHistory(t, rdb, history.Config{})
+	pfx := "{" + h.ListKey(testHost) + "}:"
+	if err := rdb.Set(ctx, pfx+"l", "not a set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	entries := []history.Entry{note("id-1", "users:alice", "c", "users:bob"), note("id-2", "users:alice", "c", "users:carol")}
+	added, err := h.AppendBatch(ctx, entries)
+	if !slices.Equal(added, []bool{false, false}) || history.EntryError(err, 0) == nil || history.EntryError(err, 1) == nil {
+		t.Fatalf("AppendBatch = %v, %v; want both refused", added, err)
+	}
+	for _, key := range []string{h.ListKey(testHost), pfx + "i:users:bob", pfx + "i:users:carol", pfx + "o:users:alice", pfx + "t", pfx + "m:id-1"} {
+		if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
+			t.Errorf("%s is left", key)
+		}
 	}
 }
 

@@ -25,26 +25,25 @@ const batchMax = 128
 // Each command a script calls costs Redis a few microseconds beyond its own
 // work, so what can be done once per run is: one EXISTS over every entry's
 // body and seen key (when none exists, no entry was stored before: the
-// common case needs no lookup per entry), one LPUSH of PyAMS's list, one
-// INCRBY for the seqs, one ZADD per key touched (principals' indexes,
-// senders' sent indexes, the site log and time index), then the trims,
-// expiries and the pruning by age (up to 64 ids, plus one per message
-// stored). Per message are left the PUBLISH and the body's HSET and
+// common case needs no lookup per entry), one INCRBY for the seqs, one
+// LPUSH of PyAMS's list, one ZADD (and PEXPIRE) per key touched
+// (principals' indexes, senders' sent indexes, the site log and time
+// index), then the trims and the pruning by age (up to 64 ids, plus one per
+// message stored). Per message are left the PUBLISH and the body's HSET and
 // PEXPIRE, done after the ZADDs: a message is published only once every
 // index holds it, and a body (which marks an id as stored) is written only
 // for a message published.
 //
-// The writes that a key of the wrong type can refuse are guarded: an entry
-// whose LPUSH, index ZADD or PUBLISH fails gets that error as its reply
-// (every entry of that LPUSH or ZADD gets it); its list entry is removed
-// again, its seq is lost (as storeLua's), and the index entries it did get
-// have no body: readers skip them and a later store of the id overwrites
-// them. An error raised by any other command aborts the run, and the
-// caller stores the run's entries one by one: raised before the PUBLISHes
-// (the site log or time index, or the seq, of another type), no message of
-// the run is published or has a body, so the retry decides each again;
-// raised by the trims (a body of another type), the run's messages are
-// stored and come back from the retry as duplicates.
+// Every write that a key of the wrong type (or an ACL) can refuse is
+// guarded: an entry whose LPUSH, ZADD or PUBLISH fails gets that error as
+// its reply (every entry of that LPUSH or ZADD gets it), and what it got
+// is taken back (its list entry, its index entries), so it leaves nothing
+// but a lost seq (seqs increase, they are not dense); a later copy of it in
+// the run gets the same error. The INCRBY comes before any write: a seq of
+// another type aborts the run with nothing written. An error raised by the
+// trims (a body of another type) aborts the run after its messages were
+// stored and published: the caller then stores the run's entries one by
+// one, and they come back as duplicates.
 //
 // KEYS[1] list, KEYS[1+i] the seen key of entry i. ARGV[1] dedup window in
 // ms, ARGV[2] list length, ARGV[3] prefix "{L}:", ARGV[4] delivery channel,
@@ -72,59 +71,84 @@ for i = 1, #KEYS - 1 do
   probe[#probe + 1], probe[#probe + 2] = e.body, e.seen
 end
 local known = redis.call('EXISTS', unpack(probe)) > 0
-local news, firsts, bodies = {}, {}, {}
+local news, firsts, copies, bodies = {}, {}, {}, {}
 for _, e in ipairs(all) do
-  local ts = firsts[e.id]
-  if not ts and known then
-    ts = redis.call('HGET', e.body, 'ts') or redis.call('GET', e.seen)
-  end
-  if ts then
-    replies[e.i] = {0, ts}
+  if firsts[e.id] then
+    copies[#copies + 1] = {e, firsts[e.id]}
   else
-    firsts[e.id] = e.sv
-    news[#news + 1] = e
-    if e.listed then
-      bodies[#bodies + 1] = e.b
+    local ts = nil
+    if known then
+      ts = redis.call('HGET', e.body, 'ts') or redis.call('GET', e.seen)
     end
-  end
-end
-if #news == 0 then
-  return replies
-end
-local function fail(e, err)
-  if not replies[e.i] then
-    replies[e.i] = err
-    if e.listed and not e.unlisted then
-      redis.call('LREM', KEYS[1], 1, e.b)
-    end
-  end
-end
-if #bodies > 0 then
-  local pushed = redis.pcall('LPUSH', KEYS[1], unpack(bodies))
-  if type(pushed) == 'table' and pushed.err then
-    for _, e in ipairs(news) do
+    if ts then
+      replies[e.i] = {0, ts}
+    else
+      firsts[e.id] = e
+      news[#news + 1] = e
       if e.listed then
-        e.unlisted = true
-        fail(e, pushed)
+        bodies[#bodies + 1] = e.b
       end
     end
   end
 end
+-- done answers a later copy of an entry of the run as its first: a
+-- duplicate of it when it was stored, its error when it failed.
+local function done()
+  for _, c in ipairs(copies) do
+    local r = replies[c[2].i]
+    if r[1] == 1 then
+      replies[c[1].i] = {0, c[2].sv}
+    else
+      replies[c[1].i] = r
+    end
+  end
+  return replies
+end
+if #news == 0 then
+  return done()
+end
 local seq = redis.call('INCRBY', pfx .. 'seq', #news) - #news
+for _, e in ipairs(news) do
+  seq = seq + 1
+  e.seq, e.keys = seq, {}
+end
+-- fail answers e with err and takes back what e got: its list entry, its
+-- index entries (e.keys).
+local function fail(e, err)
+  if replies[e.i] then
+    return
+  end
+  replies[e.i] = err
+  if e.pushed then
+    redis.call('LREM', KEYS[1], 1, e.b)
+  end
+  for _, key in ipairs(e.keys) do
+    redis.call('ZREM', key, e.id)
+  end
+end
+if #bodies > 0 then
+  local pushed = redis.pcall('LPUSH', KEYS[1], unpack(bodies))
+  for _, e in ipairs(news) do
+    if e.listed then
+      if type(pushed) == 'table' and pushed.err then
+        fail(e, pushed)
+      else
+        e.pushed = true
+      end
+    end
+  end
+end
 local groups, order = {}, {}
 local function add(key, e, own)
   local g = groups[key]
   if not g then
-    g = {args = {}, es = {}, own = own}
+    g = {es = {}, own = own}
     groups[key] = g
     order[#order + 1] = key
   end
-  g.args[#g.args + 1], g.args[#g.args + 2] = e.seq, e.id
   g.es[#g.es + 1] = e
 end
 for _, e in ipairs(news) do
-  seq = seq + 1
-  e.seq = seq
   if not replies[e.i] then
     for _, p in ipairs(e.ps) do
       add(pfx .. 'i:' .. p, e, false)
@@ -136,48 +160,69 @@ for _, e in ipairs(news) do
 end
 local idxs, senders = {}, {}
 for _, key in ipairs(order) do
-  local g = groups[key]
-  local added = redis.pcall('ZADD', key, unpack(g.args))
-  if type(added) == 'table' and added.err then
-    for _, e in ipairs(g.es) do
-      fail(e, added)
+  local g, args, es = groups[key], {}, {}
+  for _, e in ipairs(g.es) do -- an entry another index refused is out
+    if not replies[e.i] then
+      args[#args + 1], args[#args + 2] = e.seq, e.id
+      es[#es + 1] = e
     end
-  elseif g.own then
-    senders[#senders + 1] = key
-  else
-    idxs[#idxs + 1] = key
+  end
+  if #es > 0 then
+    local added = redis.pcall('ZADD', key, unpack(args))
+    if type(added) == 'table' and added.err then
+      for _, e in ipairs(es) do
+        fail(e, added)
+      end
+    else
+      redis.call('PEXPIRE', key, ttl)
+      for _, e in ipairs(es) do
+        e.keys[#e.keys + 1] = key
+      end
+      if g.own then
+        senders[#senders + 1] = key
+      else
+        idxs[#idxs + 1] = key
+      end
+    end
   end
 end
-local log, times = {}, {}
+local log, times, left = {}, {}, {}
 for _, e in ipairs(news) do
   if not replies[e.i] then
     log[#log + 1], log[#log + 2] = e.seq, e.id
     times[#times + 1], times[#times + 2] = now, e.id
+    left[#left + 1] = e
   end
 end
 if #log == 0 then
-  return replies
+  return done()
 end
-redis.call('ZADD', pfx .. 'l', unpack(log))
-redis.call('ZADD', pfx .. 't', unpack(times))
-local stored = 0
-for _, e in ipairs(news) do
-  if not replies[e.i] then
-    local sent = redis.pcall('PUBLISH', chan, 'm ' .. e.seq .. ' ' .. e.b)
-    if type(sent) == 'table' and sent.err then
-      fail(e, sent)
-      redis.call('ZREM', pfx .. 'l', e.id)
-      redis.call('ZREM', pfx .. 't', e.id)
-    else
-      redis.call('HSET', e.body, 'q', e.seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv, 'at', now)
-      redis.call('PEXPIRE', e.body, bttl)
-      replies[e.i] = {1, e.seq}
-      stored = stored + 1
+for _, z in ipairs({{pfx .. 'l', log}, {pfx .. 't', times}}) do
+  local added = redis.pcall('ZADD', z[1], unpack(z[2]))
+  if type(added) == 'table' and added.err then
+    for _, e in ipairs(left) do
+      fail(e, added)
     end
+    return done()
+  end
+  for _, e in ipairs(left) do
+    e.keys[#e.keys + 1] = z[1]
+  end
+end
+local stored = 0
+for _, e in ipairs(left) do
+  local sent = redis.pcall('PUBLISH', chan, 'm ' .. e.seq .. ' ' .. e.b)
+  if type(sent) == 'table' and sent.err then
+    fail(e, sent)
+  else
+    redis.call('HSET', e.body, 'q', e.seq, 'b', e.b, 's', e.sender, 'c', e.cat, 'p', table.concat(e.ps, '\n'), 'ts', e.sv, 'at', now)
+    redis.call('PEXPIRE', e.body, bttl)
+    replies[e.i] = {1, e.seq}
+    stored = stored + 1
   end
 end
 if stored == 0 then
-  return replies
+  return done()
 end
 redis.call('PEXPIRE', pfx .. 'l', bttl)
 redis.call('PEXPIRE', pfx .. 't', bttl)
@@ -185,14 +230,10 @@ for _, own in ipairs(senders) do
   if redis.call('ZCARD', own) > length then
     redis.call('ZREMRANGEBYRANK', own, 0, -length - 1)
   end
-  redis.call('PEXPIRE', own, ttl)
-end
-for _, idx in ipairs(idxs) do
-  redis.call('PEXPIRE', idx, ttl)
 end
 local most, listLength = 64 + stored, tonumber(ARGV[2])
 ` + trimLua + `
-return replies
+return done()
 `
 
 // run is one run of the batch script: entries[which[k]] of one site.
