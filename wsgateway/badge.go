@@ -25,11 +25,11 @@ func badgeSlack(interval time.Duration) time.Duration { return interval / 4 }
 // since the last one has passed, or arms the badge timer for the rest of
 // it and the slack.
 func (c *conn) badgeDue(ctx context.Context) {
-	if !c.ib.dirty || c.wfailed {
+	if !c.ib.dirty || c.wfailed || c.muted {
 		return
 	}
 	wait := c.env.badgeInterval - c.env.now().Sub(c.ib.lastBadge)
-	if wait <= 0 {
+	if wait <= 0 || c.ib.due {
 		c.writeInbox(ctx)
 		return
 	}
@@ -41,7 +41,10 @@ func (c *conn) badgeDue(ctx context.Context) {
 	if c.ib.badge == nil {
 		c.ib.badge = time.AfterFunc(wait, func() {
 			c.badgeFired.Store(true)
-			c.kick()
+			// Through the queue's wake: a run blocked in its select
+			// (a mute grace armed, or one that had just looked at
+			// badgeFired) wakes; otherwise kick starts one.
+			c.send.signal()
 		})
 	} else {
 		c.ib.badge.Reset(wait)
@@ -49,12 +52,19 @@ func (c *conn) badgeDue(ctx context.Context) {
 }
 
 // badgeFire handles the badge timer's firing (badgeFired): the held-back
-// badge is written unless a batch took it already. The timer kicks the
+// badge is written now unless a batch took it already, or, when frames
+// were queued meanwhile, marked due so that it goes with their batch
+// (badgeDue at its end) rather than in a write of its own just before it
+// (7 % of a broadcast's CPU at 1000 messages a second). The timer wakes the
 // writer, so that no writer waits for it: an armed badge holds no
 // goroutine. Writer only.
 func (c *conn) badgeFire(ctx context.Context) {
 	c.ib.armed = false
-	if c.ib.dirty {
+	switch {
+	case !c.ib.dirty || c.muted:
+	case c.send.len() > 0:
+		c.ib.due = true
+	default:
 		c.writeInbox(ctx)
 	}
 }
