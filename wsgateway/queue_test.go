@@ -59,6 +59,39 @@ func TestQueueBuffers(t *testing.T) {
 	}
 }
 
+// TestQueueKeepsLargeBufferWhileBehind: a large buffer is kept while the
+// queue keeps filling half of it (the writer is behind), and dropped by
+// shrink once the writer caught up.
+func TestQueueKeepsLargeBufferWhileBehind(t *testing.T) {
+	q := newQueue(1000)
+	fill := func(n int) {
+		for range n {
+			q.push(item{})
+		}
+	}
+	fill(500)
+	a := q.take(nil)
+	fill(400)
+	b := q.take(a) // 400 of a's 500-odd: behind, a is kept
+	if cap(q.items) != cap(a) {
+		t.Fatalf("the queue's buffer has cap %d, want a's %d", cap(q.items), cap(a))
+	}
+	fill(10)
+	q.take(b) // 10: caught up, b is dropped
+	if q.items != nil {
+		t.Fatalf("kept a buffer of %d for a queue of 10", cap(q.items))
+	}
+	fill(300)
+	if q.shrink(); cap(q.items) < 300 {
+		t.Fatal("shrink dropped a buffer holding items")
+	}
+	q.take(nil)
+	q.items = make([]item, 0, 4*keepCap)
+	if q.shrink(); q.items != nil {
+		t.Fatalf("shrink kept an empty buffer of %d", cap(q.items))
+	}
+}
+
 // TestEnqueueSlowMeansNotReading: past QueueSize, a connection whose socket
 // takes what is written (the writer is not blocked) keeps queueing, up to
 // slackFactor times QueueSize; one whose writer is blocked on the socket

@@ -68,6 +68,11 @@ func (c *conn) writeRuns() {
 			continue
 		}
 		if !c.pending() && !c.timersArmed() {
+			// Caught up: no large buffer is kept for an idle connection.
+			if cap(c.spare) > keepCap {
+				c.spare = nil
+			}
+			c.send.shrink()
 			c.wrun.Store(false)
 			// An event that came after pending looked has kicked, or
 			// finds the run still going here.
