@@ -110,10 +110,12 @@ end
 local seq = redis.call('INCRBY', pfx .. 'seq', #news) - #news
 for _, e in ipairs(news) do
   seq = seq + 1
-  e.seq, e.keys = seq, {}
+  e.seq = seq
 end
--- fail answers e with err and takes back what e got: its list entry, its
--- index entries (e.keys).
+-- fail answers e with err and takes back what e may have got: its list
+-- entry, its entries in its indexes, the log and the time index (a ZREM
+-- of an id a key does not hold changes nothing; one of the wrong type
+-- refuses it, guarded).
 local function fail(e, err)
   if replies[e.i] then
     return
@@ -122,9 +124,14 @@ local function fail(e, err)
   if e.pushed then
     redis.call('LREM', KEYS[1], 1, e.b)
   end
-  for _, key in ipairs(e.keys) do
-    redis.call('ZREM', key, e.id)
+  for _, p in ipairs(e.ps) do
+    redis.pcall('ZREM', pfx .. 'i:' .. p, e.id)
   end
+  if e.sender ~= '' then
+    redis.pcall('ZREM', pfx .. 'o:' .. e.sender, e.id)
+  end
+  redis.pcall('ZREM', pfx .. 'l', e.id)
+  redis.pcall('ZREM', pfx .. 't', e.id)
 end
 if #bodies > 0 then
   local pushed = redis.pcall('LPUSH', KEYS[1], unpack(bodies))
@@ -175,9 +182,6 @@ for _, key in ipairs(order) do
       end
     else
       redis.call('PEXPIRE', key, ttl)
-      for _, e in ipairs(es) do
-        e.keys[#e.keys + 1] = key
-      end
       if g.own then
         senders[#senders + 1] = key
       else
@@ -204,9 +208,6 @@ for _, z in ipairs({{pfx .. 'l', log}, {pfx .. 't', times}}) do
       fail(e, added)
     end
     return done()
-  end
-  for _, e in ipairs(left) do
-    e.keys[#e.keys + 1] = z[1]
   end
 end
 local stored = 0
