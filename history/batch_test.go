@@ -182,3 +182,43 @@ func TestAppendBatchRunAborted(t *testing.T) {
 	}
 	wantDelivered(t, rdb, ps, channel, entries...)
 }
+
+// TestInboxListTrimmed: with the inbox on, PyAMS's list keeps its Length,
+// whether one run of the batch script pushes past it or single stores
+// reach it one at a time.
+func TestInboxListTrimmed(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			rdb, _ := b.New(t)
+			ctx := context.Background()
+			h, _ := inboxHistory(t, rdb, history.Config{Length: 3})
+			length := func() int64 {
+				n, err := rdb.LLen(ctx, h.ListKey(testHost)).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			storeAll(t, h, note("id-1", "users:alice", "c", "users:bob"), note("id-2", "users:alice", "c", "users:bob"))
+			if n := length(); n != 2 {
+				t.Fatalf("list of %d after 2, want 2", n)
+			}
+			if _, err := h.AppendPublishOnce(ctx, "", note("id-3", "users:alice", "c", "users:bob"), history.Idempotency{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.AppendPublishOnce(ctx, "", note("id-4", "users:alice", "c", "users:bob"), history.Idempotency{}); err != nil {
+				t.Fatal(err)
+			}
+			if n := length(); n != 3 {
+				t.Fatalf("list of %d after 4 single stores, want 3", n)
+			}
+			storeAll(t, h, note("id-5", "users:alice", "c", "users:bob"), note("id-6", "users:alice", "c", "users:bob"),
+				note("id-7", "users:alice", "c", "users:bob"), note("id-8", "users:alice", "c", "users:bob"))
+			if n := length(); n != 3 {
+				t.Fatalf("list of %d after a run of 4, want 3", n)
+			}
+		})
+	}
+}
