@@ -158,18 +158,16 @@ func TestAppendBatchLogRefused(t *testing.T) {
 	}
 }
 
-// TestAppendBatchRunAborted: a run that an error it does not guard aborts
-// after publishing (a body its trim reads was overwritten with a string)
-// is stored again entry by entry: its entries come back as duplicates and
-// each was published once.
+// TestAppendBatchRunAborted: a run aborted before any write (the site's
+// seq overwritten with a list) is stored again entry by entry, which fails
+// the same way: every entry gets the error, nothing is published or listed.
 func TestAppendBatchRunAborted(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	ctx := context.Background()
-	h, channel := inboxHistory(t, rdb, history.Config{InboxLength: 1})
-	storeAll(t, h, note("id-0", "users:alice", "c", "users:bob"))
+	h, channel := inboxHistory(t, rdb, history.Config{})
 	ps := subscribe(t, rdb, channel)
-	if err := rdb.Set(ctx, "{"+h.ListKey(testHost)+"}:m:id-0", "not a hash", 0).Err(); err != nil {
+	if err := rdb.RPush(ctx, "{"+h.ListKey(testHost)+"}:seq", "not a number").Err(); err != nil {
 		t.Fatal(err)
 	}
 	entries := []history.Entry{
@@ -177,10 +175,45 @@ func TestAppendBatchRunAborted(t *testing.T) {
 		note("id-2", "users:alice", "c", "users:carol"),
 	}
 	added, err := h.AppendBatch(ctx, entries)
-	if err != nil || !slices.Equal(added, []bool{false, false}) {
-		t.Fatalf("AppendBatch = %v, %v; want both back as duplicates", added, err)
+	if !slices.Equal(added, []bool{false, false}) || history.EntryError(err, 0) == nil || history.EntryError(err, 1) == nil {
+		t.Fatalf("AppendBatch = %v, %v; want both refused", added, err)
+	}
+	wantDelivered(t, rdb, ps, channel) // nothing before the marker
+	if n, _ := rdb.LLen(ctx, h.ListKey(testHost)).Result(); n != 0 {
+		t.Errorf("PyAMS's list holds %d entries", n)
+	}
+}
+
+// TestAppendBatchTrimSurvivesWrongType: an old body and an old index of
+// another type met by the trims do not abort a run whose messages are
+// published: both are stored and published once, and the old body is
+// deleted with its id.
+func TestAppendBatchTrimSurvivesWrongType(t *testing.T) {
+	t.Parallel()
+	rdb, _ := realRedis(t)
+	ctx := context.Background()
+	h, channel := inboxHistory(t, rdb, history.Config{InboxLength: 1})
+	pfx := "{" + h.ListKey(testHost) + "}:"
+	storeAll(t, h, note("id-0", "users:alice", "c", "users:bob"), note("id-00", "users:alice", "c", "users:carol", "users:zed"))
+	ps := subscribe(t, rdb, channel)
+	if err := rdb.Set(ctx, pfx+"m:id-0", "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Set(ctx, pfx+"i:users:zed", "not a set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	entries := []history.Entry{
+		note("id-1", "users:alice", "c", "users:bob"),
+		note("id-2", "users:alice", "c", "users:carol"),
+	}
+	added, err := h.AppendBatch(ctx, entries)
+	if err != nil || !slices.Equal(added, []bool{true, true}) {
+		t.Fatalf("AppendBatch = %v, %v; want both stored", added, err)
 	}
 	wantDelivered(t, rdb, ps, channel, entries...)
+	if n, _ := rdb.Exists(ctx, pfx+"m:id-0").Result(); n != 0 {
+		t.Error("the old body of another type is left")
+	}
 }
 
 // TestInboxListTrimmed: with the inbox on, PyAMS's list keeps its Length,

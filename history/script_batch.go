@@ -40,10 +40,9 @@ const batchMax = 128
 // is taken back (its list entry, its index entries), so it leaves nothing
 // but a lost seq (seqs increase, they are not dense); a later copy of it in
 // the run gets the same error. The INCRBY comes before any write: a seq of
-// another type aborts the run with nothing written. An error raised by the
-// trims (a body of another type) aborts the run after its messages were
-// stored and published: the caller then stores the run's entries one by
-// one, and they come back as duplicates.
+// another type aborts the run with nothing written, and the caller then
+// stores the run's entries one by one (each fails the same way). The trims
+// guard their calls on keys the run did not write (see trimLua).
 //
 // KEYS[1] list, KEYS[1+i] the seen key of entry i. ARGV[1] dedup window in
 // ms, ARGV[2] list length, ARGV[3] prefix "{L}:", ARGV[4] delivery channel,
@@ -370,9 +369,22 @@ func (s *Store) batchArgs(entries []Entry, which []int) ([]string, []any) {
 // "{L}:seen:<id>" (its ts) for the rest of the window: the body is what
 // remembers a stored id. It uses the scripts' locals pfx, length, ttl,
 // window and now. The ids it forgets leave the log, the time index and
-// their bodies in one call each, at the end.
+// their bodies in one call each, at the end. Its calls on keys that the
+// script did not write itself (old bodies, other principals' indexes,
+// PyAMS's list) are guarded: a key of another type there cannot abort a
+// store whose messages are already published (an old body of another type
+// reads as none, and is deleted with the id).
 const trimLua = `
 local gone, goneBodies, forgotten = {}, {}, {}
+-- body reads an old id's principals, store time and seen value; a key of
+-- another type (or an error) reads as no body.
+local function body(old)
+  local v = redis.pcall('HMGET', pfx .. 'm:' .. old, 'p', 'at', 'ts')
+  if v.err then
+    return {}
+  end
+  return v
+end
 local function forget(old, v)
   if forgotten[old] then
     return
@@ -402,10 +414,11 @@ end
 for i = 1, math.min(#dropped, most) do
   local old = dropped[i]
   local kept = false
-  local v = redis.call('HMGET', pfx .. 'm:' .. old, 'p', 'at', 'ts')
+  local v = body(old)
   if v[1] then
     for p in string.gmatch(v[1], '[^\n]+') do
-      if redis.call('ZSCORE', pfx .. 'i:' .. p, old) then
+      local score = redis.pcall('ZSCORE', pfx .. 'i:' .. p, old)
+      if score and type(score) ~= 'table' then
         kept = true
         break
       end
@@ -415,12 +428,12 @@ for i = 1, math.min(#dropped, most) do
     forget(old, v)
   end
 end
-redis.call('LTRIM', KEYS[1], 0, listLength - 1)
+redis.pcall('LTRIM', KEYS[1], 0, listLength - 1)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', pfx .. 't', '-inf', now - tonumber(ttl), 'LIMIT', 0, most)) do
-  local v = redis.call('HMGET', pfx .. 'm:' .. old, 'p', 'at', 'ts')
+  local v = body(old)
   if v[1] then
     for p in string.gmatch(v[1], '[^\n]+') do
-      redis.call('ZREM', pfx .. 'i:' .. p, old)
+      redis.pcall('ZREM', pfx .. 'i:' .. p, old)
     end
   end
   forget(old, v)

@@ -10,13 +10,14 @@ import (
 // decides exactly as appendLua does (idempotency key, then seen key; also
 // the body hash, which outlives the seen key) and, for a new message:
 //
-//  1. LPUSH PyAMS's list (undone on error, as appendLua); no seen key: the
+//  1. INCR the site's seq: the message's place in the one order (first,
+//     so that a seq of another type aborts before any write);
+//  2. LPUSH PyAMS's list (undone on error, as appendLua); no seen key: the
 //     body (step 4) remembers the id, and a body removed within the dedup
 //     window leaves a seen key for the rest of it (trimLua);
-//  2. INCR the site's seq: the message's place in the one order;
 //  3. PUBLISH the stored form on the channel when given (as appendLua), then
 //     the delivery "m <seq> <stored>" on the delivery channel; a failure
-//     undoes step 1 and returns the error (the seq is lost: seqs are
+//     undoes step 2 and returns the error (the seq is lost: seqs are
 //     increasing, not dense);
 //  4. HSET the body "{L}:m:<id>" (q seq, b stored, s sender, c category, p
 //     principals "\n"-joined, ts seen value, at store time in ms), PEXPIRE
@@ -48,13 +49,13 @@ if ts then
   return {0, ts}
 end
 local chat = ARGV[15] == '` + ChatCategory + `'
+local seq = redis.call('INCR', pfx .. 'seq')
 if not chat then
   local pushed = redis.pcall('LPUSH', KEYS[1], ARGV[2])
   if type(pushed) == 'table' and pushed.err then
     return pushed
   end
 end
-local seq = redis.call('INCR', pfx .. 'seq')
 local sends = {}
 if ARGV[5] ~= '' then
   sends[1] = {ARGV[5], ARGV[2]}
