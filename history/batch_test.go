@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
 )
@@ -86,6 +88,69 @@ func TestAppendBatchRuns(t *testing.T) {
 	}
 }
 
+// spoiled is a Store with the inbox on over a real redis-server,
+// subscribed to its delivery channel, for the store scripts' failure
+// paths: spoil overwrites some of its keys with a string.
+type spoiled struct {
+	rdb     *redis.Client
+	h       *history.Store
+	channel string
+	ps      *redis.PubSub
+	pfx     string // the site's key prefix, "{<list key>}:"
+}
+
+func newSpoiled(t *testing.T, cfg history.Config) *spoiled {
+	t.Helper()
+	rdb, _ := realRedis(t)
+	h, channel := inboxHistory(t, rdb, cfg)
+	return &spoiled{rdb: rdb, h: h, channel: channel, ps: subscribe(t, rdb, channel), pfx: "{" + h.ListKey(testHost) + "}:"}
+}
+
+// spoil sets each of keys (under pfx) to a string.
+func (s *spoiled) spoil(t *testing.T, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if err := s.rdb.Set(context.Background(), s.pfx+k, "not what the scripts expect", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// store stores entries in one AppendBatch and checks that entries[i] was
+// stored, without error, exactly when stored[i], and failed otherwise.
+func (s *spoiled) store(t *testing.T, entries []history.Entry, stored ...bool) {
+	t.Helper()
+	added, err := s.h.AppendBatch(context.Background(), entries)
+	if !slices.Equal(added, stored) {
+		t.Fatalf("AppendBatch = %v, %v; want %v stored", added, err, stored)
+	}
+	for i, want := range stored {
+		if failed := history.EntryError(err, i) != nil; failed == want {
+			t.Errorf("entry %d failed: %v, want %v (err %v)", i, failed, !want, err)
+		}
+	}
+}
+
+// wantGone checks that none of keys (under pfx) exists.
+func (s *spoiled) wantGone(t *testing.T, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if n, _ := s.rdb.Exists(context.Background(), s.pfx+k).Result(); n != 0 {
+			t.Errorf("%s is left", s.pfx+k)
+		}
+	}
+}
+
+// listLength is the length of PyAMS's list.
+func (s *spoiled) listLength(t *testing.T) int64 {
+	t.Helper()
+	n, err := s.rdb.LLen(context.Background(), s.h.ListKey(testHost)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestAppendBatchRunFails: with the inbox on, an entry of a run of the
 // batch script whose index was overwritten with a string gets that error
 // (so does a copy of it later in the run) and leaves nothing behind: no
@@ -94,43 +159,26 @@ func TestAppendBatchRuns(t *testing.T) {
 // and the indexes they touched expire.
 func TestAppendBatchRunFails(t *testing.T) {
 	t.Parallel()
-	rdb, _ := realRedis(t)
-	ctx := context.Background()
-	h, channel := inboxHistory(t, rdb, history.Config{})
-	ps := subscribe(t, rdb, channel)
-	pfx := "{" + h.ListKey(testHost) + "}:"
-	if err := rdb.Set(ctx, pfx+"i:users:bad", "not a set", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	s := newSpoiled(t, history.Config{})
+	s.spoil(t, "i:users:bad")
 	entries := []history.Entry{
 		note("id-1", "users:alice", "c", "users:bob"),
 		note("id-2", "users:alice", "c", "users:abe", "users:bad", "users:carol"), // abe before bad
 		note("id-3", "users:alice", "c", "users:bob"),
 	}
 	entries = append(entries, entries[1]) // a copy: it fails with its first
-	added, err := h.AppendBatch(ctx, entries)
-	if !slices.Equal(added, []bool{true, false, true, false}) {
-		t.Fatalf("AppendBatch = %v, %v; want id-1 and id-3 stored", added, err)
-	}
-	for i, want := range []bool{false, true, false, true} {
-		if got := history.EntryError(err, i) != nil; got != want {
-			t.Errorf("entry %d failed: %v, want %v (err %v)", i, got, want, err)
-		}
-	}
-	wantDelivered(t, rdb, ps, channel, entries[0], entries[2])
-	if ids, _ := rdb.ZRange(ctx, pfx+"i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
+	s.store(t, entries, true, false, true, false)
+	wantDelivered(t, s.rdb, s.ps, s.channel, entries[0], entries[2])
+	ctx := context.Background()
+	if ids, _ := s.rdb.ZRange(ctx, s.pfx+"i:users:bob", 0, -1).Result(); !slices.Equal(ids, []string{"id-1", "id-3"}) {
 		t.Errorf("bob's index holds %v, want id-1 and id-3", ids)
 	}
-	for _, key := range []string{pfx + "m:id-2", pfx + "i:users:abe", pfx + "i:users:carol"} {
-		if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
-			t.Errorf("%s is left", key)
-		}
-	}
-	if ttl, _ := rdb.PTTL(ctx, pfx+"i:users:bob").Result(); ttl <= 0 {
+	s.wantGone(t, "m:id-2", "i:users:abe", "i:users:carol")
+	if ttl, _ := s.rdb.PTTL(ctx, s.pfx+"i:users:bob").Result(); ttl <= 0 {
 		t.Errorf("bob's index has no expiry (%v)", ttl)
 	}
-	if list, _ := rdb.LRange(ctx, h.ListKey(testHost), 0, -1).Result(); len(list) != 2 {
-		t.Errorf("PyAMS's list holds %d entries, want 2", len(list))
+	if n := s.listLength(t); n != 2 {
+		t.Errorf("PyAMS's list holds %d entries, want 2", n)
 	}
 }
 
@@ -139,47 +187,27 @@ func TestAppendBatchRunFails(t *testing.T) {
 // PyAMS's list and the indexes are as before.
 func TestAppendBatchLogRefused(t *testing.T) {
 	t.Parallel()
-	rdb, _ := realRedis(t)
-	ctx := context.Background()
-	h, _ := inboxHistory(t, rdb, history.Config{})
-	pfx := "{" + h.ListKey(testHost) + "}:"
-	if err := rdb.Set(ctx, pfx+"l", "not a set", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	entries := []history.Entry{note("id-1", "users:alice", "c", "users:bob"), note("id-2", "users:alice", "c", "users:carol")}
-	added, err := h.AppendBatch(ctx, entries)
-	if !slices.Equal(added, []bool{false, false}) || history.EntryError(err, 0) == nil || history.EntryError(err, 1) == nil {
-		t.Fatalf("AppendBatch = %v, %v; want both refused", added, err)
-	}
-	for _, key := range []string{h.ListKey(testHost), pfx + "i:users:bob", pfx + "i:users:carol", pfx + "o:users:alice", pfx + "t", pfx + "m:id-1"} {
-		if n, _ := rdb.Exists(ctx, key).Result(); n != 0 {
-			t.Errorf("%s is left", key)
-		}
+	s := newSpoiled(t, history.Config{})
+	s.spoil(t, "l")
+	s.store(t, []history.Entry{note("id-1", "users:alice", "c", "users:bob"), note("id-2", "users:alice", "c", "users:carol")}, false, false)
+	wantDelivered(t, s.rdb, s.ps, s.channel) // nothing before the marker
+	s.wantGone(t, "i:users:bob", "i:users:carol", "o:users:alice", "t", "m:id-1")
+	if n := s.listLength(t); n != 0 {
+		t.Errorf("PyAMS's list holds %d entries", n)
 	}
 }
 
 // TestAppendBatchRunAborted: a run aborted before any write (the site's
-// seq overwritten with a list) is stored again entry by entry, which fails
-// the same way: every entry gets the error, nothing is published or listed.
+// seq overwritten with a string) is stored again entry by entry, which
+// fails the same way: every entry gets the error, nothing is published or
+// listed.
 func TestAppendBatchRunAborted(t *testing.T) {
 	t.Parallel()
-	rdb, _ := realRedis(t)
-	ctx := context.Background()
-	h, channel := inboxHistory(t, rdb, history.Config{})
-	ps := subscribe(t, rdb, channel)
-	if err := rdb.RPush(ctx, "{"+h.ListKey(testHost)+"}:seq", "not a number").Err(); err != nil {
-		t.Fatal(err)
-	}
-	entries := []history.Entry{
-		note("id-1", "users:alice", "c", "users:bob"),
-		note("id-2", "users:alice", "c", "users:carol"),
-	}
-	added, err := h.AppendBatch(ctx, entries)
-	if !slices.Equal(added, []bool{false, false}) || history.EntryError(err, 0) == nil || history.EntryError(err, 1) == nil {
-		t.Fatalf("AppendBatch = %v, %v; want both refused", added, err)
-	}
-	wantDelivered(t, rdb, ps, channel) // nothing before the marker
-	if n, _ := rdb.LLen(ctx, h.ListKey(testHost)).Result(); n != 0 {
+	s := newSpoiled(t, history.Config{})
+	s.spoil(t, "seq")
+	s.store(t, []history.Entry{note("id-1", "users:alice", "c", "users:bob"), note("id-2", "users:alice", "c", "users:carol")}, false, false)
+	wantDelivered(t, s.rdb, s.ps, s.channel) // nothing before the marker
+	if n := s.listLength(t); n != 0 {
 		t.Errorf("PyAMS's list holds %d entries", n)
 	}
 }
@@ -190,30 +218,17 @@ func TestAppendBatchRunAborted(t *testing.T) {
 // deleted with its id.
 func TestAppendBatchTrimSurvivesWrongType(t *testing.T) {
 	t.Parallel()
-	rdb, _ := realRedis(t)
-	ctx := context.Background()
-	h, channel := inboxHistory(t, rdb, history.Config{InboxLength: 1})
-	pfx := "{" + h.ListKey(testHost) + "}:"
-	storeAll(t, h, note("id-0", "users:alice", "c", "users:bob"), note("id-00", "users:alice", "c", "users:carol", "users:zed"))
-	ps := subscribe(t, rdb, channel)
-	if err := rdb.Set(ctx, pfx+"m:id-0", "not a hash", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := rdb.Set(ctx, pfx+"i:users:zed", "not a set", 0).Err(); err != nil {
-		t.Fatal(err)
-	}
+	s := newSpoiled(t, history.Config{InboxLength: 1})
+	old := []history.Entry{note("id-0", "users:alice", "c", "users:bob"), note("id-00", "users:alice", "c", "users:carol", "users:zed")}
+	storeAll(t, s.h, old...)
+	s.spoil(t, "m:id-0", "i:users:zed")
 	entries := []history.Entry{
 		note("id-1", "users:alice", "c", "users:bob"),
 		note("id-2", "users:alice", "c", "users:carol"),
 	}
-	added, err := h.AppendBatch(ctx, entries)
-	if err != nil || !slices.Equal(added, []bool{true, true}) {
-		t.Fatalf("AppendBatch = %v, %v; want both stored", added, err)
-	}
-	wantDelivered(t, rdb, ps, channel, entries...)
-	if n, _ := rdb.Exists(ctx, pfx+"m:id-0").Result(); n != 0 {
-		t.Error("the old body of another type is left")
-	}
+	s.store(t, entries, true, true)
+	wantDelivered(t, s.rdb, s.ps, s.channel, append(old, entries...)...)
+	s.wantGone(t, "m:id-0")
 }
 
 // TestInboxListTrimmed: with the inbox on, PyAMS's list keeps its Length,
