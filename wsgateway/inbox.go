@@ -65,7 +65,6 @@ type inboxState struct {
 	lastBadge time.Time   // when the last inbox frame was queued
 	badge     *time.Timer // fires when a held-back badge is due; nil until needed
 	armed     bool        // badge is set to fire
-	due       bool        // the timer fired while frames were queued: their batch sends the badge
 }
 
 // MaxDeviceLength is the longest ?device= id (protocol.MaxDeviceLength).
@@ -154,7 +153,7 @@ func (c *conn) writeInbox(ctx context.Context) {
 		c.ib.armed = false
 		c.ib.badge.Stop()
 	}
-	c.ib.dirty, c.ib.due = false, false
+	c.ib.dirty = false
 	c.ib.lastBadge = c.env.now()
 	c.batchInbox++ // counted once written (flush)
 	c.writeFrame(ctx, protocol.InboxFrame(c.ib.counts.Unread, c.ib.counts.Unseen))
