@@ -14,8 +14,9 @@ import (
 // that moment. A connection in a burst thus gets its messages at once and a
 // badge a few times a second, instead of one inbox frame per message (half
 // of the frames it was sent), and in a steady stream the badge costs no
-// write of its own (a sixth of a broadcast's writes at 300 messages a
-// second when the timer sent it, issue 9). Writer only.
+// write of its own (broadcast@300 to 1000 clients: 621 k -> 562 k write
+// syscalls for 3 M deliveries when it stopped being sent by the timer
+// alone, issue 9). Writer only.
 
 // badgeSlack is how long after the interval a held-back badge waits for a
 // batch of messages to ride with.
