@@ -19,8 +19,20 @@ type siteReader interface {
 // errDeliveryMalformed is why a delivery payload is dropped.
 var errDeliveryMalformed = errors.New("pubsub: malformed delivery")
 
-// deliverPayload delivers one payload of the delivery channel.
+// deliverPayload delivers one payload of the delivery channel: a message
+// this dispatcher prepared from the intake as it is (see storedCache),
+// anything else decoded.
 func (d *dispatcher) deliverPayload(payload string) {
+	if d.fresh != nil {
+		kind, seq, stored, err := history.CutDelivery(payload)
+		if err == nil && kind == history.DeliveryMessage {
+			if m := d.fresh.take(stored); m != nil {
+				d.rep.stats.reused.Add(1)
+				d.deliverMessage(m, seq)
+				return
+			}
+		}
+	}
 	dl, err := history.ParseDelivery(payload)
 	if err != nil {
 		d.rep.drop(DropDeliveryMalformed, err, payload)
@@ -44,14 +56,7 @@ func (d *dispatcher) deliverStored(dl history.Delivery) bool {
 	}
 	switch dl.Kind {
 	case history.DeliveryMessage:
-		if d.recent.has(m.ID) {
-			d.rep.stats.skipped.Add(1)
-			d.rep.log.Debug("pubsub: duplicate delivery skipped", "id", m.ID, "host", m.Host, "seq", dl.Seq)
-			return false
-		}
-		d.deliver(m)
-		d.sites.setSeq(m.Host, dl.Seq)
-		return true
+		return d.deliverMessage(m, dl.Seq)
 	case history.DeliveryUpdate, history.DeliveryRetract:
 		d.endBatch()
 		cs, ok := d.sink.(ChangeSink)
@@ -69,4 +74,17 @@ func (d *dispatcher) deliverStored(dl history.Delivery) bool {
 		d.rep.drop(DropDeliveryMalformed, fmt.Errorf("%w: kind %q", errDeliveryMalformed, dl.Kind), "")
 	}
 	return false
+}
+
+// deliverMessage delivers m, stored as seq of its site, unless it was
+// delivered recently, and reports whether it was.
+func (d *dispatcher) deliverMessage(m *message.Message, seq int64) bool {
+	if d.recent.has(m.ID) {
+		d.rep.stats.skipped.Add(1)
+		d.rep.log.Debug("pubsub: duplicate delivery skipped", "id", m.ID, "host", m.Host, "seq", seq)
+		return false
+	}
+	d.deliver(m)
+	d.sites.setSeq(m.Host, seq)
+	return true
 }

@@ -44,9 +44,10 @@ type dispatcher struct {
 	fills    *fillQueue             // shared with the read loop; nil without lists
 
 	// owned by the dispatcher goroutine
-	filling bool       // a gap fill is delivering: no publish-to-delivery latency
-	recent  *recentIDs // recently dispatched ids
-	sites   *siteIDs   // last dispatched id per site
+	filling bool         // a gap fill is delivering: no publish-to-delivery latency
+	recent  *recentIDs   // recently dispatched ids
+	fresh   *storedCache // with a DeliveryChannel: intake sent to the storer, until delivered; nil without
+	sites   *siteIDs     // last dispatched id per site
 	batch   []prepared
 	entries []history.Entry // scratch: the entries of the batch sent to Redis
 	sent    []int           // scratch: sent[j] is the index in batch of entries[j]
@@ -63,6 +64,9 @@ func newDispatcher(cfg SubscriberConfig, store entryStore, lists historyLister, 
 		batch:   make([]prepared, 0, cfg.HistoryBatch),
 	}
 	d.bsink, _ = sink.(BatchSink)
+	if d.inbox && store != nil {
+		d.fresh = newStoredCache(storedCacheBatches * cfg.HistoryBatch)
+	}
 	if (!d.inbox && lists != nil) || (d.inbox && since != nil) {
 		d.fills = &fillQueue{}
 	}

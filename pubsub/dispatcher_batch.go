@@ -85,6 +85,9 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	if d.store != nil {
 		p.entry = history.EntryOf(m, m.StoredJSON())
 		p.store = storeWanted
+		if d.fresh != nil {
+			d.fresh.add(p.entry.Stored, m)
+		}
 	}
 	d.batch = append(d.batch, p)
 }

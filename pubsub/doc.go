@@ -41,8 +41,11 @@
 // wins, exactly once whatever the number of gateways, publishes the stored
 // message on the delivery channel in the same script ("<kind> <seq>
 // <stored>", history.ParseDelivery). Gateways deliver only what arrives on
-// the delivery channel: each delivery's stored form is decoded once and its
-// push form encoded once, then passed to Sink.Deliver (a message; to a
+// the delivery channel: each delivery's stored form is decoded once (not
+// at all when it is byte for byte the stored form of an intake message this
+// dispatcher prepared and has not seen delivered yet: that message is
+// delivered as prepared, Stats().DeliveriesReused) and its push form
+// encoded once, then passed to Sink.Deliver (a message; to a
 // BatchSink's DeliverDeferred, with an EndBatch after each batch of the
 // dispatcher and before any update, retract or control message), or to
 // the ChangeSink's DeliverUpdate or DeliverRetract (an update or a retract,

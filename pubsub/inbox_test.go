@@ -1,6 +1,7 @@
 package pubsub_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -211,11 +212,41 @@ func TestInboxOneOrderMixedTraffic(t *testing.T) {
 		}
 	}
 
+	// Each gateway prepared every bare message itself, so it delivers them
+	// as prepared (the store that won published the same stored form),
+	// and decodes the API messages: either way what it delivers is the
+	// site's stored form.
+	stored := make(map[string][]byte) // id -> push form of the stored form
+	var seq int64
+	for {
+		page, err := h.SiteSince(context.Background(), testHost, seq, history.MaxReplay)
+		if err != nil || len(page) == 0 {
+			break
+		}
+		for _, d := range page {
+			m, err := message.Decode(d.Stored, -1)
+			if err != nil {
+				t.Fatalf("stored form of seq %d: %v", d.Seq, err)
+			}
+			stored[m.ID], seq = m.PushJSON(), d.Seq
+		}
+	}
+	for name, sink := range map[string]*inboxSink{"A": sinkA, "B": sinkB} {
+		for _, d := range sink.deliveries() {
+			if want := stored[d.m.ID]; !bytes.Equal(d.push, want) || !bytes.Equal(d.m.PushJSON(), want) {
+				t.Errorf("%s delivered %s as %s, its stored form is %s", name, d.m.ID, d.push, want)
+			}
+		}
+	}
+
 	sa, sb := a.Stats(), b.Stats()
 	for name, st := range map[string]pubsub.SubscriberStats{"A": sa, "B": sb} {
 		if st.Received != each || st.Deliveries != 2*each || st.Delivered != 2*each || st.Duplicates != 0 {
 			t.Errorf("%s's stats = %+v, want %d received on the intake (the API publishes nothing there), "+
 				"%d deliveries, each delivered once", name, st, each, 2*each)
+		}
+		if st.DeliveriesReused != each {
+			t.Errorf("%s delivered %d messages as it prepared them, want the %d bare ones", name, st.DeliveriesReused, each)
 		}
 	}
 	if w, d := sa.HistoryWritten+sb.HistoryWritten, sa.HistoryDuplicates+sb.HistoryDuplicates; w != each || d != each {
@@ -245,6 +276,9 @@ func TestInboxIntakeNotDelivered(t *testing.T) {
 	publish(t, rdb, n.delivery, history.Delivery{Kind: history.DeliveryMessage, Seq: 7, Stored: sentinel.StoredJSON()}.String())
 	poll.Until(t, "the sentinel delivered", func() bool { return s.Stats().Delivered == 1 })
 	checkTitles(t, "the gateway", &sink.recordingSink, "sentinel")
+	if r := s.Stats().DeliveriesReused; r != 0 {
+		t.Errorf("DeliveriesReused = %d for a delivery the gateway never prepared, want 0", r)
+	}
 	if list, err := h.List(context.Background(), testHost); err != nil || len(list) != 1 || list[0].Title != "intake" {
 		t.Errorf("List = %v, %v; want the intake message stored", list, err)
 	}

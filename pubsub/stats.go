@@ -60,8 +60,12 @@ func DropReasons() []DropReason {
 
 // SubscriberStats are a Subscriber's counters since NewSubscriber.
 type SubscriberStats struct {
-	Received          uint64 // payloads read from the data channel (the intake, with a DeliveryChannel)
-	Deliveries        uint64 // payloads read from the delivery channel
+	Received   uint64 // payloads read from the data channel (the intake, with a DeliveryChannel)
+	Deliveries uint64 // payloads read from the delivery channel
+	// DeliveriesReused counts deliveries of messages this subscriber had
+	// prepared from the intake itself, delivered as prepared instead of
+	// decoded again (also in Deliveries).
+	DeliveriesReused  uint64
 	Delivered         uint64 // messages handed to the Sink, live or by gap fills
 	HistoryWritten    uint64 // messages this subscriber stored in the history
 	HistoryDuplicates uint64 // messages already stored (by a publisher or another gateway)
@@ -130,7 +134,7 @@ type SubscriberStats struct {
 type counters struct {
 	received, delivered, written, duplicates, reconnects       atomic.Uint64
 	deliveries, updated, retracted, inboxChanges, prefsChanges atomic.Uint64
-	deferred                                                   atomic.Uint64
+	deferred, reused                                           atomic.Uint64
 	skipped, gapFills, gapFilled, gapFillErrors                atomic.Uint64
 	control, controlMalformed, controlUnknown, controlDropped  atomic.Uint64
 	disconnects, disconnected                                  atomic.Uint64
@@ -153,6 +157,7 @@ func (c *counters) snapshot() SubscriberStats {
 	s := SubscriberStats{
 		Received:          c.received.Load(),
 		Deliveries:        c.deliveries.Load(),
+		DeliveriesReused:  c.reused.Load(),
 		Updated:           c.updated.Load(),
 		Retracted:         c.retracted.Load(),
 		InboxChanges:      c.inboxChanges.Load(),

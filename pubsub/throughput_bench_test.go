@@ -78,4 +78,7 @@ func benchmarkThroughput(b *testing.B, delivery string) {
 		}
 	}
 	b.StopTimer()
+	if delivery != "" {
+		b.ReportMetric(float64(s.Stats().DeliveriesReused)/float64(n), "reused/op")
+	}
 }

@@ -55,6 +55,7 @@ func newCollector(gw *wsgateway.Gateway, sub *pubsub.Subscriber, hist *history.S
 			{Name: "notifyd_ws_command_errors_total", Help: "Space commands answered with an error.", Value: float64(g.CommandErrors)},
 			{Name: "notifyd_ws_space_errors_total", Help: "Reads of a user's spaces by the gateway that failed (at connect or resync).", Value: float64(g.SpaceErrors)},
 			{Name: "notifyd_delivery_received_total", Help: "Payloads read from the delivery channel (the inbox pipeline).", Value: float64(s.Deliveries)},
+			{Name: "notifyd_delivery_reused_total", Help: "Deliveries of messages this gateway prepared from the intake itself, not decoded again.", Value: float64(s.DeliveriesReused)},
 			{Name: "notifyd_changes_delivered_total", Help: "Updates and retracts delivered.", Value: float64(s.Updated + s.Retracted)},
 			{Name: "notifyd_inbox_announcements_total", Help: "Inbox count and preference changes received from the control channel.", Value: float64(s.InboxChanges + s.PrefsChanges)},
 			{Name: "notifyd_subscriber_ready", Help: "1 while subscribed to the Redis channels.", Gauge: true, Value: ready},
