@@ -39,6 +39,7 @@ func (c *conn) badgeDue(ctx context.Context) {
 	}
 	wait += badgeSlack(c.env.badgeInterval)
 	c.ib.armed = true
+	c.ib.fireAt = time.Now().Add(wait) // the timer's clock, not env.now: see badgeFire
 	if c.ib.badge == nil {
 		c.ib.badge = time.AfterFunc(wait, func() {
 			c.badgeFired.Store(true)
@@ -58,8 +59,17 @@ func (c *conn) badgeDue(ctx context.Context) {
 // than sent in a write of its own just before it (in a broadcast profile at
 // 1000 msg/s those lone writes were 7 % of the CPU). The timer wakes the
 // writer, so that no writer waits for it: an armed badge holds no
-// goroutine. Writer only.
+// goroutine.
+//
+// A firing is stale when a batch wrote the badge after the timer had fired
+// (its Stop came too late to stop the callback): the badge is not armed any
+// more, or armed again for later (time.Now before fireAt; a timer never
+// fires early). A stale firing is ignored: it would send a badge right
+// after the last one. Writer only.
 func (c *conn) badgeFire(ctx context.Context) {
+	if !c.ib.armed || time.Now().Before(c.ib.fireAt) {
+		return
+	}
 	c.ib.armed = false
 	switch {
 	case !c.ib.dirty || c.muted:

@@ -57,3 +57,33 @@ func TestHeldBackBadgeHoldsNoWriter(t *testing.T) {
 	expectFrame(t, bob, m1.PushJSON())
 	poll.Until(t, "no writer while the badge is held back", func() bool { return e.g.Stats().Writers == 0 })
 }
+
+// TestStaleBadgeFireIgnored: a timer firing that a batch overtook (it
+// wrote the badge, or wrote it and armed the timer again for later) sends
+// nothing; the firing of the armed timer sends the badge.
+func TestStaleBadgeFireIgnored(t *testing.T) {
+	t.Parallel()
+	env := &connEnv{now: time.Now, badgeInterval: time.Hour}
+	for name, tc := range map[string]struct {
+		armed  bool
+		fireAt time.Time
+		sent   bool
+	}{
+		"written by a batch":          {armed: false, sent: false},
+		"armed again for later":       {armed: true, fireAt: time.Now().Add(time.Hour), sent: false},
+		"the armed timer, on its due": {armed: true, fireAt: time.Now().Add(-time.Millisecond), sent: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := &conn{env: env, send: newQueue(4), batching: true} // frames stay in c.batch
+			c.ib.dirty, c.ib.armed, c.ib.fireAt = true, tc.armed, tc.fireAt
+			c.badgeFire(t.Context())
+			if sent := c.batch != nil && len(*c.batch) > 0; sent != tc.sent {
+				t.Fatalf("badge frame written = %v, want %v", sent, tc.sent)
+			}
+			if tc.sent && (c.ib.armed || c.ib.dirty) {
+				t.Errorf("after the badge: armed %v, dirty %v; want neither", c.ib.armed, c.ib.dirty)
+			}
+		})
+	}
+}

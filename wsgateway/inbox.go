@@ -65,6 +65,7 @@ type inboxState struct {
 	lastBadge time.Time   // when the last inbox frame was queued
 	badge     *time.Timer // fires when a held-back badge is due; nil until needed
 	armed     bool        // badge is set to fire
+	fireAt    time.Time   // real time (time.Now, as the timer) at which the armed badge fires
 }
 
 // MaxDeviceLength is the longest ?device= id (protocol.MaxDeviceLength).
