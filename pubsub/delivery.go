@@ -27,8 +27,9 @@ func (d *dispatcher) deliverPayload(payload string) {
 		kind, seq, stored, err := history.CutDelivery(payload)
 		if err == nil && kind == history.DeliveryMessage {
 			if m := d.fresh.take(stored); m != nil {
-				d.rep.stats.reused.Add(1)
-				d.deliverMessage(m, seq)
+				if d.deliverMessage(m, seq) {
+					d.rep.stats.reused.Add(1)
+				}
 				return
 			}
 		}

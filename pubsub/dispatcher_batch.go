@@ -85,7 +85,10 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	if d.store != nil {
 		p.entry = history.EntryOf(m, m.StoredJSON())
 		p.store = storeWanted
-		if d.fresh != nil {
+		// A stored form over the size limit is dropped when its delivery
+		// is decoded (the target can make it larger than the intake): it
+		// must be, whether remembered or not.
+		if d.fresh != nil && (d.cfg.MaxMessageSize < 0 || len(p.entry.Stored) <= d.cfg.MaxMessageSize) {
 			d.fresh.add(p.entry.Stored, m)
 		}
 	}

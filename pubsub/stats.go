@@ -62,9 +62,9 @@ func DropReasons() []DropReason {
 type SubscriberStats struct {
 	Received   uint64 // payloads read from the data channel (the intake, with a DeliveryChannel)
 	Deliveries uint64 // payloads read from the delivery channel
-	// DeliveriesReused counts deliveries of messages this subscriber had
-	// prepared from the intake itself, delivered as prepared instead of
-	// decoded again (also in Deliveries).
+	// DeliveriesReused counts messages this subscriber had prepared from
+	// the intake itself and delivered, from the delivery channel, as
+	// prepared instead of decoded again (also in Deliveries and Delivered).
 	DeliveriesReused  uint64
 	Delivered         uint64 // messages handed to the Sink, live or by gap fills
 	HistoryWritten    uint64 // messages this subscriber stored in the history

@@ -84,6 +84,10 @@ func TestStaleBadgeFireIgnored(t *testing.T) {
 			if tc.sent && (c.ib.armed || c.ib.dirty) {
 				t.Errorf("after the badge: armed %v, dirty %v; want neither", c.ib.armed, c.ib.dirty)
 			}
+			if !tc.sent && (c.ib.armed != tc.armed || !c.ib.dirty) {
+				t.Errorf("after a stale firing: armed %v, dirty %v; want them as they were (%v, true)",
+					c.ib.armed, c.ib.dirty, tc.armed)
+			}
 		})
 	}
 }
