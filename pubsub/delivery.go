@@ -23,23 +23,20 @@ var errDeliveryMalformed = errors.New("pubsub: malformed delivery")
 // this dispatcher prepared from the intake as it is (see storedCache),
 // anything else decoded.
 func (d *dispatcher) deliverPayload(payload string) {
-	if d.fresh != nil {
-		kind, seq, stored, err := history.CutDelivery(payload)
-		if err == nil && kind == history.DeliveryMessage {
-			if m := d.fresh.take(stored); m != nil {
-				if d.deliverMessage(m, seq) {
-					d.rep.stats.reused.Add(1)
-				}
-				return
-			}
-		}
-	}
-	dl, err := history.ParseDelivery(payload)
+	kind, seq, stored, err := history.CutDelivery(payload)
 	if err != nil {
 		d.rep.drop(DropDeliveryMalformed, err, payload)
 		return
 	}
-	d.deliverStored(dl)
+	if kind == history.DeliveryMessage && d.fresh != nil {
+		if m := d.fresh.take(stored); m != nil {
+			if d.deliverMessage(m, seq) {
+				d.rep.stats.reused.Add(1)
+			}
+			return
+		}
+	}
+	d.deliverStored(history.Delivery{Kind: kind, Seq: seq, Stored: []byte(stored)})
 }
 
 // deliverStored decodes the stored form of dl once and passes it on: a

@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/notifyd/notifyd/history"
 	"github.com/notifyd/notifyd/message"
@@ -83,13 +84,20 @@ func (d *dispatcher) prepare(ctx context.Context, payload string) {
 	}
 	p := prepared{m: m}
 	if d.store != nil {
-		p.entry = history.EntryOf(m, m.StoredJSON())
+		// The id and a resolved target can make the stored form larger
+		// than the payload: over the limit, no gateway would deliver it
+		// (a delivery is decoded within MaxMessageSize) nor a history
+		// read return it, so it is not stored, as the Publisher refuses it.
+		stored := m.StoredJSON()
+		if d.cfg.MaxMessageSize > 0 && len(stored) > d.cfg.MaxMessageSize {
+			d.rep.drop(DropTooLarge, fmt.Errorf("%w: stored form of %d bytes, limit %d",
+				message.ErrTooLarge, len(stored), d.cfg.MaxMessageSize), payload)
+			return
+		}
+		p.entry = history.EntryOf(m, stored)
 		p.store = storeWanted
-		// A stored form over the size limit is dropped when its delivery
-		// is decoded (the target can make it larger than the intake): it
-		// must be, whether remembered or not.
-		if d.fresh != nil && (d.cfg.MaxMessageSize < 0 || len(p.entry.Stored) <= d.cfg.MaxMessageSize) {
-			d.fresh.add(p.entry.Stored, m)
+		if d.fresh != nil {
+			d.fresh.add(stored, m)
 		}
 	}
 	d.batch = append(d.batch, p)

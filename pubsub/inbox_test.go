@@ -118,6 +118,17 @@ func deliveredIDs(s *recordingSink) []string {
 func siteOrder(t testing.TB, h *history.Store, host string) []string {
 	t.Helper()
 	var out []string
+	for _, m := range siteMessages(t, h, host) {
+		out = append(out, m.ID)
+	}
+	return out
+}
+
+// siteMessages returns host's stored messages, decoded, in the site's seq
+// order.
+func siteMessages(t testing.TB, h *history.Store, host string) []*message.Message {
+	t.Helper()
+	var out []*message.Message
 	var seq int64
 	for {
 		page, err := h.SiteSince(context.Background(), host, seq, history.MaxReplay)
@@ -132,7 +143,7 @@ func siteOrder(t testing.TB, h *history.Store, host string) []string {
 			if err != nil {
 				t.Fatalf("stored form of seq %d: %v", d.Seq, err)
 			}
-			out = append(out, m.ID)
+			out = append(out, m)
 			seq = d.Seq
 		}
 	}
@@ -217,19 +228,8 @@ func TestInboxOneOrderMixedTraffic(t *testing.T) {
 	// and decodes the API messages: either way what it delivers is the
 	// site's stored form.
 	stored := make(map[string][]byte) // id -> push form of the stored form
-	var seq int64
-	for {
-		page, err := h.SiteSince(context.Background(), testHost, seq, history.MaxReplay)
-		if err != nil || len(page) == 0 {
-			break
-		}
-		for _, d := range page {
-			m, err := message.Decode(d.Stored, -1)
-			if err != nil {
-				t.Fatalf("stored form of seq %d: %v", d.Seq, err)
-			}
-			stored[m.ID], seq = m.PushJSON(), d.Seq
-		}
+	for _, m := range siteMessages(t, h, testHost) {
+		stored[m.ID] = m.PushJSON()
 	}
 	for name, sink := range map[string]*inboxSink{"A": sinkA, "B": sinkB} {
 		for _, d := range sink.deliveries() {
@@ -264,27 +264,31 @@ func TestInboxOneOrderMixedTraffic(t *testing.T) {
 }
 
 // An intake message within MaxMessageSize whose stored form is not (the id
-// it gets adds to it) is stored and, as every gateway that decodes its
-// delivery does, dropped at delivery: the gateway that prepared it does
-// not deliver it as prepared either.
-func TestInboxStoredFormOverSizeNotDelivered(t *testing.T) {
+// it gets adds to it) is dropped as too large, as the Publisher refuses
+// it: stored, no gateway would deliver it (a delivery is decoded within
+// the limit), nor a history read return it.
+func TestInboxStoredFormOverSizeDropped(t *testing.T) {
 	t.Parallel()
 	rdb, _ := realRedis(t)
 	n := newInboxNames(t)
 	payload := bare(strings.Repeat("b", 500), n.channel)
 	sink := &inboxSink{}
-	s := newSubscriber(t, rdb, n.history(t, rdb), sink,
+	h := n.history(t, rdb)
+	s := newSubscriber(t, rdb, h, sink,
 		pubsub.SubscriberConfig{Channel: n.channel, DeliveryChannel: n.delivery, MaxMessageSize: len(payload) + 8})
 	run(t, s)
 	poll.Until(t, "subscription", s.Ready)
 
 	publish(t, rdb, n.channel, payload)
-	poll.Until(t, "its delivery dropped", func() bool { return s.Stats().Dropped[pubsub.DropDeliveryMalformed] == 1 })
 	publish(t, rdb, n.channel, bare("s", n.channel)) // a sentinel that fits, stored form included
-	poll.Until(t, "the sentinel delivered", func() bool { return s.Stats().Delivered == 1 })
+	// reused is counted just after the sink has the message
+	poll.Until(t, "the sentinel delivered as prepared", func() bool { return s.Stats().DeliveriesReused == 1 })
 	checkTitles(t, "the gateway", &sink.recordingSink, "s")
-	if st := s.Stats(); st.HistoryWritten != 2 || st.DeliveriesReused != 1 {
-		t.Errorf("stats = %+v, want both stored and only the sentinel delivered as prepared", st)
+	if st := s.Stats(); st.Dropped[pubsub.DropTooLarge] != 1 || st.HistoryWritten != 1 || st.Delivered != 1 {
+		t.Errorf("stats = %+v, want the large one dropped as too large, the sentinel stored and delivered", st)
+	}
+	if got := siteOrder(t, h, testHost); len(got) != 1 {
+		t.Errorf("the site stored %d messages, want the sentinel alone", len(got))
 	}
 }
 

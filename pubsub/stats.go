@@ -17,7 +17,8 @@ const (
 	DropQueueFull DropReason = "queue_full"
 	// DropMalformed: the payload is not a JSON object (or not UTF-8).
 	DropMalformed DropReason = "malformed"
-	// DropTooLarge: the payload exceeds MaxMessageSize.
+	// DropTooLarge: the payload, or with a history its stored form,
+	// exceeds MaxMessageSize.
 	DropTooLarge DropReason = "too_large"
 	// DropInvalid: a field has a wrong type or value.
 	DropInvalid DropReason = "invalid"

@@ -86,8 +86,10 @@ type SubscriberConfig struct {
 	// ControlMessage), subscribed on the same connection as Channel; it
 	// must differ from Channel. Default DefaultControlChannel.
 	ControlChannel string
-	// MaxMessageSize bounds payloads in bytes; larger ones are dropped
-	// (DropTooLarge). Default message.DefaultMaxSize; negative means no limit.
+	// MaxMessageSize bounds payloads in bytes, and, with a history, the
+	// stored form of each message (with its id and target); larger ones
+	// are dropped (DropTooLarge). Default message.DefaultMaxSize; negative
+	// means no limit.
 	MaxMessageSize int
 	// QueueSize bounds the payloads waiting between the read loop and the
 	// dispatcher; the queue grows on demand up to it (and QueueBytes), so
